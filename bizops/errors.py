@@ -1,0 +1,14 @@
+"""Domain errors raised by services. Views show them in the page; the API maps them to statuses."""
+
+from django.core.exceptions import ValidationError
+
+__all__ = ["Conflict", "ValidationError"]
+
+
+class Conflict(Exception):
+    """The action is not allowed in the object's current state (HTTP 409)."""
+
+    def __init__(self, message: str, *, current_version: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.current_version = current_version

@@ -1,0 +1,114 @@
+import zoneinfo
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from .errors import ValidationError
+from .models import Membership, Organization, Team, Weekday
+from .roles import Role, assignable_roles
+
+TIME_ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
+TIME_ZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in TIME_ZONES]
+
+
+def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has it, else on top."""
+    if hasattr(exc, "error_dict"):
+        for field, errors in exc.error_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, exc)
+
+
+class EmailLoginForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+
+
+class SignupForm(forms.Form):
+    display_name = forms.CharField(label="Your name", max_length=120)
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text="At least 8 characters, not only digits, not a common password.",
+    )
+    organization_name = forms.CharField(
+        label="Organization", max_length=120, help_text="Your company or team, e.g. “Acme Copywriting”."
+    )
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
+
+
+class AcceptInvitationSignupForm(forms.Form):
+    display_name = forms.CharField(label="Your name", max_length=120)
+    password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
+
+
+class ProfileForm(forms.Form):
+    display_name = forms.CharField(label="Name", max_length=120)
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
+
+
+class OrganizationCreateForm(forms.Form):
+    name = forms.CharField(max_length=120)
+
+
+class OrganizationForm(forms.ModelForm):
+    checkin_hour = forms.TypedChoiceField(
+        label="Check-in hour", coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)]
+    )
+    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
+    checkin_weekday = forms.TypedChoiceField(label="Check-in day", coerce=int, choices=Weekday.choices)
+
+    class Meta:
+        model = Organization
+        fields = ["name", "time_zone", "checkin_weekday", "checkin_hour", "approvals_required"]
+        labels = {"approvals_required": "Approvals a plan needs"}
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="No team")
+
+    def __init__(self, *args, membership: Membership, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = assignable_roles(membership.role)
+        self.fields["role"].choices = [(r, label) for r, label in Role.choices if r in allowed]
+        self.fields["team"].queryset = Team.objects.filter(organization=membership.organization)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices)
+
+
+class TeamForm(forms.Form):
+    name = forms.CharField(max_length=120)
+    lead = forms.ModelChoiceField(queryset=Membership.objects.none(), required=False, empty_label="No lead")
+
+    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["lead"].queryset = org_members(organization)
+        self.fields["lead"].label_from_instance = member_label
+
+
+class TeamMemberForm(forms.Form):
+    member = forms.ModelChoiceField(queryset=Membership.objects.none(), empty_label="Choose a member")
+
+    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["member"].queryset = org_members(organization)
+        self.fields["member"].label_from_instance = member_label
+
+
+def org_members(organization: Organization):
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__display_name")
+    )
+
+
+def member_label(membership: Membership) -> str:
+    return f"{membership.user.display_name} ({membership.user.email})"
