@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import views
 from .forms import EmailLoginForm
 
 org_patterns = [
-    path("", views.org_home, name="org_home"),
     path("settings/", views.organization_settings, name="organization_settings"),
     path("members/", views.member_list, name="member_list"),
     path("members/invite/", views.member_invite, name="member_invite"),
@@ -35,5 +35,9 @@ urlpatterns = [
     path("orgs/new/", views.organization_create, name="organization_create"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("o/<slug:org_slug>/", include(org_patterns)),
+    path("o/<slug:org_slug>/", include("planning.urls")),
+    path("api/v1/orgs/<slug:org_slug>/", include("planning.api_urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
 ]

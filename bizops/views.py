@@ -115,16 +115,6 @@ def organization_create(request: HttpRequest) -> HttpResponse:
     return render(request, "bizops/organization_create.html", {"form": form})
 
 
-@org_view()
-def org_home(request: HttpRequest) -> HttpResponse:
-    """The organization's front page: who is here and what to do next."""
-    context = {
-        "member_count": Membership.objects.filter(organization=request.org).count(),
-        "teams": selectors.team_list(organization=request.org)[:10],
-    }
-    return render(request, "bizops/org_home.html", context)
-
-
 @org_view("org_settings")
 def organization_settings(request: HttpRequest) -> HttpResponse:
     form = OrganizationForm(request.POST or None, instance=request.org)

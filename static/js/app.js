@@ -17,3 +17,44 @@
   document.addEventListener("click", function (event) { closeMenus(event.target.closest("details.menu")); });
   document.addEventListener("keydown", function (event) { if (event.key === "Escape") closeMenus(null); });
 })();
+
+// Strategy map: show a level of the tree, open everything before printing.
+(function () {
+  "use strict";
+  function showLevel(level) {
+    document.querySelectorAll(".tree details[data-level]").forEach(function (d) {
+      var open = Number(d.getAttribute("data-level")) < level;
+      if (open !== d.open) d.open = open;
+    });
+  }
+  function init() {
+    var tools = document.querySelector("[data-map-tools]");
+    if (tools) {
+      tools.hidden = false;
+      tools.addEventListener("click", function (event) {
+        var button = event.target.closest("button");
+        if (!button) return;
+        if (button.hasAttribute("data-print")) { window.print(); return; }
+        showLevel(Number(button.getAttribute("data-show-level")));
+      });
+    }
+  }
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll(".tree details").forEach(function (d) { d.open = true; });
+  });
+  // Escape cancels an inline edit in the plan editor.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var form = event.target.closest && event.target.closest(".row-form");
+    var cancel = form && form.querySelector("[data-cancel]");
+    if (cancel) { event.preventDefault(); cancel.click(); }
+  });
+  // After htmx swaps in a fragment, put the keyboard focus somewhere sensible.
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (!target || !target.querySelector) return;
+    var focus = target.matches && target.matches("[autofocus]") ? target : target.querySelector("[autofocus]");
+    if (focus) focus.focus();
+  });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init); else init();
+})();

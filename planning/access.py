@@ -1,0 +1,33 @@
+"""Who may do what to a plan: the role map of ``bizops.roles`` plus the plan's owner and a step's assignee."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from bizops.access import org_object_or_404
+from bizops.models import Membership
+from bizops.roles import can
+
+from .models import ActionStep, Plan, PlanStatus
+
+
+def can_edit_plan(membership: Membership, plan: Plan) -> bool:
+    """Plan owner, admins and managers edit the tree."""
+    return can(membership.role, "plan_edit") or (plan.owner_id is not None and plan.owner_id == membership.pk)
+
+
+def can_update_step(membership: Membership, step: ActionStep, plan: Plan) -> bool:
+    """Editors, and the step's assignee (status and notes), while the plan is not closed."""
+    if plan.status == PlanStatus.CLOSED or not can(membership.role, "step_update_own"):
+        return False
+    return can_edit_plan(membership, plan) or step.assignee_id == membership.pk
+
+
+def require_plan_edit(membership: Membership, plan: Plan) -> None:
+    if not can_edit_plan(membership, plan):
+        raise PermissionDenied("Only the plan's owner, managers and admins edit the plan.")
+
+
+def plan_for(membership: Membership, plan_id: int) -> Plan:
+    """The plan with this id in the caller's organization, or 404."""
+    return org_object_or_404(Plan.objects.select_related("owner__user"), membership.organization, pk=plan_id)

@@ -1,0 +1,51 @@
+"""The demo plan: the copywriting agency's year, from the template, with steps for the demo members."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+from bizops.models import Membership, Organization, Team
+
+from .models import ActionStep, Objective, StepCompletion, StepStatus
+from .services import plan_create_from_template
+
+
+def load(org: Organization, people: dict[str, Membership]) -> None:
+    today = timezone.localdate()
+    # A twelve-month plan that started two months ago: some work done, most of it ahead.
+    start = (today.replace(day=1) - timedelta(days=40)).replace(day=1)
+    end = date(start.year + 1, start.month, 1) - timedelta(days=1)
+    plan = plan_create_from_template(
+        actor=people["manager"],
+        title=f"Growth plan {start:%b %Y} – {end:%b %Y}",
+        period_start=start,
+        period_end=end,
+        owner=people["manager"],
+        assignees=[people["mia"], people["sam"], people["lee"]],
+    )
+    teams = {team.name: team for team in Team.objects.filter(organization=org)}
+    objectives = list(Objective.objects.filter(plan=plan).order_by("milestone__position", "position"))
+    for objective in objectives:
+        objective.team = teams["Content"] if "LinkedIn" in objective.title else teams["Sales"]
+    Objective.objects.bulk_update(objectives, ["team"])
+    # Some history, so the map and My work show real progress on the first run.
+    steps = list(ActionStep.objects.filter(plan=plan).select_related("assignee__user"))
+    completions = []
+    for step in steps:
+        if step.recurrence == "daily":
+            for days_ago in (1, 2, 4, 5):
+                completions.append(
+                    StepCompletion(
+                        organization=org,
+                        step=step,
+                        period_start=today - timedelta(days=days_ago),
+                        done_by=step.assignee.user,
+                    )
+                )
+        elif step.recurrence == "none" and "proposal template" in step.title:
+            step.status = StepStatus.DONE
+            step.completed_at = timezone.now()
+            step.save(update_fields=["status", "completed_at"])
+    StepCompletion.objects.bulk_create(completions)

@@ -1,0 +1,225 @@
+"""Input for the planning pages. Forms check shapes; the services check the rules."""
+
+from __future__ import annotations
+
+from django import forms
+
+from bizops.forms import member_label, org_members
+from bizops.models import Organization, Team
+
+from .blueprints import BLUEPRINTS
+from .models import ActionStep, Milestone, Objective, Plan, PlanStatus, Recurrence, StepStatus
+from .selectors import PERIOD_FILTERS
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+class MemberChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        return member_label(obj)
+
+
+def _members(organization: Organization, label: str, empty: str = "Nobody yet") -> MemberChoiceField:
+    return MemberChoiceField(
+        queryset=org_members(organization), required=False, empty_label=empty, label=label
+    )
+
+
+class PlanFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any status"), *PlanStatus.choices], required=False)
+    period = forms.ChoiceField(choices=list(PERIOD_FILTERS.items()), required=False, initial="all")
+
+
+class PlanCreateForm(forms.Form):
+    START_CHOICES = [
+        ("blank", "A blank plan"),
+        ("template", "The four-stage template (a copywriting agency closing five clients a month)"),
+        ("clone", "A copy of an earlier plan, moved into the new period"),
+    ]
+    start_from = forms.ChoiceField(choices=START_CHOICES, widget=forms.RadioSelect, initial="blank")
+    source = forms.ModelChoiceField(
+        queryset=Plan.objects.none(), required=False, label="Plan to copy", empty_label="Choose a plan"
+    )
+    title = forms.CharField(max_length=200, help_text="E.g. “Growth plan 2027”.")
+    period_start = forms.DateField(widget=DATE, label="Period starts")
+    period_end = forms.DateField(widget=DATE, label="Period ends")
+    ultimate_goal = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="The vision this plan serves. The template and copies bring their own; you can change it later.",
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["source"].queryset = Plan.objects.filter(organization=organization).order_by(
+            "-period_start"
+        )
+        self.fields["owner"] = _members(organization, "Plan owner", empty="Me")
+
+    def clean(self):
+        data = super().clean()
+        start_from = data.get("start_from")
+        if start_from == "clone" and not data.get("source"):
+            self.add_error("source", "Choose the plan to copy.")
+        if start_from == "blank" and not (data.get("ultimate_goal") or "").strip():
+            self.add_error("ultimate_goal", "Write the ultimate goal: the vision this plan serves.")
+        return data
+
+
+class PlanForm(forms.ModelForm):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Plan
+        fields = ["title", "ultimate_goal", "description", "period_start", "period_end", "owner"]
+        widgets = {
+            "period_start": DATE,
+            "period_end": DATE,
+            "ultimate_goal": forms.Textarea(attrs={"rows": 3}),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"] = _members(organization, "Plan owner")
+        if not self.is_bound and self.instance.pk:
+            self.initial["version"] = self.instance.version
+
+    def _post_clean(self) -> None:  # the service validates against the database, not the form
+        pass
+
+
+class CloneForm(forms.Form):
+    title = forms.CharField(max_length=200)
+    period_start = forms.DateField(widget=DATE, label="Period starts")
+    period_end = forms.DateField(widget=DATE, label="Period ends")
+    only_unfinished = forms.BooleanField(required=False, label="Carry over unfinished objectives only")
+
+
+# --- Nodes ------------------------------------------------------------------------------------------
+
+
+class NodeForm(forms.ModelForm):
+    """Base for milestone, objective and step forms; ``version`` is what the editor loaded."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, plan: Plan, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.plan = plan
+        if not self.is_bound and self.instance.pk:
+            self.initial["version"] = self.instance.version
+        for name in ("target_date", "start_date", "due_date"):
+            if name in self.fields:
+                self.fields[name].widget = DATE
+                self.fields[name].widget.attrs.update(
+                    {"min": plan.period_start.isoformat(), "max": plan.period_end.isoformat()}
+                )
+        if "title" in self.fields:
+            self.fields["title"].widget.attrs.update({"autofocus": True, "autocomplete": "off"})
+        for name in ("description", "why", "notes"):
+            if name in self.fields:
+                self.fields[name].widget = forms.Textarea(attrs={"rows": 2})
+
+    def _post_clean(self) -> None:  # model validation is the service's job
+        pass
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
+
+
+class MilestoneForm(NodeForm):
+    class Meta:
+        model = Milestone
+        fields = ["title", "description", "target_date", "owner", "weight"]
+
+    def __init__(self, *args, plan: Plan, **kwargs) -> None:
+        super().__init__(*args, plan=plan, **kwargs)
+        self.fields["owner"] = _members(plan.organization, "Owner")
+        self.fields["weight"].help_text = "How much it counts in the plan's progress (0–100)."
+
+
+class ObjectiveForm(NodeForm):
+    class Meta:
+        model = Objective
+        fields = ["title", "why", "description", "start_date", "due_date", "team", "owner", "weight"]
+
+    def __init__(self, *args, plan: Plan, **kwargs) -> None:
+        super().__init__(*args, plan=plan, **kwargs)
+        self.fields["owner"] = _members(plan.organization, "Owner")
+        self.fields["team"] = forms.ModelChoiceField(
+            queryset=Team.objects.filter(organization=plan.organization),
+            required=False,
+            empty_label="No team",
+        )
+        self.fields["title"].help_text = "Specific and measurable, e.g. “Close five new clients a month”."
+
+
+class StepForm(NodeForm):
+    class Meta:
+        model = ActionStep
+        fields = ["title", "notes", "assignee", "due_date", "recurrence", "status"]
+
+    def __init__(self, *args, plan: Plan, assignee_only: bool = False, **kwargs) -> None:
+        super().__init__(*args, plan=plan, **kwargs)
+        self.fields["assignee"] = _members(plan.organization, "Assignee")
+        self.fields["recurrence"] = forms.ChoiceField(
+            choices=Recurrence.choices, initial=Recurrence.NONE, label="Repeats"
+        )
+        self.fields["status"] = forms.ChoiceField(choices=StepStatus.choices, initial=StepStatus.TODO)
+        if assignee_only:
+            for name in list(self.fields):
+                if name not in ("status", "notes", "version"):
+                    del self.fields[name]
+
+    def service_fields(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.fields if name != "version"}
+
+
+NODE_FORMS = {"milestone": MilestoneForm, "objective": ObjectiveForm, "step": StepForm}
+
+
+class QuickAddForm(forms.Form):
+    """The one-line “add” form under each level of the editor."""
+
+    title = forms.CharField(max_length=200, label="Title")
+
+
+class SuggestionForm(forms.Form):
+    kind = forms.ChoiceField(
+        choices=[("milestone", "A milestone"), ("objective", "An objective"), ("step", "An action step")],
+        label="I suggest",
+    )
+    milestone = forms.ModelChoiceField(
+        queryset=Milestone.objects.none(), required=False, label="Under milestone"
+    )
+    objective = forms.ModelChoiceField(
+        queryset=Objective.objects.none(), required=False, label="Under objective"
+    )
+    title = forms.CharField(max_length=200)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Why, and any detail"
+    )
+
+    def __init__(self, *args, plan: Plan, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["milestone"].queryset = Milestone.objects.filter(plan=plan).order_by("position")
+        self.fields["objective"].queryset = Objective.objects.filter(plan=plan).order_by(
+            "milestone__position", "position"
+        )
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason")
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Comment",
+        help_text="Mention someone with @ and the name before the @ of their email, e.g. @mia.",
+    )
+
+
+BLUEPRINT_CHOICES = [(key, bp.name) for key, bp in BLUEPRINTS.items()]

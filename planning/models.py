@@ -1,0 +1,285 @@
+"""Plans and their goal tree: ultimate goal → milestones → objectives → action steps.
+
+Every row carries ``organization`` (the tenant); objectives and steps also carry ``plan`` so that a
+whole plan loads with one query per level. Nodes carry a ``version`` for optimistic locking: an edit
+based on an older version is refused, never silently overwritten.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from bizops.models import Membership, Organization, Team, User
+
+
+class PlanStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+    ACTIVE = "active", "Active"
+    CLOSED = "closed", "Closed"
+
+
+# The tree may be edited only while the plan is being written.
+EDITABLE_STATUSES = frozenset({PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED})
+
+
+class Recurrence(models.TextChoices):
+    NONE = "none", "Once"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+
+
+class StepStatus(models.TextChoices):
+    TODO = "todo", "To do"
+    DOING = "doing", "Doing"
+    BLOCKED = "blocked", "Blocked"
+    DONE = "done", "Done"
+
+
+class Plan(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="plans")
+    title = models.CharField(max_length=200)
+    ultimate_goal = models.TextField(help_text="The vision: where this plan takes the company.")
+    description = models.TextField(blank=True)
+    period_start = models.DateField()
+    period_end = models.DateField()
+    owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    status = models.CharField(max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
+    version = models.PositiveIntegerField(default=1)
+    cloned_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    kind = "plan"
+
+    class Meta:
+        ordering = ["-period_start", "title"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(period_end__gt=F("period_start")),
+                name="plan_period_ordered",
+                violation_error_message="The period must end after it starts.",
+            ),
+            models.CheckConstraint(condition=Q(status__in=PlanStatus.values), name="plan_status_valid"),
+        ]
+        indexes = [models.Index(fields=["organization", "status", "-period_start"])]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_editable(self) -> bool:
+        return self.status in EDITABLE_STATUSES
+
+
+class Node(models.Model):
+    """What milestones, objectives and steps share: tenant, ordering, optimistic locking."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0)
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    kind: str = ""
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Milestone(Node):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="milestones")
+    description = models.TextField(blank=True)
+    target_date = models.DateField(null=True, blank=True)
+    owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    weight = models.PositiveSmallIntegerField(default=1)
+
+    kind = "milestone"
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["plan", "position"])]
+        constraints = [models.CheckConstraint(condition=Q(weight__lte=100), name="milestone_weight_range")]
+
+
+class Objective(Node):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="objectives")
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="objectives")
+    description = models.TextField(blank=True)
+    why = models.TextField("why it matters", blank=True)
+    start_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="objectives"
+    )
+    owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    weight = models.PositiveSmallIntegerField(default=1)
+
+    kind = "objective"
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["plan", "milestone", "position"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(weight__lte=100), name="objective_weight_range"),
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True)
+                | Q(due_date__isnull=True)
+                | Q(start_date__lte=F("due_date")),
+                name="objective_start_before_due",
+                violation_error_message="The start date must come before the due date.",
+            ),
+        ]
+
+
+class ActionStep(Node):
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="steps")
+    objective = models.ForeignKey(Objective, on_delete=models.CASCADE, related_name="steps")
+    notes = models.TextField(blank=True)
+    assignee = models.ForeignKey(
+        Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_steps"
+    )
+    due_date = models.DateField(null=True, blank=True)
+    recurrence = models.CharField(max_length=10, choices=Recurrence.choices, default=Recurrence.NONE)
+    status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.TODO)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    kind = "step"
+
+    class Meta:
+        verbose_name = "action step"
+        ordering = ["position", "pk"]
+        indexes = [
+            models.Index(fields=["plan", "objective", "position"]),
+            models.Index(fields=["assignee", "status", "due_date"]),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=StepStatus.values), name="step_status_valid"),
+            models.CheckConstraint(
+                condition=Q(recurrence__in=Recurrence.values), name="step_recurrence_valid"
+            ),
+        ]
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.recurrence != Recurrence.NONE
+
+
+class StepCompletion(models.Model):
+    """One occurrence of a recurring step done: the day, ISO week or month it counts for."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    step = models.ForeignKey(ActionStep, on_delete=models.CASCADE, related_name="completions")
+    period_start = models.DateField()
+    done_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    done_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["step", "period_start"], name="completion_once_per_period")
+        ]
+        indexes = [models.Index(fields=["step", "-period_start"])]
+
+    def __str__(self) -> str:
+        return f"{self.step} done for {self.period_start}"
+
+
+class NodeKind(models.TextChoices):
+    PLAN = "plan", "Plan"
+    MILESTONE = "milestone", "Milestone"
+    OBJECTIVE = "objective", "Objective"
+    STEP = "step", "Action step"
+
+
+class Suggestion(models.Model):
+    """A proposal by anyone in the organization to add a node to a draft plan."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for a decision"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="suggestions")
+    kind = models.CharField(max_length=10, choices=[c for c in NodeKind.choices if c[0] != "plan"])
+    milestone = models.ForeignKey(
+        Milestone, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    objective = models.ForeignKey(
+        Objective, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    proposed_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    created_node_id = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="milestone")
+                | Q(kind="objective", milestone__isnull=False)
+                | Q(kind="step", objective__isnull=False),
+                name="suggestion_has_parent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Suggested {self.kind}: {self.title}"
+
+
+class Comment(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="comments")
+    node_kind = models.CharField(max_length=10, choices=NodeKind.choices)
+    node_id = models.PositiveBigIntegerField()
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    body = models.TextField()
+    mentions = models.ManyToManyField(User, blank=True, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["plan", "node_kind", "node_id", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on {self.node_kind} {self.node_id}"
+
+
+class Activity(models.Model):
+    """The plan's log: who changed what, when, with the values before and after."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="activity")
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    verb = models.CharField(max_length=30)
+    node_kind = models.CharField(max_length=10, choices=NodeKind.choices)
+    node_id = models.PositiveBigIntegerField(null=True)
+    node_title = models.CharField(max_length=200)
+    changes = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "activity"
+        indexes = [models.Index(fields=["plan", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.actor} {self.verb} {self.node_kind} “{self.node_title}”"

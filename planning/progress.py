@@ -1,0 +1,214 @@
+"""Progress roll-up, computed in one pass in Python over an already loaded tree.
+
+Every figure keeps the parts it was computed from, so the page can answer "why 62%": a step is done or
+not (a recurring step counts its completion rate over a recent window), an objective averages its
+steps and any other contributions (key results, added by the metrics app through
+``register_contributor``), a milestone averages its objectives by weight, the plan its milestones.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from .models import Recurrence, StepStatus
+
+if TYPE_CHECKING:
+    from .selectors import PlanTree
+
+# How far back a recurring step's completion rate looks: its "current period".
+WINDOW_OCCURRENCES = {Recurrence.DAILY: 7, Recurrence.WEEKLY: 4, Recurrence.MONTHLY: 3}
+WINDOW_LABEL = {Recurrence.DAILY: "days", Recurrence.WEEKLY: "weeks", Recurrence.MONTHLY: "months"}
+
+
+@dataclass
+class Part:
+    label: str
+    value: float  # 0..1
+    weight: float = 1.0
+    kind: str = ""
+    node_id: int | None = None
+    detail: str = ""
+
+    @property
+    def percent(self) -> int:
+        return round(self.value * 100)
+
+
+@dataclass
+class Figure:
+    value: float = 0.0  # 0..1
+    parts: list[Part] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def percent(self) -> int:
+        return round(self.value * 100)
+
+
+def weighted(parts: list[Part], empty_note: str) -> Figure:
+    """Weighted mean of the parts; all-zero weights count equally, with a note saying so."""
+    if not parts:
+        return Figure(0.0, [], empty_note)
+    total = sum(p.weight for p in parts)
+    note = ""
+    if total <= 0:
+        note = "All weights are zero, so each part counts equally."
+        return Figure(sum(p.value for p in parts) / len(parts), parts, note)
+    return Figure(sum(p.value * p.weight for p in parts) / total, parts, note)
+
+
+# --- Recurring steps --------------------------------------------------------------------------------
+
+
+def occurrence_start(recurrence: str, day: date) -> date:
+    """The first day of the occurrence ``day`` falls in: the day, its ISO week's Monday, or its month."""
+    if recurrence == Recurrence.WEEKLY:
+        return day - timedelta(days=day.weekday())
+    if recurrence == Recurrence.MONTHLY:
+        return day.replace(day=1)
+    return day
+
+
+def _previous_occurrence(recurrence: str, start: date) -> date:
+    if recurrence == Recurrence.WEEKLY:
+        return start - timedelta(days=7)
+    if recurrence == Recurrence.MONTHLY:
+        previous_month_end = start - timedelta(days=1)
+        return previous_month_end.replace(day=1)
+    return start - timedelta(days=1)
+
+
+def window_occurrences(recurrence: str, today: date, period_start: date, period_end: date) -> list[date]:
+    """The occurrences counted for a recurring step today, newest first, inside the plan's period."""
+    end = min(today, period_end)
+    if end < period_start:
+        return []
+    result: list[date] = []
+    current = occurrence_start(recurrence, end)
+    for _ in range(WINDOW_OCCURRENCES[recurrence]):
+        last_day = _occurrence_end(recurrence, current)
+        if last_day < period_start:
+            break
+        result.append(current)
+        current = _previous_occurrence(recurrence, current)
+    return result
+
+
+def _occurrence_end(recurrence: str, start: date) -> date:
+    if recurrence == Recurrence.WEEKLY:
+        return start + timedelta(days=6)
+    if recurrence == Recurrence.MONTHLY:
+        return start.replace(day=calendar.monthrange(start.year, start.month)[1])
+    return start
+
+
+def window_floor(today: date) -> date:
+    """The oldest day any window can reach: completions older than this never count."""
+    return (today.replace(day=1) - timedelta(days=62)).replace(day=1)
+
+
+def step_part(step, completions: Iterable[date], today: date, period_start: date, period_end: date) -> Part:
+    if step.recurrence == Recurrence.NONE:
+        done = step.status == StepStatus.DONE
+        return Part(
+            step.title,
+            1.0 if done else 0.0,
+            1.0,
+            "step",
+            step.pk,
+            "done" if done else step.get_status_display().lower(),
+        )
+    occurrences = window_occurrences(step.recurrence, today, period_start, period_end)
+    if not occurrences:
+        return Part(step.title, 0.0, 1.0, "step", step.pk, "the plan's period has not started")
+    done = len(set(occurrences) & set(completions))
+    unit = WINDOW_LABEL[step.recurrence]
+    detail = f"done in {done} of the last {len(occurrences)} {unit}"
+    return Part(step.title, done / len(occurrences), 1.0, "step", step.pk, detail)
+
+
+# --- Contributions from other apps ----------------------------------------------------------------
+
+# A contributor takes the tree and returns extra parts per objective id. The metrics app registers
+# key results here, so planning never imports metrics (imports run one way: core ← planning ← metrics).
+Contributor = Callable[["PlanTree"], dict[int, list[Part]]]
+_contributors: list[Contributor] = []
+
+
+def register_contributor(contributor: Contributor) -> None:
+    if contributor not in _contributors:
+        _contributors.append(contributor)
+
+
+@dataclass
+class Rollup:
+    plan: Figure
+    milestones: dict[int, Figure]
+    objectives: dict[int, Figure]
+    steps: dict[int, Part]
+
+
+def rollup(tree: PlanTree, today: date) -> Rollup:
+    plan = tree.plan
+    extra: dict[int, list[Part]] = {}
+    for contributor in _contributors:
+        for objective_id, parts in contributor(tree).items():
+            extra.setdefault(objective_id, []).extend(parts)
+
+    steps: dict[int, Part] = {}
+    objectives: dict[int, Figure] = {}
+    milestones: dict[int, Figure] = {}
+    milestone_parts: list[Part] = []
+    for milestone in tree.milestones:
+        objective_parts: list[Part] = []
+        for objective in milestone.children:
+            parts: list[Part] = []
+            for step in objective.children:
+                part = step_part(
+                    step, tree.completions.get(step.pk, ()), today, plan.period_start, plan.period_end
+                )
+                steps[step.pk] = part
+                parts.append(part)
+            parts.extend(extra.get(objective.pk, ()))
+            figure = weighted(parts, "No steps or key results yet.")
+            objectives[objective.pk] = figure
+            objective_parts.append(
+                Part(objective.title, figure.value, objective.weight, "objective", objective.pk)
+            )
+        figure = weighted(objective_parts, "No objectives yet.")
+        milestones[milestone.pk] = figure
+        milestone_parts.append(
+            Part(milestone.title, figure.value, milestone.weight, "milestone", milestone.pk)
+        )
+    return Rollup(weighted(milestone_parts, "No milestones yet."), milestones, objectives, steps)
+
+
+# --- Health: progress against the calendar ------------------------------------------------------------
+
+HEALTH = {
+    "done": ("good", "✓", "Done"),
+    "on_track": ("good", "●", "On track"),
+    "at_risk": ("warn", "▲", "At risk"),
+    "off_track": ("bad", "■", "Off track"),
+    "not_started": ("neutral", "○", "Not started"),
+}
+
+
+def health(figure: Figure, start: date | None, due: date | None, today: date) -> str:
+    """On track when progress keeps pace with the time elapsed between start and due dates."""
+    if figure.value >= 0.999:
+        return "done"
+    if start is None or due is None or today < start:
+        return "not_started" if figure.value == 0 else "on_track"
+    span = max((due - start).days, 1)
+    expected = min(1.0, (today - start).days / span)
+    gap = expected - figure.value
+    if gap <= 0.15:
+        return "on_track"
+    if gap <= 0.35 and today <= due:
+        return "at_risk"
+    return "off_track"

@@ -1,0 +1,231 @@
+"""Reads of the planning app. A whole plan loads in a fixed number of queries, whatever its size."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
+
+from bizops.models import Membership, Organization
+
+from .models import (
+    ActionStep,
+    Activity,
+    Comment,
+    Milestone,
+    NodeKind,
+    Objective,
+    Plan,
+    PlanStatus,
+    StepCompletion,
+    StepStatus,
+    Suggestion,
+)
+from .progress import Rollup, occurrence_start, rollup, window_floor
+
+
+@dataclass
+class PlanTree:
+    plan: Plan
+    milestones: list[Milestone]
+    objectives: dict[int, Objective] = field(default_factory=dict)
+    steps: dict[int, ActionStep] = field(default_factory=dict)
+    completions: dict[int, set[date]] = field(default_factory=dict)
+    progress: Rollup | None = None
+
+    @property
+    def node_count(self) -> int:
+        return len(self.milestones) + len(self.objectives) + len(self.steps)
+
+
+def plan_tree(*, plan: Plan, today: date | None = None, with_progress: bool = True) -> PlanTree:
+    """Milestones, objectives and steps of a plan, each with ``.children``, plus the roll-up.
+
+    Four queries (milestones, objectives, steps, recent completions of recurring steps); people and
+    teams come in by joins. Children lists are attached in Python instead of ``prefetch_related`` so
+    a 5,000-node plan builds no per-node querysets.
+    """
+    today = today or timezone.localdate()
+    milestones = list(
+        Milestone.objects.filter(plan=plan).select_related("owner__user").order_by("position", "pk")
+    )
+    objectives = list(
+        Objective.objects.filter(plan=plan).select_related("owner__user", "team").order_by("position", "pk")
+    )
+    steps = list(
+        ActionStep.objects.filter(plan=plan).select_related("assignee__user").order_by("position", "pk")
+    )
+
+    by_milestone: dict[int, list[Objective]] = defaultdict(list)
+    for objective in objectives:
+        by_milestone[objective.milestone_id].append(objective)
+    by_objective: dict[int, list[ActionStep]] = defaultdict(list)
+    for step in steps:
+        by_objective[step.objective_id].append(step)
+    for milestone in milestones:
+        milestone.children = by_milestone.get(milestone.pk, [])
+        milestone.plan = plan
+    for objective in objectives:
+        objective.children = by_objective.get(objective.pk, [])
+        objective.plan = plan
+
+    completions: dict[int, set[date]] = defaultdict(set)
+    if any(step.is_recurring for step in steps):
+        rows = StepCompletion.objects.filter(
+            step__plan=plan, period_start__gte=window_floor(today)
+        ).values_list("step_id", "period_start")
+        for step_id, period_start in rows:
+            completions[step_id].add(period_start)
+    tree = PlanTree(
+        plan=plan,
+        milestones=milestones,
+        objectives={o.pk: o for o in objectives},
+        steps={s.pk: s for s in steps},
+        completions=completions,
+    )
+    for step in steps:
+        step.plan = plan
+        step.done_this_period = (
+            occurrence_start(step.recurrence, today) in completions.get(step.pk, ())
+            if step.is_recurring
+            else False
+        )
+    if with_progress:
+        tree.progress = rollup(tree, today)
+    return tree
+
+
+PERIOD_FILTERS = {
+    "current": "Running now",
+    "upcoming": "Upcoming",
+    "past": "Past",
+    "all": "All periods",
+}
+
+
+def plan_list(*, organization: Organization, status: str = "", period: str = "") -> QuerySet[Plan]:
+    today = timezone.localdate()
+    qs = (
+        Plan.objects.filter(organization=organization)
+        .select_related("owner__user")
+        .annotate(
+            milestone_count=Count("milestones", distinct=True),
+            objective_count=Count("objectives", distinct=True),
+            step_count=Count("steps", distinct=True),
+        )
+        .order_by("-period_start", "title")
+    )
+    if status in PlanStatus.values:
+        qs = qs.filter(status=status)
+    if period == "current":
+        qs = qs.filter(period_start__lte=today, period_end__gte=today)
+    elif period == "upcoming":
+        qs = qs.filter(period_start__gt=today)
+    elif period == "past":
+        qs = qs.filter(period_end__lt=today)
+    return qs
+
+
+@dataclass
+class MyWork:
+    overdue: list[ActionStep]
+    this_week: list[ActionStep]
+    later: list[ActionStep]
+    no_date: list[ActionStep]
+    done_recently: list[ActionStep]
+
+    @property
+    def open_count(self) -> int:
+        return len(self.overdue) + len(self.this_week) + len(self.later) + len(self.no_date)
+
+
+def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
+    """The member's steps across the organization's open plans, grouped by when they are due."""
+    today = today or timezone.localdate()
+    end_of_week = today + timedelta(days=6 - today.weekday())
+    steps = list(
+        ActionStep.objects.filter(assignee=membership)
+        .exclude(plan__status=PlanStatus.CLOSED)
+        .filter(
+            Q(status__in=[StepStatus.TODO, StepStatus.DOING, StepStatus.BLOCKED])
+            | Q(recurrence__in=["daily", "weekly", "monthly"])
+            | Q(completed_at__gte=timezone.now() - timedelta(days=7))
+        )
+        .select_related("plan", "objective")
+        .order_by("due_date", "plan__title", "position")
+    )
+    recurring = [s for s in steps if s.is_recurring]
+    done_periods: set[tuple[int, date]] = set()
+    if recurring:
+        done_periods = set(
+            StepCompletion.objects.filter(
+                step__in=recurring, period_start__gte=today - timedelta(days=31)
+            ).values_list("step_id", "period_start")
+        )
+    work = MyWork([], [], [], [], [])
+    for step in steps:
+        step.done_this_period = (
+            step.is_recurring and (step.pk, occurrence_start(step.recurrence, today)) in done_periods
+        )
+        if not step.is_recurring and step.status == StepStatus.DONE:
+            work.done_recently.append(step)
+        elif step.is_recurring:
+            # A recurring step is due every period: it belongs to this week until the plan ends.
+            (work.this_week if step.plan.period_end >= today else work.done_recently).append(step)
+        elif step.due_date is None:
+            work.no_date.append(step)
+        elif step.due_date < today:
+            work.overdue.append(step)
+        elif step.due_date <= end_of_week:
+            work.this_week.append(step)
+        else:
+            work.later.append(step)
+    return work
+
+
+def activity_list(*, plan: Plan) -> QuerySet[Activity]:
+    return Activity.objects.filter(plan=plan).select_related("actor").order_by("-created_at", "-pk")
+
+
+def suggestion_list(*, plan: Plan) -> QuerySet[Suggestion]:
+    return (
+        Suggestion.objects.filter(plan=plan)
+        .select_related("proposed_by", "decided_by", "milestone", "objective")
+        .order_by("status", "-created_at")
+    )
+
+
+def node_comments(*, plan: Plan, kind: str, node_id: int) -> QuerySet[Comment]:
+    return (
+        Comment.objects.filter(plan=plan, node_kind=kind, node_id=node_id)
+        .select_related("author")
+        .order_by("created_at", "pk")
+    )
+
+
+NODE_MODELS = {NodeKind.MILESTONE: Milestone, NodeKind.OBJECTIVE: Objective, NodeKind.STEP: ActionStep}
+
+
+def node_get(*, plan: Plan, kind: str, node_id) -> Milestone | Objective | ActionStep:
+    """A node of this plan by kind and id; anything else (another plan, another org) is 404."""
+    from django.http import Http404
+
+    model = NODE_MODELS.get(kind)
+    if model is None:
+        raise Http404("No such kind of node.")
+    related = {
+        "milestone": ["owner__user"],
+        "objective": ["owner__user", "team", "milestone"],
+        "step": ["assignee__user", "objective"],
+    }[kind]
+    try:
+        node = model.objects.select_related(*related).get(
+            plan=plan, organization_id=plan.organization_id, pk=int(node_id)
+        )
+    except (model.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such node in this plan.") from None
+    node.plan = plan
+    return node

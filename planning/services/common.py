@@ -1,0 +1,133 @@
+"""Validation and the activity log, shared by the planning services."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.db.models import Model
+
+from bizops.errors import Conflict, ValidationError
+from bizops.models import Membership, Team, User
+
+from ..models import Activity, Plan, Recurrence, StepStatus
+
+NODE_FIELDS: dict[str, list[str]] = {
+    "milestone": ["title", "description", "target_date", "owner", "weight"],
+    "objective": ["title", "description", "why", "start_date", "due_date", "team", "owner", "weight"],
+    "step": ["title", "notes", "assignee", "due_date", "recurrence", "status"],
+}
+# What a step's assignee may change without edit rights on the plan.
+ASSIGNEE_FIELDS = frozenset({"status", "notes"})
+PLAN_FIELDS = ["title", "ultimate_goal", "description", "period_start", "period_end", "owner"]
+DATE_FIELDS = ("target_date", "start_date", "due_date")
+
+
+def require_editable(plan: Plan) -> None:
+    if not plan.is_editable:
+        raise Conflict(
+            f"This plan is {plan.get_status_display().lower()}, so its map is locked. "
+            "Changes go through a new review."
+        )
+
+
+def clean_node_fields(plan: Plan, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """Check a node's fields against the plan; raise ValidationError with a message per field."""
+    allowed = NODE_FIELDS[kind]
+    unknown = set(fields) - set(allowed)
+    if unknown:
+        raise ValidationError(dict.fromkeys(sorted(unknown), "This field cannot be set here."))
+    cleaned = dict(fields)
+    errors: dict[str, str] = {}
+    if "title" in cleaned:
+        cleaned["title"] = (cleaned["title"] or "").strip()
+        if not cleaned["title"]:
+            errors["title"] = "Give it a title."
+        elif len(cleaned["title"]) > 200:
+            errors["title"] = "Keep the title under 200 characters."
+    for name in DATE_FIELDS:
+        value = cleaned.get(name)
+        if value is not None and not (plan.period_start <= value <= plan.period_end):
+            errors[name] = f"Choose a date inside the plan's period ({_period(plan)})."
+    start, due = cleaned.get("start_date"), cleaned.get("due_date")
+    if start and due and start > due and "due_date" not in errors:
+        errors["due_date"] = "The due date must come after the start date."
+    for name in ("owner", "assignee"):
+        if name in cleaned:
+            error = member_error(plan, cleaned[name])
+            if error:
+                errors[name] = error
+    if "team" in cleaned and cleaned["team"] is not None:
+        team = cleaned["team"]
+        if not isinstance(team, Team) or team.organization_id != plan.organization_id:
+            errors["team"] = "Choose one of this organization's teams."
+    if "weight" in cleaned:
+        weight = cleaned["weight"]
+        if weight is None or not (0 <= int(weight) <= 100):
+            errors["weight"] = "The weight must be between 0 and 100."
+    if "recurrence" in cleaned and cleaned["recurrence"] not in Recurrence.values:
+        errors["recurrence"] = "Choose how often the step repeats."
+    if "status" in cleaned and cleaned["status"] not in StepStatus.values:
+        errors["status"] = "Choose one of the statuses."
+    for name in ("description", "why", "notes"):
+        if name in cleaned:
+            cleaned[name] = (cleaned[name] or "").strip()
+            if len(cleaned[name]) > 10_000:
+                errors[name] = "Keep this under 10,000 characters."
+    if errors:
+        raise ValidationError(errors)
+    return cleaned
+
+
+def member_error(plan: Plan, membership: Membership | None) -> str | None:
+    if membership is None:
+        return None
+    if not isinstance(membership, Membership) or membership.organization_id != plan.organization_id:
+        return "Choose a member of this organization."
+    return None
+
+
+def _period(plan: Plan) -> str:
+    return f"{plan.period_start:%-d %b %Y} – {plan.period_end:%-d %b %Y}"
+
+
+def display(value: Any) -> Any:
+    """A JSON-friendly, human-readable form of a field value, for the activity log and diffs."""
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Membership):
+        return value.user.display_name
+    if isinstance(value, Model):
+        return str(value)
+    return value
+
+
+def diff(instance: Model, fields: dict[str, Any]) -> dict[str, list[Any]]:
+    """Fields whose new value differs from the instance's: {name: [before, after]}."""
+    changes: dict[str, list[Any]] = {}
+    for name, new in fields.items():
+        old = getattr(instance, name)
+        if _key(old) != _key(new):
+            changes[name] = [display(old), display(new)]
+    return changes
+
+
+def _key(value: Any) -> Any:
+    return value.pk if isinstance(value, Model) else value
+
+
+def activity_record(
+    *, plan: Plan, actor: User | None, verb: str, kind: str, node: Any, changes: dict | None = None
+) -> Activity:
+    return Activity.objects.create(
+        organization_id=plan.organization_id,
+        plan=plan,
+        actor=actor,
+        verb=verb,
+        node_kind=kind,
+        node_id=getattr(node, "pk", None),
+        node_title=str(getattr(node, "title", node))[:200],
+        changes=changes or {},
+    )

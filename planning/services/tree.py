@@ -1,0 +1,338 @@
+"""Writes to a plan's tree: create, edit, move and delete nodes; step status.
+
+Field edits lock only the node's row and compare its ``version``, so two people editing different
+nodes never conflict. Structural edits (create, move, delete) lock the plan row, so positions stay
+dense and a move cannot race a delete of its new parent.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from bizops.errors import Conflict, ValidationError
+from bizops.models import Membership
+
+from ..access import can_edit_plan, can_update_step, require_plan_edit
+from ..models import ActionStep, Milestone, Objective, Plan, PlanStatus, StepCompletion, StepStatus
+from ..progress import occurrence_start
+from .common import (
+    ASSIGNEE_FIELDS,
+    activity_record,
+    clean_node_fields,
+    diff,
+    display,
+    require_editable,
+)
+
+Node = Milestone | Objective | ActionStep
+
+
+class StaleEdit(Conflict):
+    """The node changed since the editor loaded it. Carries the current node and what differs."""
+
+    def __init__(self, node: Node, submitted: dict[str, Any]) -> None:
+        self.node = node
+        self.changed = {
+            name: {"current": display(getattr(node, name)), "yours": display(value)}
+            for name, value in submitted.items()
+            if _comparable(getattr(node, name)) != _comparable(value)
+        }
+        super().__init__(
+            f"Someone else saved this {_label(node)} while you were editing it.", current_version=node.version
+        )
+
+
+def _comparable(value: Any) -> Any:
+    return getattr(value, "pk", value)
+
+
+def _label(node: Node) -> str:
+    return {"plan": "plan", "milestone": "milestone", "objective": "objective", "step": "action step"}[
+        node.kind
+    ]
+
+
+def _lock_plan(plan: Plan) -> Plan:
+    return Plan.objects.select_for_update().get(pk=plan.pk)
+
+
+def _next_position(queryset) -> int:
+    current = queryset.aggregate(m=Max("position"))["m"]
+    return 0 if current is None else current + 1
+
+
+def _touch(plan: Plan) -> None:
+    Plan.objects.filter(pk=plan.pk).update(updated_at=timezone.now())
+
+
+# --- Create -----------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def milestone_create(*, actor: Membership, plan: Plan, **fields: Any) -> Milestone:
+    plan = _lock_plan(plan)
+    require_plan_edit(actor, plan)
+    require_editable(plan)
+    fields = clean_node_fields(plan, "milestone", {"title": "", **fields})
+    milestone = Milestone.objects.create(
+        organization_id=plan.organization_id,
+        plan=plan,
+        position=_next_position(plan.milestones.all()),
+        **fields,
+    )
+    activity_record(plan=plan, actor=actor.user, verb="created", kind="milestone", node=milestone)
+    _touch(plan)
+    return milestone
+
+
+@transaction.atomic
+def objective_create(*, actor: Membership, milestone: Milestone, **fields: Any) -> Objective:
+    plan = _lock_plan(milestone.plan)
+    require_plan_edit(actor, plan)
+    require_editable(plan)
+    fields = clean_node_fields(plan, "objective", {"title": "", **fields})
+    objective = Objective.objects.create(
+        organization_id=plan.organization_id,
+        plan=plan,
+        milestone=milestone,
+        position=_next_position(milestone.objectives.all()),
+        **fields,
+    )
+    activity_record(plan=plan, actor=actor.user, verb="created", kind="objective", node=objective)
+    _touch(plan)
+    return objective
+
+
+@transaction.atomic
+def step_create(*, actor: Membership, objective: Objective, **fields: Any) -> ActionStep:
+    plan = _lock_plan(objective.plan)
+    require_plan_edit(actor, plan)
+    require_editable(plan)
+    fields = clean_node_fields(plan, "step", {"title": "", **fields})
+    step = ActionStep.objects.create(
+        organization_id=plan.organization_id,
+        plan=plan,
+        objective=objective,
+        position=_next_position(objective.steps.all()),
+        **fields,
+    )
+    if step.status == StepStatus.DONE:
+        ActionStep.objects.filter(pk=step.pk).update(completed_at=timezone.now())
+    activity_record(plan=plan, actor=actor.user, verb="created", kind="step", node=step)
+    _touch(plan)
+    return step
+
+
+# --- Edit -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def node_update(*, actor: Membership, node: Node, version: int | None, **fields: Any) -> Node:
+    """Change a node's fields. ``version`` is what the editor saw; an older one raises ``StaleEdit``.
+
+    ``version=None`` skips the check (API clients that send no precondition).
+    """
+    plan = node.plan
+    model = type(node)
+    current = (
+        model.objects.select_for_update(of=("self",)).select_related(*_people(node.kind)).get(pk=node.pk)
+    )
+    current.plan = plan
+    if isinstance(node, ActionStep) and not can_edit_plan(actor, plan):
+        if not can_update_step(actor, current, plan):
+            raise _forbidden()
+        if set(fields) - ASSIGNEE_FIELDS:
+            raise ValidationError({"__all__": "You can change the status and notes of your own steps only."})
+    else:
+        require_plan_edit(actor, plan)
+        # Step status and notes stay open while a plan runs; everything else needs a plan in writing.
+        if not (isinstance(node, ActionStep) and set(fields) <= ASSIGNEE_FIELDS):
+            require_editable(plan)
+    if plan.status == PlanStatus.CLOSED:
+        raise Conflict("This plan is closed and can no longer change.")
+    cleaned = clean_node_fields(plan, node.kind, fields)
+    if version is not None and int(version) != current.version:
+        raise StaleEdit(current, cleaned)
+    if current.kind == "objective":
+        start = cleaned.get("start_date", current.start_date)
+        due = cleaned.get("due_date", current.due_date)
+        if start and due and start > due:
+            raise ValidationError({"due_date": "The due date must come after the start date."})
+    changes = diff(current, cleaned)
+    if not changes:
+        return current
+    for name, value in cleaned.items():
+        setattr(current, name, value)
+    if isinstance(current, ActionStep) and "status" in changes:
+        current.completed_at = timezone.now() if current.status == StepStatus.DONE else None
+    current.version += 1
+    current.updated_at = timezone.now()
+    current.save()
+    activity_record(
+        plan=plan, actor=actor.user, verb="updated", kind=current.kind, node=current, changes=changes
+    )
+    return current
+
+
+def _people(kind: str) -> list[str]:
+    return {"milestone": ["owner__user"], "objective": ["owner__user", "team"], "step": ["assignee__user"]}[
+        kind
+    ]
+
+
+def _forbidden():
+    from django.core.exceptions import PermissionDenied
+
+    return PermissionDenied("You can update only the steps assigned to you.")
+
+
+@transaction.atomic
+def step_set_status(*, actor: Membership, step: ActionStep, status: str) -> ActionStep:
+    """One-click status change. For a recurring step, "done" checks off the current day, week or
+    month (once, however often it is clicked) and any other status un-checks it."""
+    plan = step.plan
+    if status not in StepStatus.values:
+        raise ValidationError({"status": "Choose one of the statuses."})
+    current = ActionStep.objects.select_for_update().get(pk=step.pk)
+    current.plan = plan
+    if not can_update_step(actor, current, plan):
+        raise _forbidden()
+    if not current.is_recurring:
+        return node_update(actor=actor, node=current, version=None, status=status)
+    period = occurrence_start(current.recurrence, timezone.localdate())
+    if status == StepStatus.DONE:
+        _, created = StepCompletion.objects.get_or_create(
+            step=current,
+            period_start=period,
+            defaults={"organization_id": plan.organization_id, "done_by": actor.user},
+        )
+        if created:
+            changes = {"done for": [None, period.isoformat()]}
+            activity_record(
+                plan=plan, actor=actor.user, verb="checked off", kind="step", node=current, changes=changes
+            )
+        new_status = StepStatus.DOING
+    else:
+        deleted, _ = StepCompletion.objects.filter(step=current, period_start=period).delete()
+        if deleted:
+            changes = {"done for": [period.isoformat(), None]}
+            activity_record(
+                plan=plan, actor=actor.user, verb="unchecked", kind="step", node=current, changes=changes
+            )
+        new_status = status
+    if current.status != new_status:
+        return node_update(actor=actor, node=current, version=None, status=new_status)
+    return current
+
+
+# --- Move and delete --------------------------------------------------------------------------------
+
+
+def _siblings(node: Node):
+    if isinstance(node, Milestone):
+        return Milestone.objects.filter(plan_id=node.plan_id)
+    if isinstance(node, Objective):
+        return Objective.objects.filter(milestone_id=node.milestone_id)
+    return ActionStep.objects.filter(objective_id=node.objective_id)
+
+
+def _renumber(nodes: list[Node]) -> None:
+    changed = []
+    for index, sibling in enumerate(nodes):
+        if sibling.position != index:
+            sibling.position = index
+            changed.append(sibling)
+    if changed:
+        type(changed[0]).objects.bulk_update(changed, ["position"])
+
+
+@transaction.atomic
+def node_move(
+    *,
+    actor: Membership,
+    node: Node,
+    position: int | None = None,
+    direction: str | None = None,
+    parent: Any = None,
+) -> Node:
+    """Reorder a node among its siblings (``direction`` up/down or a ``position``), or move it under
+    another ``parent`` of the same plan (an objective to another milestone, a step to another objective)."""
+    plan = _lock_plan(node.plan)
+    require_plan_edit(actor, plan)
+    require_editable(plan)
+    current = type(node).objects.select_for_update().get(pk=node.pk)
+    current.plan = plan
+    old_parent = None
+    if parent is not None:
+        parent_model = {"objective": Milestone, "step": Objective}.get(current.kind)
+        if parent_model is None or not isinstance(parent, parent_model):
+            raise ValidationError({"parent": "A milestone sits directly under the plan's goal."})
+        if parent.plan_id != plan.pk:
+            raise ValidationError({"parent": "A node can only move within its own plan."})
+        field = "milestone" if current.kind == "objective" else "objective"
+        if getattr(current, f"{field}_id") != parent.pk:
+            old_parent = getattr(current, f"{field}_id")
+            setattr(current, field, parent)
+            current.position = 10**6  # last, until renumbered
+            current.version += 1
+            current.save(update_fields=[field, "position", "version"])
+    siblings = list(_siblings(current).order_by("position", "pk"))
+    index = next(i for i, s in enumerate(siblings) if s.pk == current.pk)
+    target = index
+    if direction == "up":
+        target = max(0, index - 1)
+    elif direction == "down":
+        target = min(len(siblings) - 1, index + 1)
+    elif position is not None:
+        target = max(0, min(len(siblings) - 1, int(position)))
+    moved = siblings.pop(index)
+    siblings.insert(target, moved)
+    _renumber(siblings)
+    if old_parent is not None:
+        field = "milestone_id" if current.kind == "objective" else "objective_id"
+        _renumber(list(type(current).objects.filter(**{field: old_parent}).order_by("position", "pk")))
+    if target != index or old_parent is not None:
+        changes = {"position": [index, target]}
+        if old_parent is not None:
+            changes["parent"] = [old_parent, parent.pk]
+        activity_record(
+            plan=plan, actor=actor.user, verb="moved", kind=current.kind, node=current, changes=changes
+        )
+        _touch(plan)
+    current.refresh_from_db()
+    current.plan = plan
+    return current
+
+
+@transaction.atomic
+def node_delete(*, actor: Membership, node: Node) -> dict[str, int]:
+    """Delete a node and everything under it; returns how many of each kind went."""
+    plan = _lock_plan(node.plan)
+    require_plan_edit(actor, plan)
+    require_editable(plan)
+    removed = {"objectives": 0, "steps": 0}
+    if isinstance(node, Milestone):
+        removed["objectives"] = node.objectives.count()
+        removed["steps"] = ActionStep.objects.filter(objective__milestone=node).count()
+    elif isinstance(node, Objective):
+        removed["steps"] = node.steps.count()
+    siblings_filter = _siblings(node)
+    changes = {k: [v, 0] for k, v in removed.items() if v}
+    activity_record(plan=plan, actor=actor.user, verb="deleted", kind=node.kind, node=node, changes=changes)
+    type(node).objects.filter(pk=node.pk).delete()
+    _renumber(list(siblings_filter.order_by("position", "pk")))
+    _touch(plan)
+    return removed
+
+
+def node_child_count(*, node: Node) -> int:
+    """How many nodes a delete would take with it."""
+    if isinstance(node, Milestone):
+        return node.objectives.count() + ActionStep.objects.filter(objective__milestone=node).count()
+    if isinstance(node, Objective):
+        return node.steps.count()
+    return 0

@@ -1,0 +1,38 @@
+from django.urls import path
+
+from .views import collaboration, plans, tree, work
+
+NODE = "plans/<int:plan_id>/nodes/<str:kind>/<int:node_id>/"
+
+urlpatterns = [
+    path("", plans.overview, name="org_home"),
+    path("plans/", plans.plan_list, name="plan_list"),
+    path("plans/new/", plans.plan_create, name="plan_create"),
+    path("plans/<int:plan_id>/", tree.plan_map, name="plan_map"),
+    path("plans/<int:plan_id>/edit/", tree.plan_editor, name="plan_editor"),
+    path("plans/<int:plan_id>/settings/", plans.plan_settings, name="plan_settings"),
+    path("plans/<int:plan_id>/delete/", plans.plan_delete, name="plan_delete"),
+    path("plans/<int:plan_id>/clone/", plans.plan_clone, name="plan_clone"),
+    path("plans/<int:plan_id>/activity/", plans.activity, name="plan_activity"),
+    path("plans/<int:plan_id>/suggestions/", collaboration.suggestions, name="suggestions"),
+    path(
+        "plans/<int:plan_id>/suggestions/<int:suggestion_id>/decide/",
+        collaboration.suggestion_decide,
+        name="suggestion_decide",
+    ),
+    path(
+        "plans/<int:plan_id>/objectives/<int:objective_id>/steps/",
+        tree.objective_steps,
+        name="objective_steps",
+    ),
+    path("plans/<int:plan_id>/add/", tree.node_add, {"kind": "plan"}, name="milestone_add"),
+    path(NODE, tree.node_detail, name="node_detail"),
+    path(NODE + "add/", tree.node_add, name="node_add"),
+    path(NODE + "edit/", tree.node_edit, name="node_edit"),
+    path(NODE + "row/", tree.node_row, name="node_row"),
+    path(NODE + "move/", tree.node_move, name="node_move"),
+    path(NODE + "delete/", tree.node_delete, name="node_delete"),
+    path(NODE + "why/", tree.progress_breakdown, name="progress_breakdown"),
+    path("my-work/", work.my_work, name="my_work"),
+    path("steps/<int:step_id>/status/", work.step_status, name="step_status"),
+]

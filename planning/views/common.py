@@ -1,0 +1,36 @@
+"""Helpers shared by the planning pages."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+
+from bizops.errors import Conflict, ValidationError
+
+from ..access import can_edit_plan, plan_for
+from ..models import Plan
+
+
+def load_plan(request: HttpRequest, plan_id: int) -> Plan:
+    """The plan (404 outside the organization), with the caller's rights attached for templates."""
+    plan = plan_for(request.membership, plan_id)
+    plan.organization = request.org
+    plan.can_edit = can_edit_plan(request.membership, plan)
+    plan.can_edit_tree = plan.can_edit and plan.is_editable
+    return plan
+
+
+def error_message(exc: Exception) -> str:
+    if isinstance(exc, Conflict):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)
+
+
+def back(request: HttpRequest, fallback: str) -> HttpResponse:
+    """Redirect to ``next`` when it is a path on this site, else to ``fallback``."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target.startswith("/") and not target.startswith("//"):
+        return redirect(target)
+    return redirect(fallback)
