@@ -146,9 +146,11 @@ def plan_update(*, actor: Membership, plan: Plan, version: int | None, **fields:
 
 
 @transaction.atomic
-def plan_delete(*, actor: Membership, plan: Plan) -> None:
+def plan_delete(*, actor: Membership, plan: Plan, version: int | None = None) -> None:
     current = Plan.objects.select_for_update().get(pk=plan.pk)
     require_plan_edit(actor, current)
+    if version is not None and int(version) != current.version:
+        raise StaleEdit(current, {})
     if current.status != PlanStatus.DRAFT:
         raise Conflict("Only a draft plan can be deleted.")
     current.delete()

@@ -241,13 +241,15 @@ def _siblings(node: Node):
 
 
 def _renumber(nodes: list[Node]) -> None:
+    """Dense positions 0..n-1; a node whose position changes gets a new version (its ETag changes)."""
     changed = []
     for index, sibling in enumerate(nodes):
         if sibling.position != index:
             sibling.position = index
+            sibling.version += 1
             changed.append(sibling)
     if changed:
-        type(changed[0]).objects.bulk_update(changed, ["position"])
+        type(changed[0]).objects.bulk_update(changed, ["position", "version"])
 
 
 @transaction.atomic
@@ -309,11 +311,16 @@ def node_move(
 
 
 @transaction.atomic
-def node_delete(*, actor: Membership, node: Node) -> dict[str, int]:
-    """Delete a node and everything under it; returns how many of each kind went."""
+def node_delete(*, actor: Membership, node: Node, version: int | None = None) -> dict[str, int]:
+    """Delete a node and everything under it; returns how many of each kind went.
+
+    With ``version``, a node changed since the caller saw it is not deleted (``StaleEdit``)."""
     plan = _lock_plan(node.plan)
     require_plan_edit(actor, plan)
     require_editable(plan)
+    current = type(node).objects.select_for_update().get(pk=node.pk)
+    if version is not None and int(version) != current.version:
+        raise StaleEdit(current, {})
     removed = {"objectives": 0, "steps": 0}
     if isinstance(node, Milestone):
         removed["objectives"] = node.objectives.count()

@@ -1,0 +1,460 @@
+"""Input and output shapes of the planning API.
+
+Input serializers check only the shape of a request (types, required fields, ids that exist *in the
+caller's organization*) and hand plain values to a service; the services hold the rules and their
+messages ("Give it a title.", "Choose a date inside the plan's period"). Output serializers read
+objects that were loaded with their people, so a list or a tree costs no query per row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Model, QuerySet
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from bizops.models import Membership, Team
+
+from .models import ActionStep, Milestone, Objective, Plan, PlanStatus, Recurrence, StepStatus
+from .selectors import PERIOD_FILTERS
+
+# --- Building blocks --------------------------------------------------------------------------------
+
+
+def _enum_ref(component: str):
+    """Document a choice field as a reference to an enum component generated elsewhere in the schema.
+
+    Plans and steps both have a ``status`` with different choices. drf-spectacular names such enums
+    after their component (``PlanStatusEnum``, ``StepStatusEnum``) only when each choice set appears
+    in a single component, and warns otherwise; so the enum is written out once (on ``Plan`` and
+    ``Step``) and every other status field points at it. ``test_api.py`` checks the references resolve.
+    """
+    return extend_schema_field({"$ref": f"#/components/schemas/{component}"})
+
+
+@_enum_ref("PlanStatusEnum")
+class PlanStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=PlanStatus.choices, **kwargs)
+
+
+@_enum_ref("StepStatusEnum")
+class StepStatusField(serializers.ChoiceField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=StepStatus.choices, **kwargs)
+
+
+class OrgScopedField(serializers.PrimaryKeyRelatedField):
+    """An id looked up among the caller's organization's rows only.
+
+    Another organization's id is "does not exist", exactly like a missing one, so ids never leak
+    across tenants. The organization comes from the serializer's context; without it nothing matches.
+    """
+
+    def __init__(self, model: type[Model], *, related: tuple[str, ...] = (), **kwargs: Any) -> None:
+        self.related = related
+        super().__init__(queryset=model._default_manager.all(), **kwargs)
+
+    def get_queryset(self) -> QuerySet:
+        organization = self.context.get("organization")
+        queryset = super().get_queryset()
+        if organization is None:
+            return queryset.none()
+        return queryset.filter(organization=organization).select_related(*self.related)
+
+
+def member_field(**kwargs: Any) -> OrgScopedField:
+    return OrgScopedField(Membership, related=("user",), **kwargs)
+
+
+# Refuses fields it does not know, so a typo or a read-only field is an error, not a silent no-op.
+# (A comment, not a docstring: drf-spectacular would show it as every request body's description.)
+class StrictSerializer(serializers.Serializer):
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(self.initial_data) - set(self.fields)
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["This field cannot be set here."] for name in sorted(unknown)}
+            )
+        return attrs
+
+
+# --- Errors (documentation of the body ``bizops.api.exception_handler`` writes) ----------------------
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="What went wrong, for a person.")
+    code = serializers.CharField(help_text="A stable code: invalid, not_found, permission_denied, conflict…")
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages per input field (400 only; empty otherwise).",
+    )
+
+
+class ConflictErrorSerializer(ErrorSerializer):
+    current_version = serializers.IntegerField(
+        required=False, help_text="The object's version now, when the conflict is a stale edit."
+    )
+
+
+# --- Output -----------------------------------------------------------------------------------------
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True, help_text="The membership id.")
+    name = serializers.CharField(source="display_name", read_only=True)
+
+
+class TeamRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+PLAN_OUTPUT_FIELDS = [
+    "id",
+    "title",
+    "ultimate_goal",
+    "description",
+    "period_start",
+    "period_end",
+    "status",
+    "owner",
+    "version",
+    "created_at",
+    "updated_at",
+]
+
+
+class PlanSerializer(serializers.ModelSerializer):
+    owner = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Plan
+        fields = PLAN_OUTPUT_FIELDS
+        read_only_fields = PLAN_OUTPUT_FIELDS
+
+
+class PlanListItemSerializer(PlanSerializer):
+    status = PlanStatusField(read_only=True)
+    milestone_count = serializers.IntegerField(read_only=True)
+    objective_count = serializers.IntegerField(read_only=True)
+    step_count = serializers.IntegerField(read_only=True)
+
+    class Meta(PlanSerializer.Meta):
+        fields = [*PLAN_OUTPUT_FIELDS, "milestone_count", "objective_count", "step_count"]
+
+
+NODE_OUTPUT_TAIL = ["position", "version", "created_at", "updated_at"]
+
+
+class MilestoneSerializer(serializers.ModelSerializer):
+    owner = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Milestone
+        fields = ["id", "plan", "title", "description", "target_date", "owner", "weight", *NODE_OUTPUT_TAIL]
+        read_only_fields = fields
+
+
+class ObjectiveSerializer(serializers.ModelSerializer):
+    owner = PersonSerializer(read_only=True, allow_null=True)
+    team = TeamRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Objective
+        fields = [
+            "id",
+            "plan",
+            "milestone",
+            "title",
+            "description",
+            "why",
+            "start_date",
+            "due_date",
+            "team",
+            "owner",
+            "weight",
+            *NODE_OUTPUT_TAIL,
+        ]
+        read_only_fields = fields
+
+
+class StepSerializer(serializers.ModelSerializer):
+    assignee = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ActionStep
+        fields = [
+            "id",
+            "plan",
+            "objective",
+            "title",
+            "notes",
+            "assignee",
+            "due_date",
+            "recurrence",
+            "status",
+            "completed_at",
+            *NODE_OUTPUT_TAIL,
+        ]
+        read_only_fields = fields
+
+
+# --- The tree: one plan with everything under it and the roll-up ----------------------------------
+# The context carries the ``PlanTree`` from ``selectors.plan_tree``; nodes carry ``.children``.
+
+
+def _tree_fields(fields: list[str], *drop: str) -> list[str]:
+    return [name for name in fields if name not in drop]
+
+
+class TreeStepSerializer(StepSerializer):
+    status = StepStatusField(read_only=True)
+    progress = serializers.SerializerMethodField(help_text="Percent done (0–100).")
+    progress_detail = serializers.SerializerMethodField(
+        help_text='Why, e.g. "done in 3 of the last 4 weeks".'
+    )
+    done_this_period = serializers.BooleanField(
+        read_only=True, help_text="For a recurring step: checked off for the current day, week or month."
+    )
+
+    class Meta(StepSerializer.Meta):
+        fields = [
+            *_tree_fields(StepSerializer.Meta.fields, "plan", "objective", "created_at", "updated_at"),
+            "progress",
+            "progress_detail",
+            "done_this_period",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, step: ActionStep) -> int:
+        return self.context["tree"].progress.steps[step.pk].percent
+
+    def get_progress_detail(self, step: ActionStep) -> str:
+        return self.context["tree"].progress.steps[step.pk].detail
+
+
+class TreeObjectiveSerializer(ObjectiveSerializer):
+    progress = serializers.SerializerMethodField(help_text="Percent done (0–100), rolled up from the steps.")
+    steps = TreeStepSerializer(source="children", many=True, read_only=True)
+
+    class Meta(ObjectiveSerializer.Meta):
+        fields = [
+            *_tree_fields(ObjectiveSerializer.Meta.fields, "plan", "milestone", "created_at", "updated_at"),
+            "progress",
+            "steps",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, objective: Objective) -> int:
+        return self.context["tree"].progress.objectives[objective.pk].percent
+
+
+class TreeMilestoneSerializer(MilestoneSerializer):
+    progress = serializers.SerializerMethodField(
+        help_text="Percent done (0–100), weighted over the objectives."
+    )
+    objectives = TreeObjectiveSerializer(source="children", many=True, read_only=True)
+
+    class Meta(MilestoneSerializer.Meta):
+        fields = [
+            *_tree_fields(MilestoneSerializer.Meta.fields, "plan", "created_at", "updated_at"),
+            "progress",
+            "objectives",
+        ]
+        read_only_fields = fields
+
+    def get_progress(self, milestone: Milestone) -> int:
+        return self.context["tree"].progress.milestones[milestone.pk].percent
+
+
+class PlanTreeSerializer(PlanSerializer):
+    status = PlanStatusField(read_only=True)
+    progress = serializers.SerializerMethodField(
+        help_text="Percent done (0–100), weighted over the milestones."
+    )
+    milestones = serializers.SerializerMethodField()
+
+    class Meta(PlanSerializer.Meta):
+        fields = [*PLAN_OUTPUT_FIELDS, "progress", "milestones"]
+        read_only_fields = fields
+
+    def get_progress(self, plan: Plan) -> int:
+        return self.context["tree"].progress.plan.percent
+
+    @extend_schema_field(TreeMilestoneSerializer(many=True))
+    def get_milestones(self, plan: Plan) -> list[dict]:
+        return TreeMilestoneSerializer(self.context["tree"].milestones, many=True, context=self.context).data
+
+
+# --- Input: plans -----------------------------------------------------------------------------------
+# Blank titles pass the shape check on purpose: the service answers with its own message.
+
+
+class PlanCreateSerializer(StrictSerializer):
+    title = serializers.CharField(allow_blank=True)
+    ultimate_goal = serializers.CharField(allow_blank=True, help_text="The vision this plan serves.")
+    description = serializers.CharField(allow_blank=True, required=False)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    owner = member_field(required=False, allow_null=True, help_text="A membership id; you by default.")
+
+
+class VersionedSerializer(StrictSerializer):
+    version = serializers.IntegerField(
+        min_value=1,
+        required=False,
+        help_text="The version you edited. If it is no longer current the edit is refused (409).",
+    )
+
+
+class PlanUpdateSerializer(VersionedSerializer):
+    """Used with ``partial=True``: send only what changes."""
+
+    title = serializers.CharField(allow_blank=True)
+    ultimate_goal = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True)
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    owner = member_field(allow_null=True)
+
+
+# --- Input: nodes -----------------------------------------------------------------------------------
+# The field names are the services' keyword arguments (``planning.services.common.NODE_FIELDS``).
+
+
+class MilestoneFields(serializers.Serializer):
+    title = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True, required=False)
+    target_date = serializers.DateField(allow_null=True, required=False)
+    owner = member_field(allow_null=True, required=False)
+    weight = serializers.IntegerField(required=False, help_text="0–100; how much it counts in the plan.")
+
+
+class MilestoneCreateSerializer(StrictSerializer, MilestoneFields):
+    plan = OrgScopedField(Plan)
+
+
+class MilestoneUpdateSerializer(VersionedSerializer, MilestoneFields):
+    pass
+
+
+class ObjectiveFields(serializers.Serializer):
+    title = serializers.CharField(allow_blank=True)
+    description = serializers.CharField(allow_blank=True, required=False)
+    why = serializers.CharField(allow_blank=True, required=False, help_text="Why it matters.")
+    start_date = serializers.DateField(allow_null=True, required=False)
+    due_date = serializers.DateField(allow_null=True, required=False)
+    team = OrgScopedField(Team, allow_null=True, required=False)
+    owner = member_field(allow_null=True, required=False)
+    weight = serializers.IntegerField(required=False, help_text="0–100; how much it counts in its milestone.")
+
+
+class ObjectiveCreateSerializer(StrictSerializer, ObjectiveFields):
+    milestone = OrgScopedField(Milestone, related=("plan",))
+
+
+class ObjectiveUpdateSerializer(VersionedSerializer, ObjectiveFields):
+    pass
+
+
+class StepFields(serializers.Serializer):
+    title = serializers.CharField(allow_blank=True)
+    notes = serializers.CharField(allow_blank=True, required=False)
+    assignee = member_field(allow_null=True, required=False)
+    due_date = serializers.DateField(allow_null=True, required=False)
+    recurrence = serializers.ChoiceField(choices=Recurrence.choices, required=False)
+    status = StepStatusField(required=False)
+
+
+class StepCreateSerializer(StrictSerializer, StepFields):
+    objective = OrgScopedField(Objective, related=("plan",))
+
+
+class StepUpdateSerializer(VersionedSerializer, StepFields):
+    """Assignees without edit rights on the plan may send ``status`` and ``notes`` only."""
+
+
+class StepStatusChangeSerializer(StrictSerializer):
+    status = StepStatusField()
+
+
+# --- Input: moves -----------------------------------------------------------------------------------
+
+
+class MoveSerializer(StrictSerializer):
+    direction = serializers.ChoiceField(
+        choices=["up", "down"], required=False, help_text="One place up or down."
+    )
+    position = serializers.IntegerField(
+        min_value=0,
+        required=False,
+        help_text="The new place among its siblings, from 0; past the end means last.",
+    )
+    parent_field = ""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        if "direction" in attrs and "position" in attrs:
+            raise serializers.ValidationError({"position": ["Send a direction or a position, not both."]})
+        if not attrs:
+            where = ["direction", "position", *([self.parent_field] if self.parent_field else [])]
+            raise serializers.ValidationError(f"Say where to move it: {', '.join(where)}.")
+        return attrs
+
+
+class MilestoneMoveSerializer(MoveSerializer):
+    pass
+
+
+class ObjectiveMoveSerializer(MoveSerializer):
+    milestone = OrgScopedField(
+        Milestone,
+        required=False,
+        help_text="Move under this milestone of the same plan (last, unless a place is given).",
+    )
+    parent_field = "milestone"
+
+
+class StepMoveSerializer(MoveSerializer):
+    objective = OrgScopedField(
+        Objective,
+        required=False,
+        help_text="Move under this objective of the same plan (last, unless a place is given).",
+    )
+    parent_field = "objective"
+
+
+# --- Query parameters -------------------------------------------------------------------------------
+
+
+class PlanFilterSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=PlanStatus.choices, required=False)
+    period = serializers.ChoiceField(
+        choices=list(PERIOD_FILTERS.items()), required=False, help_text="Relative to today."
+    )
+
+
+def _id_filter(help_text: str) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, required=False, help_text=help_text)
+
+
+class MilestoneFilterSerializer(serializers.Serializer):
+    plan = _id_filter("Only this plan's milestones.")
+
+
+class ObjectiveFilterSerializer(serializers.Serializer):
+    plan = _id_filter("Only this plan's objectives.")
+    milestone = _id_filter("Only this milestone's objectives.")
+    team = _id_filter("Only objectives owned by this team.")
+    owner = _id_filter("Only objectives owned by this membership.")
+
+
+class StepFilterSerializer(serializers.Serializer):
+    plan = _id_filter("Only this plan's steps.")
+    objective = _id_filter("Only this objective's steps.")
+    assignee = _id_filter("Only steps assigned to this membership.")
+    status = serializers.ChoiceField(choices=StepStatus.choices, required=False)
+    due_before = serializers.DateField(required=False, help_text="Due on or before this day.")
+    due_after = serializers.DateField(required=False, help_text="Due on or after this day.")
