@@ -39,6 +39,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "plan_suggest": CONTRIBUTORS,
     "plan_comment": CONTRIBUTORS,
     "step_update_own": CONTRIBUTORS,
+    "plan_approve": MANAGERS,
+    "workload_view": MANAGERS,
 }
 
 

@@ -223,3 +223,41 @@ class CommentForm(forms.Form):
 
 
 BLUEPRINT_CHOICES = [(key, bp.name) for key, bp in BLUEPRINTS.items()]
+
+
+# --- Review -----------------------------------------------------------------------------------------
+
+
+class SubmitForm(forms.Form):
+    approvers = forms.ModelMultipleChoiceField(
+        queryset=Plan.objects.none(),
+        widget=forms.CheckboxSelectMultiple,
+        help_text="The managers and admins who review this plan.",
+    )
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, label="Note to the approvers"
+    )
+
+    def __init__(self, *args, eligible: list, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from bizops.models import Membership
+
+        self.fields["approvers"].queryset = Membership.objects.filter(
+            pk__in=[m.pk for m in eligible]
+        ).select_related("user")
+        self.fields["approvers"].label_from_instance = member_label
+        if not self.is_bound:
+            self.initial["approvers"] = [m.pk for m in eligible]
+
+
+class DecisionForm(forms.Form):
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        help_text="Required when you request changes.",
+    )
+
+
+class ScoreForm(forms.Form):
+    score = forms.IntegerField(min_value=0, max_value=100, label="Score (0–100%)")
+    reflection = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)

@@ -20,11 +20,12 @@ class PlanStatus(models.TextChoices):
     CHANGES_REQUESTED = "changes_requested", "Changes requested"
     APPROVED = "approved", "Approved"
     ACTIVE = "active", "Active"
+    AMENDING = "amending", "Amendment in progress"
     CLOSED = "closed", "Closed"
 
 
-# The tree may be edited only while the plan is being written.
-EDITABLE_STATUSES = frozenset({PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED})
+# The tree may be edited only while the plan is being written (or an amendment of it).
+EDITABLE_STATUSES = frozenset({PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED, PlanStatus.AMENDING})
 
 
 class Recurrence(models.TextChoices):
@@ -54,6 +55,12 @@ class Plan(models.Model):
     cloned_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The review in progress: who submitted, when, and which round of review this is.
+    review_round = models.PositiveIntegerField(default=0)
+    submitted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
@@ -283,3 +290,120 @@ class Activity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor} {self.verb} {self.node_kind} “{self.node_title}”"
+
+
+# --- Review, approval, baselines and the close of a cycle -------------------------------------------
+
+
+class PlanTransition(models.Model):
+    """The audit record of every move in a plan's life cycle."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="transitions")
+    action = models.CharField(max_length=30)
+    from_status = models.CharField(max_length=20, choices=PlanStatus.choices)
+    to_status = models.CharField(max_length=20, choices=PlanStatus.choices)
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["plan", "-created_at"])]
+
+    LABELS = {
+        "submit": "Submitted for review",
+        "withdraw": "Withdrew from review",
+        "approve": "Approved",
+        "request_changes": "Requested changes",
+        "revise": "Reopened for changes",
+        "activate": "Activated",
+        "close": "Closed the cycle",
+        "start_amendment": "Started an amendment",
+    }
+
+    def __str__(self) -> str:
+        return f"{self.plan}: {self.action} ({self.from_status} → {self.to_status})"
+
+    @property
+    def action_label(self) -> str:
+        return self.LABELS.get(self.action, self.action)
+
+
+class PlanApprover(models.Model):
+    """An approver named when the plan was submitted, for one round of review."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="approvers")
+    round = models.PositiveIntegerField()
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="plans_to_review")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "round", "membership"], name="approver_once_per_round")
+        ]
+        indexes = [models.Index(fields=["membership", "plan", "round"])]
+
+    def __str__(self) -> str:
+        return f"{self.membership} reviews {self.plan} (round {self.round})"
+
+
+class Approval(models.Model):
+    """One approver's decision in one round. The unique key makes a double click or a race harmless."""
+
+    class Decision(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        CHANGES_REQUESTED = "changes_requested", "Requested changes"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="approvals")
+    round = models.PositiveIntegerField()
+    approver = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    decision = models.CharField(max_length=20, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "round", "approver"], name="approval_once_per_round")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.approver} {self.get_decision_display().lower()} {self.plan} (round {self.round})"
+
+
+class Baseline(models.Model):
+    """The plan as approved: an immutable snapshot of the whole tree, one per approval."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="baselines")
+    number = models.PositiveIntegerField()
+    round = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    approved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [models.UniqueConstraint(fields=["plan", "number"], name="baseline_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.plan} as approved on {self.approved_at:%Y-%m-%d} (#{self.number})"
+
+
+class ObjectiveScore(models.Model):
+    """At the close of a cycle, the objective's owner scores it (0–100%) and reflects."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="scores")
+    objective = models.OneToOneField(Objective, on_delete=models.CASCADE, related_name="score")
+    score = models.PositiveSmallIntegerField()
+    reflection = models.TextField(blank=True)
+    scored_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    scored_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(score__lte=100), name="objective_score_range")]
+
+    def __str__(self) -> str:
+        return f"{self.objective}: {self.score}%"

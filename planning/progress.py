@@ -144,6 +144,10 @@ def register_contributor(contributor: Contributor) -> None:
         _contributors.append(contributor)
 
 
+def contributors() -> list[Contributor]:
+    return list(_contributors)
+
+
 @dataclass
 class Rollup:
     plan: Figure
@@ -155,7 +159,7 @@ class Rollup:
 def rollup(tree: PlanTree, today: date) -> Rollup:
     plan = tree.plan
     extra: dict[int, list[Part]] = {}
-    for contributor in _contributors:
+    for contributor in contributors():
         for objective_id, parts in contributor(tree).items():
             extra.setdefault(objective_id, []).extend(parts)
 

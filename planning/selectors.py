@@ -98,6 +98,20 @@ def plan_tree(*, plan: Plan, today: date | None = None, with_progress: bool = Tr
     return tree
 
 
+def _count(model):
+    from django.db.models import IntegerField, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+
+    counts = (
+        model.objects.filter(plan=OuterRef("pk"))
+        .order_by()
+        .values("plan")
+        .annotate(c=Count("pk"))
+        .values("c")
+    )
+    return Coalesce(Subquery(counts, output_field=IntegerField()), 0)
+
+
 PERIOD_FILTERS = {
     "current": "Running now",
     "upcoming": "Upcoming",
@@ -112,9 +126,10 @@ def plan_list(*, organization: Organization, status: str = "", period: str = "")
         Plan.objects.filter(organization=organization)
         .select_related("owner__user")
         .annotate(
-            milestone_count=Count("milestones", distinct=True),
-            objective_count=Count("objectives", distinct=True),
-            step_count=Count("steps", distinct=True),
+            # One subquery per level: joining the three tables at once would multiply their rows.
+            milestone_count=_count(Milestone),
+            objective_count=_count(Objective),
+            step_count=_count(ActionStep),
         )
         .order_by("-period_start", "title")
     )
@@ -229,3 +244,90 @@ def node_get(*, plan: Plan, kind: str, node_id) -> Milestone | Objective | Actio
         raise Http404("No such node in this plan.") from None
     node.plan = plan
     return node
+
+
+# --- Review and delegation ----------------------------------------------------------------------------
+
+
+def review_queue(*, membership: Membership) -> QuerySet[Plan]:
+    """Plans in review that name this member as an approver and still wait for their decision."""
+    from django.db.models import Exists, OuterRef
+
+    from .models import Approval, PlanApprover
+
+    named = PlanApprover.objects.filter(
+        plan=OuterRef("pk"), round=OuterRef("review_round"), membership=membership
+    )
+    decided = Approval.objects.filter(
+        plan=OuterRef("pk"), round=OuterRef("review_round"), approver_id=membership.user_id
+    )
+    return (
+        Plan.objects.filter(organization_id=membership.organization_id, status=PlanStatus.IN_REVIEW)
+        .filter(Exists(named))
+        .exclude(Exists(decided))
+        .select_related("submitted_by", "owner__user")
+        .order_by("submitted_at")
+    )
+
+
+def review_state(*, plan: Plan) -> dict:
+    """The current round: who was asked, who decided what, and the plan's history of moves."""
+    from .models import Approval, PlanApprover, PlanTransition
+
+    approvers = list(
+        PlanApprover.objects.filter(plan=plan, round=plan.review_round).select_related("membership__user")
+    )
+    decisions = {
+        a.approver_id: a
+        for a in Approval.objects.filter(plan=plan, round=plan.review_round).select_related("approver")
+    }
+    for approver in approvers:
+        approver.decision = decisions.get(approver.membership.user_id)
+    transitions = list(
+        PlanTransition.objects.filter(plan=plan).select_related("actor").order_by("-created_at", "-pk")[:50]
+    )
+    approved = sum(1 for d in decisions.values() if d.decision == "approved")
+    return {
+        "approvers": approvers,
+        "decisions": decisions,
+        "transitions": transitions,
+        "approved_count": approved,
+    }
+
+
+@dataclass
+class WorkloadRow:
+    membership: Membership
+    open: int = 0
+    overdue: int = 0
+    blocked: int = 0
+
+
+def team_workload(*, organization: Organization, today: date | None = None) -> list[tuple]:
+    """Per team, each member's open, overdue and blocked steps in plans that are not closed."""
+    from bizops.models import Team
+
+    today = today or timezone.localdate()
+    counts = {
+        row["assignee"]: row
+        for row in ActionStep.objects.filter(
+            organization=organization, assignee__isnull=False, recurrence="none"
+        )
+        .exclude(plan__status=PlanStatus.CLOSED)
+        .exclude(status=StepStatus.DONE)
+        .values("assignee")
+        .annotate(
+            open=Count("pk"),
+            overdue=Count("pk", filter=Q(due_date__lt=today)),
+            blocked=Count("pk", filter=Q(status=StepStatus.BLOCKED)),
+        )
+    }
+    teams = Team.objects.filter(organization=organization).prefetch_related("members__user").order_by("name")
+    result = []
+    for team in teams:
+        rows = []
+        for member in sorted(team.members.all(), key=lambda m: m.user.display_name):
+            c = counts.get(member.pk, {})
+            rows.append(WorkloadRow(member, c.get("open", 0), c.get("overdue", 0), c.get("blocked", 0)))
+        result.append((team, rows))
+    return result

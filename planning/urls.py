@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import collaboration, plans, tree, work
+from .views import collaboration, plans, review, tree, work
 
 NODE = "plans/<int:plan_id>/nodes/<str:kind>/<int:node_id>/"
 
@@ -33,6 +33,13 @@ urlpatterns = [
     path(NODE + "move/", tree.node_move, name="node_move"),
     path(NODE + "delete/", tree.node_delete, name="node_delete"),
     path(NODE + "why/", tree.progress_breakdown, name="progress_breakdown"),
+    path("plans/<int:plan_id>/review/", review.plan_review, name="plan_review"),
+    path("plans/<int:plan_id>/actions/<str:action>/", review.plan_transition, name="plan_transition"),
+    path("plans/<int:plan_id>/baselines/", review.baseline_list, name="baseline_list"),
+    path("plans/<int:plan_id>/baselines/<int:number>/", review.baseline_detail, name="baseline_detail"),
+    path("plans/<int:plan_id>/scores/", review.plan_scores, name="plan_scores"),
+    path("review/", review.review_queue, name="review_queue"),
+    path("workload/", review.workload, name="workload"),
     path("my-work/", work.my_work, name="my_work"),
     path("steps/<int:step_id>/status/", work.step_status, name="step_status"),
 ]

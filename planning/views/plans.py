@@ -153,7 +153,11 @@ def plan_delete(request: HttpRequest, plan_id: int) -> HttpResponse:
 @org_view("plan_create")
 def plan_clone(request: HttpRequest, plan_id: int) -> HttpResponse:
     source = load_plan(request, plan_id)
-    initial = {"title": f"{source.title} (next period)"}
+    # Cloning a closed plan carries its unfinished objectives into the next period.
+    initial = {
+        "title": f"{source.title} (next period)",
+        "only_unfinished": source.status == PlanStatus.CLOSED,
+    }
     form = CloneForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:

@@ -1,0 +1,214 @@
+"""Review and approval pages, baselines, the approval queue, team workload and the close of a cycle."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from bizops.access import org_view
+from bizops.errors import Conflict, ValidationError
+from bizops.forms import add_service_errors
+
+from .. import selectors, services
+from ..baselines import diff, snapshot
+from ..forms import DecisionForm, ScoreForm, SubmitForm
+from ..models import Baseline, Objective, ObjectiveScore, PlanStatus
+from ..readiness import plan_readiness
+from .common import error_message, load_plan
+
+SIMPLE_ACTIONS = {
+    "withdraw": services.plan_withdraw,
+    "revise": services.plan_revise,
+    "activate": services.plan_activate,
+    "close": services.plan_close,
+    "start_amendment": services.plan_start_amendment,
+}
+DONE_MESSAGES = {
+    "withdraw": "The plan is back in your hands; submit it again when it is ready.",
+    "revise": "The plan is open for changes again.",
+    "activate": "The plan is active: the work is on.",
+    "close": "The cycle is closed. Objective owners are asked for a score and a reflection.",
+    "start_amendment": "An amendment is open: change the map, then submit it for review again.",
+}
+
+
+@org_view("plan_view")
+def plan_review(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = load_plan(request, plan_id)
+    tree = selectors.plan_tree(plan=plan)
+    latest = plan.baselines.order_by("-number").first()
+    changes = diff(latest.snapshot if latest else None, snapshot(tree))
+    state = selectors.review_state(plan=plan)
+    me = request.membership
+    is_approver = any(a.membership_id == me.pk for a in state["approvers"])
+    can_decide = (
+        plan.status == PlanStatus.IN_REVIEW
+        and is_approver
+        and me.user_id not in state["decisions"]
+        and plan.submitted_by_id != me.user_id
+    )
+    submit_form = None
+    if plan.can_edit and plan.is_editable:
+        submit_form = SubmitForm(eligible=services.eligible_approvers(plan, me))
+    context = {
+        "plan": plan,
+        "tree": tree,
+        "baseline": latest,
+        "changes": changes,
+        "readiness": plan_readiness(tree) if plan.is_editable else None,
+        "submit_form": submit_form,
+        "decision_form": DecisionForm() if can_decide else None,
+        "actions": services.allowed_actions(plan),
+        "is_submitter": plan.submitted_by_id == me.user_id,
+        "required": request.org.approvals_required,
+        **state,
+    }
+    return render(request, "planning/review.html", context)
+
+
+@org_view("plan_view")
+@require_POST
+def plan_transition(request: HttpRequest, plan_id: int, action: str) -> HttpResponse:
+    plan = load_plan(request, plan_id)
+    actor = request.membership
+    comment = request.POST.get("comment", "")
+    try:
+        if action == "submit":
+            form = SubmitForm(request.POST, eligible=services.eligible_approvers(plan, actor))
+            if not form.is_valid():
+                raise ValidationError(form.errors.get("approvers") or "Choose the approvers.")
+            services.plan_submit(
+                actor=actor, plan=plan, approvers=form.cleaned_data["approvers"], comment=comment
+            )
+            messages.success(request, "Submitted: the approvers are told by email.")
+        elif action == "approve":
+            plan = services.plan_approve(actor=actor, plan=plan, comment=comment)
+            if plan.status == PlanStatus.IN_REVIEW:
+                messages.success(request, "Your approval is recorded; the plan waits for more approvals.")
+            else:
+                messages.success(request, "Approved. The baseline is frozen and the work is handed out.")
+        elif action == "request_changes":
+            services.plan_request_changes(actor=actor, plan=plan, comment=comment)
+            messages.success(request, "Changes requested: the submitter is told by email.")
+        elif action in SIMPLE_ACTIONS:
+            SIMPLE_ACTIONS[action](actor=actor, plan=plan, comment=comment)
+            messages.success(request, DONE_MESSAGES[action])
+        else:
+            raise Http404("No such action.")
+    except (ValidationError, Conflict) as exc:
+        messages.error(request, error_message(exc))
+        response = redirect("plan_review", org_slug=request.org.slug, plan_id=plan.pk)
+        response.status_code = 303
+        return response
+    if action == "start_amendment":
+        return redirect("plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
+    if action == "close":
+        return redirect("plan_scores", org_slug=request.org.slug, plan_id=plan.pk)
+    return redirect("plan_review", org_slug=request.org.slug, plan_id=plan.pk)
+
+
+@org_view("plan_approve")
+def review_queue(request: HttpRequest) -> HttpResponse:
+    plans = selectors.review_queue(membership=request.membership)
+    return render(request, "planning/review_queue.html", {"plans": plans})
+
+
+@org_view("plan_view")
+def baseline_list(request: HttpRequest, plan_id: int) -> HttpResponse:
+    plan = load_plan(request, plan_id)
+    baselines = plan.baselines.order_by("-number").only("id", "number", "approved_at", "round", "plan_id")
+    return render(request, "planning/baselines.html", {"plan": plan, "baselines": baselines})
+
+
+@org_view("plan_view")
+def baseline_detail(request: HttpRequest, plan_id: int, number: int) -> HttpResponse:
+    """The plan as approved on a date, and how it compares with another baseline or with today."""
+    plan = load_plan(request, plan_id)
+    baseline = get_object_or_404(Baseline, plan=plan, organization=request.org, number=number)
+    compare_to = request.GET.get("compare", "current")
+    if compare_to == "current":
+        other = snapshot(selectors.plan_tree(plan=plan, with_progress=False))
+        other_label = "the plan today"
+    else:
+        try:
+            other_baseline = Baseline.objects.get(plan=plan, number=int(compare_to))
+        except (ValueError, Baseline.DoesNotExist):
+            raise Http404("No such baseline.") from None
+        other = other_baseline.snapshot
+        other_label = f"baseline #{other_baseline.number}"
+    context = {
+        "plan": plan,
+        "baseline": baseline,
+        "nodes": _nested(baseline.snapshot),
+        "changes": diff(baseline.snapshot, other),
+        "other_label": other_label,
+        "compare_to": compare_to,
+        "others": plan.baselines.exclude(pk=baseline.pk).order_by("-number").values_list("number", flat=True),
+    }
+    return render(request, "planning/baseline_detail.html", context)
+
+
+def _nested(snap: dict) -> list[dict]:
+    """Snapshot nodes as milestones → objectives → steps, for display."""
+    by_parent: dict[tuple[str, int | None], list[dict]] = {}
+    for node in snap["nodes"]:
+        by_parent.setdefault((node["kind"], node["parent"]), []).append(node)
+    milestones = by_parent.get(("milestone", None), [])
+    for m in milestones:
+        m["children"] = by_parent.get(("objective", m["id"]), [])
+        for o in m["children"]:
+            o["children"] = by_parent.get(("step", o["id"]), [])
+    return milestones
+
+
+@org_view("workload_view")
+def workload(request: HttpRequest) -> HttpResponse:
+    teams = selectors.team_workload(organization=request.org)
+    return render(request, "planning/workload.html", {"teams": teams, "today": timezone.localdate()})
+
+
+@org_view("plan_view")
+def plan_scores(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """The end of a cycle: objectives with their progress, owners' scores and reflections."""
+    plan = load_plan(request, plan_id)
+    tree = selectors.plan_tree(plan=plan)
+    scores = {s.objective_id: s for s in ObjectiveScore.objects.filter(plan=plan).select_related("scored_by")}
+    errors: dict[int, ScoreForm] = {}
+    if request.method == "POST":
+        objective = get_object_or_404(
+            Objective, plan=plan, organization=request.org, pk=request.POST.get("objective")
+        )
+        form = ScoreForm(request.POST, prefix=f"o{objective.pk}")
+        if form.is_valid():
+            try:
+                services.objective_score_set(
+                    actor=request.membership, objective=objective, **form.cleaned_data
+                )
+            except PermissionDenied:
+                raise
+            except (ValidationError, Conflict) as exc:
+                messages.error(request, error_message(exc))
+            else:
+                messages.success(request, f"Your score for “{objective.title}” is saved.")
+                return redirect("plan_scores", org_slug=request.org.slug, plan_id=plan.pk)
+        else:
+            add_service_errors(form, ValidationError(form.errors))
+            errors[objective.pk] = form
+    rows = []
+    for milestone in tree.milestones:
+        for objective in milestone.children:
+            score = scores.get(objective.pk)
+            may_score = plan.status == PlanStatus.CLOSED and (
+                objective.owner_id == request.membership.pk or plan.can_edit
+            )
+            initial = {"score": score.score, "reflection": score.reflection} if score else None
+            form = errors.get(objective.pk) or (
+                ScoreForm(initial=initial, prefix=f"o{objective.pk}") if may_score else None
+            )
+            rows.append((milestone, objective, tree.progress.objectives[objective.pk], score, form))
+    context = {"plan": plan, "rows": rows, "plan_progress": tree.progress.plan}
+    return render(request, "planning/scores.html", context, status=400 if errors else 200)
