@@ -133,9 +133,10 @@ def step_part(step, completions: Iterable[date], today: date, period_start: date
 
 # --- Contributions from other apps ----------------------------------------------------------------
 
-# A contributor takes the tree and returns extra parts per objective id. The metrics app registers
-# key results here, so planning never imports metrics (imports run one way: core ← planning ← metrics).
-Contributor = Callable[["PlanTree"], dict[int, list[Part]]]
+# A contributor takes the loaded trees and returns extra parts per objective id, in one query
+# whatever the number of trees. The metrics app registers key results here, so planning never
+# imports metrics (imports run one way: core ← planning ← metrics).
+Contributor = Callable[[list["PlanTree"]], dict[int, list[Part]]]
 _contributors: list[Contributor] = []
 
 
@@ -148,6 +149,14 @@ def contributors() -> list[Contributor]:
     return list(_contributors)
 
 
+def contributions(trees: list[PlanTree]) -> dict[int, list[Part]]:
+    extra: dict[int, list[Part]] = {}
+    for contributor in contributors():
+        for objective_id, parts in contributor(trees).items():
+            extra.setdefault(objective_id, []).extend(parts)
+    return extra
+
+
 @dataclass
 class Rollup:
     plan: Figure
@@ -156,13 +165,10 @@ class Rollup:
     steps: dict[int, Part]
 
 
-def rollup(tree: PlanTree, today: date) -> Rollup:
+def rollup(tree: PlanTree, today: date, extra: dict[int, list[Part]] | None = None) -> Rollup:
+    """Figures for every node of the tree; ``extra`` adds parts (key results) per objective id."""
     plan = tree.plan
-    extra: dict[int, list[Part]] = {}
-    for contributor in contributors():
-        for objective_id, parts in contributor(tree).items():
-            extra.setdefault(objective_id, []).extend(parts)
-
+    extra = contributions([tree]) if extra is None else extra
     steps: dict[int, Part] = {}
     objectives: dict[int, Figure] = {}
     milestones: dict[int, Figure] = {}

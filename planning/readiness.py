@@ -31,9 +31,7 @@ class Readiness:
 
 def plan_readiness(tree: PlanTree) -> Readiness:
     result = Readiness()
-    measured: set[int] = set()
-    for contributor in progress.contributors():
-        measured.update(objective_id for objective_id, parts in contributor(tree).items() if parts)
+    measured = {objective_id for objective_id, parts in progress.contributions([tree]).items() if parts}
     if not tree.milestones:
         result.blocking.append(
             Problem("The plan has no milestones yet.", "plan", tree.plan.pk, tree.plan.title)

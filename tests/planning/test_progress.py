@@ -42,7 +42,7 @@ def test_rollup_with_weights_up_to_the_plan():
     o2 = node(2, [step(5, "done")], weight=3)  # 100%
     m1 = node(10, [o1, o2], weight=1)  # (0.5 + 3) / 4 = 87.5%
     m2 = node(11, [], weight=1)  # no objectives: 0%
-    result = rollup(tree_of([m1, m2]), date(2027, 6, 1))
+    result = rollup(tree_of([m1, m2]), date(2027, 6, 1), {})
     assert result.objectives[1].percent == 50
     assert result.objectives[2].percent == 100
     assert result.milestones[10].value == pytest.approx(0.875)
@@ -54,7 +54,7 @@ def test_rollup_with_weights_up_to_the_plan():
 
 def test_all_steps_done_is_100_and_no_steps_is_0():
     result = rollup(
-        tree_of([node(1, [node(2, [step(1, "done"), step(2, "done")]), node(3, [])])]), date(2027, 3, 1)
+        tree_of([node(1, [node(2, [step(1, "done"), step(2, "done")]), node(3, [])])]), date(2027, 3, 1), {}
     )
     assert result.objectives[2].percent == 100
     assert result.objectives[3].percent == 0
