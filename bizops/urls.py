@@ -1,10 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from . import views
 from .forms import EmailLoginForm
+from .health import healthz, readyz
 
 org_patterns = [
     path("settings/", views.organization_settings, name="organization_settings"),
@@ -38,6 +39,13 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("planning.urls")),
     path("api/v1/orgs/<slug:org_slug>/", include("planning.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api_schema"), name="api_docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
+]
+
+# Health probes, exempt from login. bizops.middleware.HealthCheckMiddleware answers them before host
+# validation and the HTTPS redirect; these routes give them names (reverse) and serve them without it.
+urlpatterns += [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
 ]

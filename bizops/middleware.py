@@ -1,0 +1,93 @@
+"""Middleware for running in production: a request id on every log line, an access log, health probes."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponseBase
+
+from . import health
+from .logging import request_id_var
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# An id from a proxy or a client is kept only if it cannot forge a log line or bloat one.
+_SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+HEALTH_VIEWS = {
+    "/healthz": health.healthz,
+    "/healthz/": health.healthz,
+    "/readyz": health.readyz,
+    "/readyz/": health.readyz,
+}
+
+access_logger = logging.getLogger("bizops.request")
+
+
+def request_id_for(request: HttpRequest) -> str:
+    """The caller's ``X-Request-ID`` if it is sane, otherwise a new one."""
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    if _SANE_REQUEST_ID.fullmatch(given):
+        return given
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    """First in the stack: names the request, answers with its id, and writes one access-log line.
+
+    The id is in ``request.request_id``, in the ``X-Request-ID`` response header and, through
+    ``bizops.logging.RequestIdFilter``, on every log record written while the request runs.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        request_id = request_id_for(request)
+        request.request_id = request_id
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response[REQUEST_ID_HEADER] = request_id
+            duration_ms = round((time.perf_counter() - started) * 1000, 1)
+            # Probes come every few seconds from every orchestrator: only worth a line when debugging.
+            level = logging.DEBUG if request.path_info in HEALTH_VIEWS else logging.INFO
+            access_logger.log(
+                level,
+                "%s %s %s %.1fms",
+                request.method,
+                request.path,
+                response.status_code,
+                duration_ms,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": duration_ms,
+                },
+            )
+            return response
+        finally:
+            request_id_var.reset(token)
+
+
+class HealthCheckMiddleware:
+    """Answers ``/healthz`` and ``/readyz`` before anything that could refuse or redirect a probe.
+
+    A probe calls the container by its address (``Host: 10.0.0.7:8000``) over plain HTTP; placed before
+    ``SecurityMiddleware`` and ``CommonMiddleware``, this answers it without host validation, the HTTPS
+    redirect, a session or a login. The same views are also routed in ``bizops.urls`` by name.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        view = HEALTH_VIEWS.get(request.path_info)
+        if view is not None:
+            return view(request)
+        return self.get_response(request)
