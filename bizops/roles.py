@@ -41,6 +41,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "step_update_own": CONTRIBUTORS,
     "plan_approve": MANAGERS,
     "workload_view": MANAGERS,
+    "kpi_view": EVERYONE,
+    "kpi_manage": MANAGERS,
+    "kpi_record": CONTRIBUTORS,  # members record only the KPIs they own (checked in metrics)
+    "check_in": CONTRIBUTORS,  # on what they own; managers on their teams' work
+    "metrics_import": MANAGERS,
 }
 
 

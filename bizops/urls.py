@@ -37,6 +37,7 @@ urlpatterns = [
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("o/<slug:org_slug>/", include("planning.urls")),
+    path("o/<slug:org_slug>/", include("metrics.urls")),
     path("api/v1/orgs/<slug:org_slug>/", include("planning.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),

@@ -9,7 +9,7 @@ from django.utils import timezone
 from bizops.models import Membership, Organization, Team
 
 from .models import ActionStep, Objective, StepCompletion, StepStatus
-from .services import plan_create_from_template
+from .services import plan_activate, plan_approve, plan_clone, plan_create_from_template, plan_submit
 
 
 def load(org: Organization, people: dict[str, Membership]) -> None:
@@ -49,3 +49,17 @@ def load(org: Organization, people: dict[str, Membership]) -> None:
             step.completed_at = timezone.now()
             step.save(update_fields=["status", "completed_at"])
     StepCompletion.objects.bulk_create(completions)
+    # Through the real workflow: the manager submits, the owner approves (the baseline is frozen and
+    # the members are told by email, into the outbox), and the plan goes live.
+    plan_submit(actor=people["manager"], plan=plan, comment="Our plan for the year: please review.")
+    plan_approve(actor=people["owner"], plan=plan, comment="Ambitious and measurable. Go!")
+    plan_activate(actor=people["manager"], plan=plan)
+    # Next period's plan, being written: a copy moved a year on.
+    next_start = end + timedelta(days=1)
+    plan_clone(
+        actor=people["manager"],
+        source=plan,
+        title=f"Growth plan {next_start:%b %Y} – {date(next_start.year + 1, next_start.month, 1) - timedelta(days=1):%b %Y}",
+        period_start=next_start,
+        period_end=date(next_start.year + 1, next_start.month, 1) - timedelta(days=1),
+    )

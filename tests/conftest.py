@@ -4,14 +4,16 @@ and a logged-in client for each."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from django.test import Client
 
 from bizops.models import Membership, Organization
 from bizops.roles import Role
+from planning import services as planning_services
 
-from .factories import MembershipFactory, OrganizationFactory
+from .factories import MembershipFactory, OrganizationFactory, TeamFactory
 
 ROLES = ["owner", "admin", "manager", "member", "viewer"]
 
@@ -76,3 +78,42 @@ def clients(acme, other) -> dict[str, Client]:
     result["anonymous"] = Client()
     result["outsider"] = client_for(other.owner)
     return result
+
+
+# --- A small plan, for planning and metrics tests ---------------------------------------------------
+
+
+@pytest.fixture
+def plan(acme):
+    """A draft plan of Acme owned by its manager, with one milestone, objective and step."""
+    p = planning_services.plan_create(
+        actor=acme.manager,
+        title="Growth 2027",
+        ultimate_goal="Be the agency software companies trust first.",
+        period_start=date(2027, 1, 1),
+        period_end=date(2027, 12, 31),
+    )
+    milestone = planning_services.milestone_create(actor=acme.manager, plan=p, title="Build a pipeline")
+    objective = planning_services.objective_create(
+        actor=acme.manager,
+        milestone=milestone,
+        title="Close five clients a month",
+        team=TeamFactory(organization=acme.org, name="Sales"),
+        owner=acme.manager,
+        start_date=date(2027, 1, 1),
+        due_date=date(2027, 3, 31),
+    )
+    planning_services.step_create(
+        actor=acme.manager, objective=objective, title="Reach out to leads", assignee=acme.member
+    )
+    return p
+
+
+@pytest.fixture
+def tree(plan):
+    milestone = plan.milestones.get()
+    objective = milestone.objectives.get()
+    step = objective.steps.get()
+    for node in (milestone, objective, step):
+        node.plan = plan
+    return milestone, objective, step

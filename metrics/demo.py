@@ -1,0 +1,115 @@
+"""The demo's measures: two KPIs with a year of monthly values, key results and check-ins."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.utils import timezone
+
+from bizops.models import Membership, Organization
+from planning.models import Objective, Plan, PlanStatus
+
+from .models import KPI, CheckIn, Direction, Frequency, KeyResult, KeyResultKind, Measurement
+from .rules import last_periods
+from .services import check_in_key_result, check_in_objective
+
+LEADS = [62, 70, 68, 75, 81, 79, 88, 91, 85, 94, 97, 102]
+CLIENTS = [2, 3, 2, 3, 4, 3, 4, 5, 4, 5, 4, 6]
+
+
+def load(org: Organization, people: dict[str, Membership]) -> None:
+    today = timezone.localdate()
+    plan = Plan.objects.filter(organization=org, status=PlanStatus.ACTIVE).first()
+    objectives = {o.title: o for o in Objective.objects.filter(plan=plan)} if plan else {}
+    months = last_periods(Frequency.MONTHLY, today, 13)[:-1]  # the twelve months before this one
+    leads = KPI.objects.create(
+        organization=org,
+        name="Leads reached a month",
+        description="Qualified people we contacted for the first time.",
+        direction=Direction.INCREASE,
+        target=100,
+        amber_threshold=85,
+        red_threshold=70,
+        frequency=Frequency.MONTHLY,
+        owner=people["mia"],
+    )
+    clients = KPI.objects.create(
+        organization=org,
+        name="New clients a month",
+        description="Signed contracts per calendar month.",
+        direction=Direction.INCREASE,
+        target=5,
+        amber_threshold=4,
+        red_threshold=3,
+        frequency=Frequency.MONTHLY,
+        owner=people["manager"],
+    )
+    KPI.objects.create(
+        organization=org,
+        name="Client retention",
+        unit="percent",
+        direction=Direction.STAY_ABOVE,
+        target=85,
+        red_threshold=75,
+        frequency=Frequency.QUARTERLY,
+        owner=people["sam"],
+    )
+    recorder = {leads.pk: people["mia"].user, clients.pk: people["manager"].user}
+    Measurement.objects.bulk_create(
+        Measurement(
+            organization=org, kpi=kpi, period_start=month, value=Decimal(value), recorded_by=recorder[kpi.pk]
+        )
+        for kpi, series in ((leads, LEADS), (clients, CLIENTS))
+        for month, value in zip(months, series, strict=True)
+    )
+    if plan is None:
+        return
+    close = objectives.get("Close five new copywriting clients a month")
+    reach = objectives.get("Reach 100 qualified leads a month")
+    audience = objectives.get("Grow our LinkedIn audience to 2,000 followers")
+    if close:
+        clients.objectives.add(close)
+    if reach:
+        leads.objectives.add(reach)
+    krs = []
+    for objective, title, kind, start, target, owner in (
+        (close, "New clients signed this month", KeyResultKind.NUMBER, 0, 5, people["manager"]),
+        (close, "Proposal win rate", KeyResultKind.PERCENT, 20, 40, people["lee"]),
+        (reach, "Qualified leads this month", KeyResultKind.NUMBER, 0, 100, people["mia"]),
+        (audience, "LinkedIn followers", KeyResultKind.NUMBER, 800, 2000, people["lee"]),
+    ):
+        if objective is not None:
+            krs.append(
+                KeyResult.objects.create(
+                    organization=org,
+                    plan=plan,
+                    objective=objective,
+                    title=title,
+                    kind=kind,
+                    start=start,
+                    target=target,
+                    current=start,
+                    owner=owner,
+                )
+            )
+    # Check-ins over the last weeks, through the services (each sets the key result's value).
+    for kr, values in zip(krs, ([1, 2], [24, 28], [20, 31, 45], [870, 910, 950]), strict=False):
+        owner = next(m for m in people.values() if m.pk == kr.owner_id)
+        for value in values:
+            check_in_key_result(
+                actor=owner,
+                key_result=kr,
+                value=value,
+                confidence="on_track" if value == values[-1] else "at_risk",
+            )
+    if close:
+        check_in_objective(
+            actor=people["manager"],
+            objective=close,
+            confidence="at_risk",
+            note="Two deals slipped into next month.",
+        )
+    # Spread the check-ins over the past weeks so the timelines read like real ones.
+    for age, check_in in enumerate(CheckIn.objects.filter(plan=plan).order_by("-pk")):
+        CheckIn.objects.filter(pk=check_in.pk).update(created_at=timezone.now() - timedelta(days=3 * age + 1))

@@ -1,0 +1,313 @@
+"""Reads of the metrics app, each in a fixed number of queries whatever the data's size."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.db.models import F, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from bizops.models import Membership, Organization
+from planning.models import ActionStep, Objective, Plan, PlanStatus, StepCompletion, StepStatus
+from planning.progress import HEALTH, Part, health
+
+from .models import KPI, CheckIn, KeyResult, KPITarget, Measurement
+from .rules import Status, key_result_progress, kpi_status, last_periods, period_start
+
+SPARK_PERIODS = 12
+
+
+def key_result_parts(trees: list) -> dict[int, list[Part]]:
+    """Planning's progress contributor: each key result is a weighted part of its objective."""
+    plan_ids = [tree.plan.pk for tree in trees]
+    parts: dict[int, list[Part]] = defaultdict(list)
+    if not plan_ids:
+        return parts
+    for kr in KeyResult.objects.filter(plan_id__in=plan_ids).order_by("position", "pk"):
+        value, detail = key_result_progress(kr.kind, kr.start, kr.target, kr.current)
+        parts[kr.objective_id].append(Part(kr.title, value, kr.weight, "key_result", kr.pk, detail))
+    return parts
+
+
+# --- KPIs -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class KPIRow:
+    kpi: KPI
+    series: list[tuple[date, Decimal | None, Decimal]] = field(default_factory=list)  # period, value, target
+    latest: Measurement | None = None
+    status: Status | None = None
+
+    @property
+    def latest_target(self) -> Decimal:
+        return self.series[-1][2] if self.series else self.kpi.target
+
+
+def _targets(kpis: list[KPI], since: date) -> dict[tuple[int, date], Decimal]:
+    rows = KPITarget.objects.filter(kpi__in=kpis, period_start__gte=since).values_list(
+        "kpi_id", "period_start", "target"
+    )
+    return {(k, p): t for k, p, t in rows}
+
+
+def status_of(kpi: KPI, value: Decimal | None, target: Decimal) -> Status:
+    return kpi_status(
+        direction=kpi.direction,
+        value=value,
+        target=target,
+        target_upper=kpi.target_upper,
+        amber=kpi.amber_threshold,
+        red=kpi.red_threshold,
+    )
+
+
+def kpi_rows(*, kpis: list[KPI], today: date | None = None, periods: int = SPARK_PERIODS) -> list[KPIRow]:
+    """Each KPI with its last ``periods`` periods (value or gap, and target) and its status.
+
+    Two queries for any number of KPIs and measurements: the most recent current measurements per
+    KPI (a window function keeps the newest ``periods``), and the period targets in that span.
+    """
+    today = today or timezone.localdate()
+    if not kpis:
+        return []
+    latest_rows = (
+        Measurement.objects.filter(kpi__in=kpis, is_current=True, period_start__lte=today)
+        .annotate(rank=Window(RowNumber(), partition_by=[F("kpi_id")], order_by=F("period_start").desc()))
+        .filter(rank__lte=periods)
+        .select_related("recorded_by")
+    )
+    by_kpi: dict[int, dict[date, Measurement]] = defaultdict(dict)
+    for m in latest_rows:
+        by_kpi[m.kpi_id][m.period_start] = m
+    oldest = min(last_periods(k.frequency, today, periods)[0] for k in kpis)
+    targets = _targets(kpis, oldest)
+    result = []
+    for kpi in kpis:
+        row = KPIRow(kpi)
+        measured = by_kpi.get(kpi.pk, {})
+        for start in last_periods(kpi.frequency, today, periods):
+            m = measured.get(start)
+            row.series.append((start, m.value if m else None, targets.get((kpi.pk, start), kpi.target)))
+        if measured:
+            row.latest = measured[max(measured)]
+            target = targets.get((kpi.pk, row.latest.period_start), kpi.target)
+            row.status = status_of(kpi, row.latest.value, target)
+        else:
+            row.status = status_of(kpi, None, kpi.target)
+        result.append(row)
+    return result
+
+
+def kpi_list(*, organization: Organization) -> QuerySet[KPI]:
+    return KPI.objects.filter(organization=organization).select_related("owner__user").order_by("name")
+
+
+def measurement_history(*, kpi: KPI) -> QuerySet[Measurement]:
+    """Every value ever recorded, corrections included, newest period first."""
+    return (
+        Measurement.objects.filter(kpi=kpi)
+        .select_related("recorded_by")
+        .order_by("-period_start", "-recorded_at", "-pk")
+    )
+
+
+# --- Key results and check-ins ----------------------------------------------------------------------
+
+
+def objective_key_results(*, objective: Objective) -> list[KeyResult]:
+    krs = list(
+        KeyResult.objects.filter(objective=objective).select_related("owner__user").order_by("position", "pk")
+    )
+    for kr in krs:
+        kr.progress, kr.detail = key_result_progress(kr.kind, kr.start, kr.target, kr.current)
+        kr.percent = round(kr.progress * 100)
+    return krs
+
+
+def check_in_timeline(
+    *, key_result: KeyResult | None = None, objective: Objective | None = None, step=None, limit: int = 50
+):
+    qs = CheckIn.objects.select_related("author")
+    if key_result is not None:
+        qs = qs.filter(key_result=key_result)
+    elif objective is not None:
+        # An objective's timeline includes its key results' check-ins.
+        qs = qs.filter(Q(objective=objective) | Q(key_result__objective=objective)).select_related(
+            "key_result"
+        )
+    else:
+        qs = qs.filter(step=step)
+    return list(qs.order_by("-created_at", "-pk")[:limit])
+
+
+@dataclass
+class Indicator:
+    step: ActionStep
+    periods: list[tuple[date, bool]]
+
+    @property
+    def rate(self) -> int:
+        return round(100 * sum(done for _, done in self.periods) / len(self.periods)) if self.periods else 0
+
+
+def leading_indicators(
+    *, objective: Objective, today: date | None = None, periods: int = 8
+) -> list[Indicator]:
+    """Each recurring step's completion, period by period: the leading indicator beside the lagging KRs."""
+    from planning.progress import occurrence_start
+
+    today = today or timezone.localdate()
+    steps = list(
+        ActionStep.objects.filter(objective=objective).exclude(recurrence="none").order_by("position")
+    )
+    if not steps:
+        return []
+    plan = Plan.objects.only("period_start", "period_end").get(pk=objective.plan_id)
+    done = set(
+        StepCompletion.objects.filter(
+            step__in=steps, period_start__gte=today - timedelta(days=400)
+        ).values_list("step_id", "period_start")
+    )
+    result = []
+    for step in steps:
+        starts: list[date] = []
+        current = occurrence_start(step.recurrence, min(today, plan.period_end))
+        while len(starts) < periods and current >= occurrence_start(step.recurrence, plan.period_start):
+            starts.append(current)
+            current = _previous(step.recurrence, current)
+        result.append(Indicator(step, [(s, (step.pk, s) in done) for s in reversed(starts)]))
+    return result
+
+
+def _previous(recurrence: str, start: date) -> date:
+    if recurrence == "weekly":
+        return start - timedelta(days=7)
+    if recurrence == "monthly":
+        return (start - timedelta(days=1)).replace(day=1)
+    return start - timedelta(days=1)
+
+
+# --- Dashboards -------------------------------------------------------------------------------------
+
+RUNNING = [PlanStatus.APPROVED, PlanStatus.ACTIVE, PlanStatus.AMENDING, PlanStatus.IN_REVIEW]
+
+
+@dataclass
+class Dashboard:
+    trees: list
+    at_risk: list[Objective]
+    overdue: list[ActionStep]
+    overdue_count: int
+    kpis: list[KPIRow]
+    missing: list[tuple[Membership, list]]  # owner, the objectives and key results without a recent check-in
+
+
+def dashboard(
+    *,
+    organization: Organization,
+    team=None,
+    member: Membership | None = None,
+    today: date | None = None,
+    limit: int = 15,
+) -> Dashboard:
+    """The organization's (or a team's, or one person's) picture in a fixed number of queries."""
+    from planning.selectors import plan_trees
+
+    today = today or timezone.localdate()
+    plans = list(
+        Plan.objects.filter(organization=organization, status__in=RUNNING)
+        .select_related("owner__user")
+        .order_by("-period_start", "title")[:20]
+    )
+    trees = plan_trees(plans=plans, today=today)
+    objectives = [o for tree in trees for o in tree.objectives.values()]
+    if team is not None:
+        objectives = [o for o in objectives if o.team_id == team.pk]
+    if member is not None:
+        objectives = [o for o in objectives if o.owner_id == member.pk]
+    latest_confidence = _latest_confidence([o.pk for o in objectives], today)
+    at_risk = []
+    for tree in trees:
+        for o in tree.objectives.values():
+            if o not in objectives:
+                continue
+            o.figure = tree.progress.objectives[o.pk]
+            o.health_key = health(o.figure, o.start_date, o.due_date, today)
+            o.health = HEALTH[o.health_key]
+            o.confidence = latest_confidence.get(o.pk)
+            if o.health_key in ("at_risk", "off_track") or o.confidence in ("at_risk", "off_track"):
+                at_risk.append(o)
+    steps = ActionStep.objects.filter(
+        organization=organization, plan__status__in=RUNNING, due_date__lt=today, recurrence="none"
+    ).exclude(status=StepStatus.DONE)
+    if team is not None:
+        steps = steps.filter(objective__team=team)
+    if member is not None:
+        steps = steps.filter(assignee=member)
+    overdue = list(steps.select_related("assignee__user", "plan").order_by("due_date")[:limit])
+    overdue_count = steps.count() if len(overdue) == limit else len(overdue)
+    kpis = KPI.objects.filter(organization=organization).select_related("owner__user").order_by("name")
+    if team is not None:
+        kpis = kpis.filter(objectives__team=team).distinct()
+    if member is not None:
+        kpis = kpis.filter(owner=member)
+    return Dashboard(
+        trees=trees,
+        at_risk=at_risk[:limit],
+        overdue=overdue,
+        overdue_count=overdue_count,
+        kpis=kpi_rows(kpis=list(kpis[:24]), today=today),
+        missing=_missing_check_ins(objectives, today),
+    )
+
+
+def _latest_confidence(objective_ids: list[int], today: date) -> dict[int, str]:
+    if not objective_ids:
+        return {}
+    rows = (
+        CheckIn.objects.filter(
+            objective_id__in=objective_ids, created_at__gte=timezone.now() - timedelta(days=45)
+        )
+        .order_by("objective_id", "-created_at")
+        .values_list("objective_id", "confidence")
+    )
+    result: dict[int, str] = {}
+    for objective_id, confidence in rows:
+        result.setdefault(objective_id, confidence)
+    return result
+
+
+def _missing_check_ins(objectives: list[Objective], today: date, days: int = 7) -> list[tuple]:
+    """Owners whose objectives have had no check-in (on them or their key results) for ``days`` days."""
+    if not objectives:
+        return []
+    since = timezone.now() - timedelta(days=days)
+    ids = [o.pk for o in objectives]
+    recent = set(
+        CheckIn.objects.filter(created_at__gte=since)
+        .filter(Q(objective_id__in=ids) | Q(key_result__objective_id__in=ids))
+        .values_list("objective_id", "key_result__objective_id")
+        .distinct()
+    )
+    checked = {a for a, _ in recent if a} | {b for _, b in recent if b}
+    by_owner: dict[int, list] = defaultdict(list)
+    owners: dict[int, Membership] = {}
+    for o in objectives:
+        if (
+            o.pk in checked
+            or o.owner_id is None
+            or o.plan.status not in (PlanStatus.ACTIVE, PlanStatus.AMENDING)
+        ):
+            continue
+        by_owner[o.owner_id].append(o)
+        owners[o.owner_id] = o.owner
+    return sorted(((owners[k], v) for k, v in by_owner.items()), key=lambda pair: pair[0].user.display_name)
+
+
+def period_of(kpi: KPI, day: date) -> date:
+    return period_start(kpi.frequency, day)

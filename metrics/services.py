@@ -1,0 +1,513 @@
+"""Every write of the metrics app: KPIs and measurements, key results, check-ins, CSV import."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from bizops.errors import Conflict, ValidationError
+from bizops.models import Membership
+from bizops.roles import can
+from planning.access import can_edit_plan
+from planning.models import ActionStep, Objective, Plan, PlanStatus, StepStatus
+from planning.services import step_set_status
+
+from .models import (
+    KPI,
+    CheckIn,
+    Confidence,
+    Direction,
+    Frequency,
+    KeyResult,
+    KeyResultKind,
+    Measurement,
+    Unit,
+)
+from .rules import check_thresholds, period_start
+
+KPI_FIELDS = [
+    "name",
+    "description",
+    "unit",
+    "currency",
+    "direction",
+    "target",
+    "target_upper",
+    "amber_threshold",
+    "red_threshold",
+    "frequency",
+    "owner",
+]
+KEY_RESULT_FIELDS = ["title", "kind", "start", "target", "current", "direction", "weight", "owner"]
+MAX_VALUE = Decimal("1e13")
+
+
+def _decimal(value: Any, field_name: str, errors: dict, *, required: bool = True) -> Decimal | None:
+    if value is None or value == "":
+        if required:
+            errors[field_name] = "Enter a number."
+        return None
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        errors[field_name] = "Enter a number."
+        return None
+    if not number.is_finite() or abs(number) >= MAX_VALUE:
+        errors[field_name] = "Enter a number below 10 trillion."
+        return None
+    return number.quantize(Decimal("0.0001"))
+
+
+def _member_error(organization_id: int, membership: Membership | None) -> str | None:
+    if membership is not None and membership.organization_id != organization_id:
+        return "Choose a member of this organization."
+    return None
+
+
+# --- KPIs -------------------------------------------------------------------------------------------
+
+
+def _clean_kpi(organization_id: int, fields: dict[str, Any], existing: KPI | None = None) -> dict[str, Any]:
+    data = (
+        {name: getattr(existing, name) for name in KPI_FIELDS}
+        if existing
+        else {"description": "", "currency": "", "owner": None, "unit": Unit.NUMBER}
+    )
+    data.update(fields)
+    errors: dict[str, str] = {}
+    data["name"] = (data.get("name") or "").strip()
+    if not data["name"]:
+        errors["name"] = "Give the KPI a name."
+    elif len(data["name"]) > 200:
+        errors["name"] = "Keep the name under 200 characters."
+    data["description"] = (data.get("description") or "").strip()
+    if data.get("unit") not in Unit.values:
+        errors["unit"] = "Choose a unit."
+    data["currency"] = (data.get("currency") or "").strip().upper()
+    if data.get("unit") == Unit.CURRENCY and not (len(data["currency"]) == 3 and data["currency"].isalpha()):
+        errors["currency"] = "Give the three-letter currency code, e.g. EUR."
+    if data.get("unit") != Unit.CURRENCY:
+        data["currency"] = ""
+    if data.get("direction") not in Direction.values:
+        errors["direction"] = "Choose a direction."
+    if data.get("frequency") not in Frequency.values:
+        errors["frequency"] = "Choose how often it is measured."
+    for name in ("target",):
+        data[name] = _decimal(data.get(name), name, errors)
+    for name in ("target_upper", "amber_threshold", "red_threshold"):
+        data[name] = _decimal(data.get(name), name, errors, required=False)
+    if data.get("direction") != Direction.WITHIN:
+        data["target_upper"] = None
+    error = _member_error(organization_id, data.get("owner"))
+    if error:
+        errors["owner"] = error
+    if not errors:
+        errors.update(
+            check_thresholds(
+                data["direction"],
+                data["target"],
+                data["target_upper"],
+                data["amber_threshold"],
+                data["red_threshold"],
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    return {name: data[name] for name in KPI_FIELDS}
+
+
+def _require(actor: Membership, action: str, message: str) -> None:
+    if not can(actor.role, action):
+        raise PermissionDenied(message)
+
+
+@transaction.atomic
+def kpi_create(*, actor: Membership, objectives: list[Objective] | None = None, **fields: Any) -> KPI:
+    _require(actor, "kpi_manage", "Managers, admins and owners define KPIs.")
+    data = _clean_kpi(actor.organization_id, fields)
+    if KPI.objects.filter(organization_id=actor.organization_id, name__iexact=data["name"]).exists():
+        raise ValidationError({"name": "A KPI with this name exists already."})
+    kpi = KPI.objects.create(organization_id=actor.organization_id, **data)
+    if objectives:
+        kpi_link_objectives(actor=actor, kpi=kpi, objectives=objectives)
+    return kpi
+
+
+@transaction.atomic
+def kpi_update(*, actor: Membership, kpi: KPI, version: int | None, **fields: Any) -> KPI:
+    _require(actor, "kpi_manage", "Managers, admins and owners change KPIs.")
+    current = KPI.objects.select_for_update().get(pk=kpi.pk)
+    if version is not None and int(version) != current.version:
+        raise Conflict(
+            "Someone else changed this KPI while you were editing it.", current_version=current.version
+        )
+    objectives = fields.pop("objectives", None)
+    data = _clean_kpi(current.organization_id, fields, existing=current)
+    duplicate = KPI.objects.filter(
+        organization_id=current.organization_id, name__iexact=data["name"]
+    ).exclude(pk=current.pk)
+    if duplicate.exists():
+        raise ValidationError({"name": "A KPI with this name exists already."})
+    for name, value in data.items():
+        setattr(current, name, value)
+    current.version += 1
+    current.save()
+    if objectives is not None:
+        kpi_link_objectives(actor=actor, kpi=current, objectives=objectives)
+    return current
+
+
+@transaction.atomic
+def kpi_delete(*, actor: Membership, kpi: KPI) -> None:
+    _require(actor, "kpi_manage", "Managers, admins and owners delete KPIs.")
+    KPI.objects.filter(pk=kpi.pk, organization_id=actor.organization_id).delete()
+
+
+def kpi_link_objectives(*, actor: Membership, kpi: KPI, objectives: list[Objective]) -> None:
+    if any(o.organization_id != actor.organization_id for o in objectives):
+        raise ValidationError({"objectives": "Choose objectives of this organization's plans."})
+    kpi.objectives.set(objectives)
+
+
+def can_record(actor: Membership, kpi: KPI) -> bool:
+    return can(actor.role, "kpi_manage") or (can(actor.role, "kpi_record") and kpi.owner_id == actor.pk)
+
+
+@transaction.atomic
+def measurement_record(
+    *, actor: Membership, kpi: KPI, period: date, value: Any, note: str = ""
+) -> Measurement:
+    """Record the KPI's value for the period that contains ``period``; a second value for the same
+    period corrects the first, which stays in the history."""
+    if not can_record(actor, kpi):
+        raise PermissionDenied("You can record values for the KPIs you own.")
+    errors: dict[str, str] = {}
+    number = _decimal(value, "value", errors)
+    if period is None:
+        errors["period"] = "Choose the period."
+    elif period > timezone.localdate() + timezone.timedelta(days=366):
+        errors["period"] = "That period is more than a year away."
+    note = (note or "").strip()
+    if len(note) > 2000:
+        errors["note"] = "Keep the note under 2,000 characters."
+    if errors:
+        raise ValidationError(errors)
+    start = period_start(kpi.frequency, period)
+    # Lock the KPI row: two people correcting the same period at once both land, one after the other.
+    KPI.objects.select_for_update().filter(pk=kpi.pk).first()
+    previous = Measurement.objects.filter(kpi=kpi, period_start=start, is_current=True).first()
+    if previous is not None:
+        previous.is_current = False
+        previous.save(update_fields=["is_current"])
+    return Measurement.objects.create(
+        organization_id=kpi.organization_id,
+        kpi=kpi,
+        period_start=start,
+        value=number,
+        note=note,
+        recorded_by=actor.user,
+        corrects=previous,
+    )
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    saved: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+MAX_IMPORT_BYTES = 1024 * 1024
+MAX_IMPORT_ROWS = 5000
+IMPORT_COLUMNS = ["kpi", "period", "value", "note"]
+
+
+def measurements_import_csv(*, actor: Membership, content: bytes) -> ImportResult:
+    """Import measurements from CSV (columns: kpi, period, value, note). Every row is checked first;
+    if any row is wrong nothing is saved and the result lists each error with its line number."""
+    _require(actor, "metrics_import", "Managers, admins and owners import measurements.")
+    result = ImportResult()
+    if len(content) > MAX_IMPORT_BYTES:
+        result.errors.append((0, "The file is larger than 1 MB."))
+        return result
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        result.errors.append((0, "The file is not UTF-8 text. Export it as CSV (UTF-8)."))
+        return result
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("kpi", "period", "value") if c not in header]
+    if missing:
+        result.errors.append(
+            (1, f"Missing column(s): {', '.join(missing)}. Expected: {', '.join(IMPORT_COLUMNS)}.")
+        )
+        return result
+    kpis = {k.name.lower(): k for k in KPI.objects.filter(organization_id=actor.organization_id)}
+    parsed: list[tuple[KPI, date, str, str]] = []
+    try:
+        for line, raw in enumerate(reader, start=2):
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+            result.rows += 1
+            if result.rows > MAX_IMPORT_ROWS:
+                result.errors.append((line, f"More than {MAX_IMPORT_ROWS} rows: split the file."))
+                break
+            kpi = kpis.get(row.get("kpi", "").lower())
+            if kpi is None:
+                result.errors.append((line, f"No KPI named “{row.get('kpi', '')}”."))
+                continue
+            try:
+                day = date.fromisoformat(row.get("period", ""))
+            except ValueError:
+                result.errors.append((line, f"“{row.get('period', '')}” is not a date like 2027-03-01."))
+                continue
+            errors: dict[str, str] = {}
+            _decimal(row.get("value"), "value", errors)
+            if errors:
+                result.errors.append((line, f"“{row.get('value', '')}” is not a number."))
+                continue
+            if not can_record(actor, kpi):
+                result.errors.append((line, f"You cannot record values for “{kpi.name}”."))
+                continue
+            parsed.append((kpi, day, row.get("value", ""), row.get("note", "")))
+    except csv.Error as exc:
+        result.errors.append((reader.line_num, f"The file is not valid CSV: {exc}."))
+    if result.errors:
+        return result
+    try:
+        with transaction.atomic():
+            for kpi, day, value, note in parsed:
+                measurement_record(actor=actor, kpi=kpi, period=day, value=value, note=note)
+                result.saved += 1
+    except ValidationError as exc:  # e.g. a period too far in the future: the whole file is refused
+        result.saved = 0
+        result.errors.append((0, " ".join(exc.messages)))
+    return result
+
+
+# --- Key results ------------------------------------------------------------------------------------
+
+
+def _clean_key_result(
+    plan: Plan, fields: dict[str, Any], existing: KeyResult | None = None
+) -> dict[str, Any]:
+    data = {name: getattr(existing, name) for name in KEY_RESULT_FIELDS} if existing else {}
+    data.update(fields)
+    errors: dict[str, str] = {}
+    data["title"] = (data.get("title") or "").strip()
+    if not data["title"]:
+        errors["title"] = "Give the key result a title."
+    elif len(data["title"]) > 200:
+        errors["title"] = "Keep the title under 200 characters."
+    if data.get("kind") not in KeyResultKind.values:
+        errors["kind"] = "Choose a kind."
+    if data.get("direction") not in (Direction.INCREASE, Direction.DECREASE):
+        errors["direction"] = "Choose increase or decrease."
+    kind = data.get("kind")
+    if kind == KeyResultKind.YES_NO:
+        data.update(start=Decimal(0), target=Decimal(1), direction=Direction.INCREASE)
+        data["current"] = (
+            Decimal(1)
+            if data.get("current") in (True, 1, "1", Decimal(1))
+            else _decimal(data.get("current") or 0, "current", errors)
+        )
+    elif kind == KeyResultKind.MILESTONE:
+        data.update(start=Decimal(0), target=Decimal(100), direction=Direction.INCREASE)
+        data["current"] = _decimal(data.get("current") or 0, "current", errors)
+    else:
+        for name in ("start", "target"):
+            data[name] = _decimal(data.get(name), name, errors)
+        data["current"] = _decimal(
+            data.get("current") if data.get("current") not in (None, "") else data.get("start"),
+            "current",
+            errors,
+        )
+        if "start" not in errors and "target" not in errors and data["start"] == data["target"]:
+            errors["target"] = "The target must differ from the start."
+        elif not errors:
+            rising = data["target"] > data["start"]
+            if rising != (data["direction"] == Direction.INCREASE):
+                errors["direction"] = "The direction must match going from the start to the target."
+        if kind == KeyResultKind.PERCENT and not errors and not (0 <= data["target"] <= 100):
+            errors["target"] = "A percentage target lies between 0 and 100."
+    weight = data.get("weight", 1)
+    try:
+        data["weight"] = int(weight)
+        if not 0 <= data["weight"] <= 100:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["weight"] = "The weight must be between 0 and 100."
+    error = _member_error(plan.organization_id, data.get("owner"))
+    if error:
+        errors["owner"] = error
+    if errors:
+        raise ValidationError(errors)
+    return {name: data[name] for name in KEY_RESULT_FIELDS if name in data}
+
+
+def _require_plan_writable(actor: Membership, plan: Plan) -> None:
+    if not can_edit_plan(actor, plan):
+        raise PermissionDenied("Only the plan's owner, managers and admins define key results.")
+    if not plan.is_editable:
+        raise Conflict(
+            f"This plan is {plan.get_status_display().lower()}: its key results change through an amendment."
+        )
+
+
+@transaction.atomic
+def key_result_create(*, actor: Membership, objective: Objective, **fields: Any) -> KeyResult:
+    plan = Plan.objects.select_for_update().get(pk=objective.plan_id)
+    _require_plan_writable(actor, plan)
+    data = _clean_key_result(
+        plan, {"kind": KeyResultKind.NUMBER, "direction": Direction.INCREASE, "start": 0, **fields}
+    )
+    position = KeyResult.objects.filter(objective=objective).count()
+    return KeyResult.objects.create(
+        organization_id=plan.organization_id, plan=plan, objective=objective, position=position, **data
+    )
+
+
+@transaction.atomic
+def key_result_update(
+    *, actor: Membership, key_result: KeyResult, version: int | None, **fields: Any
+) -> KeyResult:
+    current = KeyResult.objects.select_for_update().select_related("plan").get(pk=key_result.pk)
+    _require_plan_writable(actor, current.plan)
+    if version is not None and int(version) != current.version:
+        raise Conflict(
+            "Someone else changed this key result while you were editing it.", current_version=current.version
+        )
+    data = _clean_key_result(current.plan, fields, existing=current)
+    for name, value in data.items():
+        setattr(current, name, value)
+    current.version += 1
+    current.save()
+    return current
+
+
+@transaction.atomic
+def key_result_delete(*, actor: Membership, key_result: KeyResult) -> None:
+    current = KeyResult.objects.select_for_update().select_related("plan").get(pk=key_result.pk)
+    _require_plan_writable(actor, current.plan)
+    current.delete()
+
+
+# --- Check-ins --------------------------------------------------------------------------------------
+
+
+def can_check_in(actor: Membership, *, owner_id: int | None, team_id: int | None) -> bool:
+    """People check in on what they own; managers on their teams' work; admins and owners on all."""
+    if not can(actor.role, "check_in"):
+        return False
+    if actor.role in ("owner", "admin") or owner_id == actor.pk:
+        return True
+    if actor.role == "manager":
+        if team_id is None:
+            return True
+        return actor.teams.filter(pk=team_id).exists() or actor.teams_led.filter(pk=team_id).exists()
+    return False
+
+
+def _check_confidence(confidence: str, note: str) -> str:
+    errors = {}
+    if confidence not in Confidence.values:
+        errors["confidence"] = "Say how confident you are: on track, at risk or off track."
+    note = (note or "").strip()
+    if len(note) > 5000:
+        errors["note"] = "Keep the note under 5,000 characters."
+    if errors:
+        raise ValidationError(errors)
+    return note
+
+
+def _require_running(plan: Plan) -> None:
+    if plan.status == PlanStatus.CLOSED:
+        raise Conflict("This plan is closed: check-ins are over.")
+
+
+@transaction.atomic
+def check_in_key_result(
+    *, actor: Membership, key_result: KeyResult, value: Any, confidence: str, note: str = ""
+) -> CheckIn:
+    """A new value for a key result; its current value moves in the same transaction."""
+    current = KeyResult.objects.select_for_update().select_related("plan", "objective").get(pk=key_result.pk)
+    _require_running(current.plan)
+    owner_id = current.owner_id or current.objective.owner_id
+    if not can_check_in(actor, owner_id=owner_id, team_id=current.objective.team_id):
+        raise PermissionDenied("You check in on the key results you own.")
+    note = _check_confidence(confidence, note)
+    errors: dict[str, str] = {}
+    number = _decimal(value, "value", errors)
+    if errors:
+        raise ValidationError(errors)
+    check_in = CheckIn.objects.create(
+        organization_id=current.organization_id,
+        plan=current.plan,
+        target=CheckIn.Target.KEY_RESULT,
+        key_result=current,
+        value=number,
+        previous_value=current.current,
+        confidence=confidence,
+        note=note,
+        author=actor.user,
+    )
+    current.current = number
+    current.version += 1
+    current.save(update_fields=["current", "version"])
+    return check_in
+
+
+@transaction.atomic
+def check_in_objective(
+    *, actor: Membership, objective: Objective, confidence: str, note: str = ""
+) -> CheckIn:
+    plan = Plan.objects.get(pk=objective.plan_id)
+    _require_running(plan)
+    if not can_check_in(actor, owner_id=objective.owner_id, team_id=objective.team_id):
+        raise PermissionDenied("You check in on the objectives you own.")
+    note = _check_confidence(confidence, note)
+    return CheckIn.objects.create(
+        organization_id=objective.organization_id,
+        plan=plan,
+        target=CheckIn.Target.OBJECTIVE,
+        objective=objective,
+        confidence=confidence,
+        note=note,
+        author=actor.user,
+    )
+
+
+@transaction.atomic
+def check_in_step(
+    *, actor: Membership, step: ActionStep, status: str, confidence: str, note: str = ""
+) -> CheckIn:
+    """Status and a note on a step; the step's status changes through planning's service."""
+    plan = Plan.objects.get(pk=step.plan_id)
+    _require_running(plan)
+    if status not in StepStatus.values:
+        raise ValidationError({"status": "Choose one of the statuses."})
+    note = _check_confidence(confidence, note)
+    step.plan = plan
+    step_set_status(actor=actor, step=step, status=status)  # checks the assignee's rights
+    return CheckIn.objects.create(
+        organization_id=step.organization_id,
+        plan=plan,
+        target=CheckIn.Target.STEP,
+        step=step,
+        step_status=status,
+        confidence=confidence,
+        note=note,
+        author=actor.user,
+    )

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from .views import dashboards, kpis, measure
+
+urlpatterns = [
+    path("dashboard/", dashboards.organization_dashboard, name="dashboard"),
+    path("me/", dashboards.my_dashboard, name="my_dashboard"),
+    path("teams/<int:team_id>/dashboard/", dashboards.team_dashboard, name="team_dashboard"),
+    path("plans/<int:plan_id>/summary/", dashboards.plan_summary, name="plan_summary"),
+    path("kpis/", kpis.kpi_list, name="kpi_list"),
+    path("kpis/new/", kpis.kpi_create, name="kpi_create"),
+    path("kpis/import/", kpis.measurements_import, name="measurements_import"),
+    path("kpis/measurements.csv", kpis.measurements_export, name="measurements_export"),
+    path("check-ins.csv", kpis.check_ins_export, name="check_ins_export"),
+    path("kpis/<int:kpi_id>/", kpis.kpi_detail, name="kpi_detail"),
+    path("kpis/<int:kpi_id>/edit/", kpis.kpi_edit, name="kpi_edit"),
+    path("kpis/<int:kpi_id>/record/", kpis.measurement_create, name="measurement_create"),
+    path("objectives/<int:objective_id>/measures/", measure.objective_measures, name="objective_measures"),
+    path("objectives/<int:objective_id>/key-results/", measure.key_result_create, name="key_result_create"),
+    path("objectives/<int:objective_id>/check-in/", measure.objective_check_in, name="objective_check_in"),
+    path("key-results/<int:key_result_id>/", measure.key_result_detail, name="key_result_detail"),
+    path("steps/<int:step_id>/check-in/", measure.step_check_in, name="step_check_in"),
+]
