@@ -39,6 +39,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("planning.urls")),
     path("o/<slug:org_slug>/", include("metrics.urls")),
     path("api/v1/orgs/<slug:org_slug>/", include("planning.api_urls")),
+    path("api/v1/orgs/<slug:org_slug>/", include("metrics.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
