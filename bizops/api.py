@@ -19,8 +19,14 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     never translate them one by one.
     """
     if isinstance(exc, DjangoValidationError):
-        fields = exc.message_dict if hasattr(exc, "error_dict") else {}
-        detail = "Some fields are not valid." if fields else " ".join(exc.messages)
+        fields = dict(exc.message_dict) if hasattr(exc, "error_dict") else {}
+        general = fields.pop("__all__", None)
+        if general:
+            fields["non_field_errors"] = general
+        if fields.keys() == {"non_field_errors"}:
+            detail = " ".join(general)
+        else:
+            detail = "Some fields are not valid." if fields else " ".join(exc.messages)
         body = {"detail": detail, "code": "invalid", "fields": fields}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Conflict):
@@ -31,7 +37,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+        exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

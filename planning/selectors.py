@@ -5,26 +5,38 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from bizops.models import Membership, Organization
+from bizops.roles import can
 
+from .access import can_edit_plan
 from .models import (
     ActionStep,
     Activity,
+    Approval,
+    Baseline,
     Comment,
     Milestone,
     NodeKind,
     Objective,
+    ObjectiveScore,
     Plan,
+    PlanApprover,
     PlanStatus,
+    PlanTransition,
     StepCompletion,
     StepStatus,
     Suggestion,
 )
 from .progress import Rollup, contributions, occurrence_start, rollup, window_floor
+
+if TYPE_CHECKING:
+    from .baselines import Diff
+    from .readiness import Readiness
 
 
 @dataclass
@@ -277,7 +289,7 @@ def review_queue(*, membership: Membership) -> QuerySet[Plan]:
         .filter(Exists(named))
         .exclude(Exists(decided))
         .select_related("submitted_by", "owner__user")
-        .order_by("submitted_at")
+        .order_by("submitted_at", "pk")
     )
 
 
@@ -342,3 +354,141 @@ def team_workload(*, organization: Organization, today: date | None = None) -> l
             rows.append(WorkloadRow(member, c.get("open", 0), c.get("overdue", 0), c.get("blocked", 0)))
         result.append((team, rows))
     return result
+
+
+# --- The node lists of the API ------------------------------------------------------------------------
+
+
+def milestone_list(*, organization: Organization, **filters: int) -> QuerySet[Milestone]:
+    """Filters: plan (id). In order within each plan."""
+    qs = Milestone.objects.filter(organization=organization).select_related("owner__user")
+    qs = qs.filter(**{f"{name}_id": value for name, value in filters.items()})
+    return qs.order_by("plan_id", "position", "pk")
+
+
+def objective_list(*, organization: Organization, **filters: int) -> QuerySet[Objective]:
+    """Filters: plan, milestone, team, owner (ids). In tree order within each plan."""
+    qs = Objective.objects.filter(organization=organization).select_related("owner__user", "team")
+    qs = qs.filter(**{f"{name}_id": value for name, value in filters.items()})
+    return qs.order_by("plan_id", "milestone__position", "milestone_id", "position", "pk")
+
+
+def step_list(*, organization: Organization, **filters: Any) -> QuerySet[ActionStep]:
+    """Filters: plan, objective, assignee (ids), status, due_before/due_after (inclusive). Tree order."""
+    lookups = {"due_before": "due_date__lte", "due_after": "due_date__gte", "status": "status"}
+    qs = ActionStep.objects.filter(organization=organization).select_related("assignee__user")
+    qs = qs.filter(**{lookups.get(name, f"{name}_id"): value for name, value in filters.items()})
+    return qs.order_by(
+        "plan_id",
+        "objective__milestone__position",
+        "objective__milestone_id",
+        "objective__position",
+        "objective_id",
+        "position",
+        "pk",
+    )
+
+
+# --- The life cycle, read side ------------------------------------------------------------------------
+
+
+def plan_actions_for(*, plan: Plan, membership: Membership) -> list[str]:
+    """The life-cycle moves this member may make on the plan now, in the order of ``TRANSITIONS``.
+
+    The same checks as ``planning.services.workflow`` (the plan's state, then who may), so that a
+    client offers exactly the moves the services would accept; the services remain the authority.
+    An approver who already decided this round has nothing left to decide (the service says 409).
+    """
+    from .services.workflow import TRANSITIONS, allowed_actions  # services import this module
+
+    possible = allowed_actions(plan)
+    editor = can_edit_plan(membership, plan)
+    may = {
+        "submit": editor,
+        "revise": editor,
+        "activate": editor,
+        "close": editor,
+        "start_amendment": editor,
+        "withdraw": plan.submitted_by_id is not None and plan.submitted_by_id == membership.user_id,
+    }
+    if possible & {"approve", "request_changes"}:
+        this_round = {"plan": plan, "round": plan.review_round}
+        deciding = (
+            plan.submitted_by_id != membership.user_id
+            and can(membership.role, "plan_approve")
+            and PlanApprover.objects.filter(**this_round, membership=membership).exists()
+            and not Approval.objects.filter(**this_round, approver_id=membership.user_id).exists()
+        )
+        may["approve"] = may["request_changes"] = deciding
+    return [action for action in TRANSITIONS if action in possible and may.get(action, False)]
+
+
+@dataclass
+class PlanReview:
+    """What the review of a plan shows: is it ready, who decides, and what changed since approval."""
+
+    plan: Plan
+    readiness: Readiness
+    approvers: list[PlanApprover]  # the current round's, each with ``.decision`` (an Approval or None)
+    approved_count: int
+    approvals_required: int
+    baseline: Baseline | None  # the latest
+    diff: Diff | None  # against that baseline; None without one
+
+
+def plan_review(*, plan: Plan, membership: Membership) -> PlanReview:
+    """The review of a plan as ``membership`` sees it (``plan.allowed_actions`` is set for them).
+
+    A fixed number of queries whatever the plan's size: the tree, the latest baseline, the round.
+    """
+    from .baselines import diff, snapshot  # both import this module
+    from .readiness import plan_readiness
+
+    tree = plan_tree(plan=plan, with_progress=False)
+    latest = Baseline.objects.filter(plan=plan).order_by("-number").first()
+    state = review_state(plan=plan)
+    plan.allowed_actions = plan_actions_for(plan=plan, membership=membership)
+    return PlanReview(
+        plan=plan,
+        readiness=plan_readiness(tree),
+        approvers=state["approvers"],
+        approved_count=state["approved_count"],
+        approvals_required=membership.organization.approvals_required,
+        baseline=latest,
+        diff=diff(latest.snapshot, snapshot(tree)) if latest is not None else None,
+    )
+
+
+def plan_transition_list(*, plan: Plan) -> QuerySet[PlanTransition]:
+    """The plan's audit trail of moves, newest first."""
+    return PlanTransition.objects.filter(plan=plan).select_related("actor").order_by("-created_at", "-pk")
+
+
+def baseline_list(*, plan: Plan) -> QuerySet[Baseline]:
+    """The plan's baselines, newest first, without their snapshots (which can be large)."""
+    return Baseline.objects.filter(plan=plan).defer("snapshot").order_by("-number")
+
+
+def baseline_get(*, plan: Plan, number: int) -> Baseline:
+    """The plan's baseline with this number, or 404 (the plan was already found in the caller's org)."""
+    from django.http import Http404
+
+    try:
+        return Baseline.objects.get(plan=plan, organization_id=plan.organization_id, number=number)
+    except Baseline.DoesNotExist:
+        raise Http404("No such baseline of this plan.") from None
+
+
+def objective_score_get(*, objective: Objective) -> ObjectiveScore | None:
+    """The score the objective got at the close of its plan, if any."""
+    return ObjectiveScore.objects.filter(objective=objective).select_related("scored_by").first()
+
+
+def baseline_diff(*, plan: Plan, number: int, to: int | None = None) -> Diff:
+    """How the plan changed from its baseline ``number`` to baseline ``to`` (None: the plan today)."""
+    from .baselines import diff, snapshot
+
+    before = baseline_get(plan=plan, number=number).snapshot
+    if to is None:
+        return diff(before, snapshot(plan_tree(plan=plan, with_progress=False)))
+    return diff(before, baseline_get(plan=plan, number=to).snapshot)

@@ -8,16 +8,32 @@ objects that were loaded with their people, so a list or a tree costs no query p
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.db.models import Model, QuerySet
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bizops.models import Membership, Team
 
-from .models import ActionStep, Milestone, Objective, Plan, PlanStatus, Recurrence, StepStatus
+from .baselines import FIELDS as SNAPSHOT_FIELDS
+from .models import (
+    ActionStep,
+    Approval,
+    Baseline,
+    Milestone,
+    NodeKind,
+    Objective,
+    ObjectiveScore,
+    Plan,
+    PlanStatus,
+    PlanTransition,
+    Recurrence,
+    StepStatus,
+)
 from .selectors import PERIOD_FILTERS
+from .services import TRANSITIONS
 
 # --- Building blocks --------------------------------------------------------------------------------
 
@@ -43,6 +59,62 @@ class PlanStatusField(serializers.ChoiceField):
 class StepStatusField(serializers.ChoiceField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(choices=StepStatus.choices, **kwargs)
+
+
+class NamedChoiceField(serializers.ChoiceField):
+    """A choice field documented as one named enum component (``enum_name``) wherever it is used.
+
+    drf-spectacular otherwise names an enum after the fields that use it, and warns (failing
+    ``--fail-on-warn``) as soon as another app uses a field of the same name with other choices;
+    a component registered under a fixed name is immune to that. See ``NamedChoiceExtension``.
+    """
+
+    enum_name: ClassVar[str]
+    enum_choices: ClassVar[list[tuple[str, str]]]
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(choices=self.enum_choices, **kwargs)
+
+
+class NamedChoiceExtension(OpenApiSerializerFieldExtension):
+    target_class = NamedChoiceField
+    match_subclasses = True
+
+    def get_name(self) -> str:
+        return self.target.enum_name
+
+    def map_serializer_field(self, auto_schema, direction) -> dict[str, Any]:
+        choices = self.target.enum_choices
+        return {
+            "type": "string",
+            "enum": [value for value, _ in choices],
+            "description": "\n".join(f"* `{value}` - {label}" for value, label in choices),
+        }
+
+
+class PlanActionField(NamedChoiceField):
+    enum_name = "PlanActionEnum"
+    enum_choices = [(action, PlanTransition.LABELS.get(action, action)) for action in TRANSITIONS]
+
+
+class ApprovalDecisionField(NamedChoiceField):
+    enum_name = "ApprovalDecisionEnum"
+    enum_choices = Approval.Decision.choices
+
+
+class PlanNodeKindField(NamedChoiceField):
+    enum_name = "PlanNodeKindEnum"
+    enum_choices = NodeKind.choices
+
+
+class BaselineChangeField(NamedChoiceField):
+    enum_name = "BaselineChangeEnum"
+    enum_choices = [
+        ("added", "Added"),
+        ("removed", "Removed"),
+        ("moved", "Moved (to another parent, or reordered)"),
+        ("changed", "Changed fields"),
+    ]
 
 
 class OrgScopedField(serializers.PrimaryKeyRelatedField):
@@ -458,3 +530,268 @@ class StepFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=StepStatus.choices, required=False)
     due_before = serializers.DateField(required=False, help_text="Due on or before this day.")
     due_after = serializers.DateField(required=False, help_text="Due on or after this day.")
+
+
+# --- The life cycle: review, approval, baselines, scores -------------------------------------------
+# People in the audit trail (who submitted, who moved the plan, who scored) are users, not memberships:
+# the record outlives a membership. Approvers are memberships, like every other person in this API.
+
+
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True, help_text="The user id (not a membership id).")
+    name = serializers.CharField(source="display_name", read_only=True)
+
+
+PLAN_REVIEW_FIELDS = ["review_round", "submitted_by", "submitted_at"]
+
+
+class PlanInReviewSerializer(PlanSerializer):
+    status = PlanStatusField(read_only=True)
+    review_round = serializers.IntegerField(
+        read_only=True, help_text="How many times it was submitted; 0 before the first time."
+    )
+    submitted_by = UserRefSerializer(read_only=True, allow_null=True)
+
+    class Meta(PlanSerializer.Meta):
+        fields = [*PLAN_OUTPUT_FIELDS, *PLAN_REVIEW_FIELDS]
+        read_only_fields = fields
+
+
+# Set ``allowed_actions`` on the plan first (``selectors.plan_actions_for``). Docstrings of output
+# serializers would show in the schema as the components' descriptions, hence comments here.
+class PlanStateSerializer(PlanInReviewSerializer):
+    allowed_actions = serializers.ListField(
+        child=PlanActionField(),
+        read_only=True,
+        help_text="The moves you may make now, each at `actions/<action>/`.",
+    )
+
+    class Meta(PlanInReviewSerializer.Meta):
+        fields = [*PLAN_OUTPUT_FIELDS, *PLAN_REVIEW_FIELDS, "activated_at", "closed_at", "allowed_actions"]
+        read_only_fields = fields
+
+
+class PlanTransitionSerializer(serializers.ModelSerializer):
+    action = PlanActionField(read_only=True)
+    label = serializers.CharField(source="action_label", read_only=True)
+    from_status = PlanStatusField(read_only=True)
+    to_status = PlanStatusField(
+        read_only=True, help_text="The same as `from_status` for an approval that was not the last needed."
+    )
+    actor = UserRefSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = PlanTransition
+        fields = ["id", "action", "label", "from_status", "to_status", "actor", "comment", "created_at"]
+        read_only_fields = fields
+
+
+# Input of the moves. Blank comments pass the shape check: ``request_changes`` answers with its own message.
+
+
+class PlanActionSerializer(StrictSerializer):
+    comment = serializers.CharField(allow_blank=True, required=False, help_text="Kept in the plan's history.")
+
+
+class PlanSubmitSerializer(PlanActionSerializer):
+    approvers = member_field(
+        many=True,
+        required=False,
+        help_text=(
+            "Membership ids of the managers, admins or owners who review it (not you). By default all of "
+            "them; at least the organization's `approvals_required`."
+        ),
+    )
+
+    def validate_approvers(self, value: list[Membership]) -> list[Membership]:
+        return list(dict.fromkeys(value))  # each once, in the order given
+
+
+class PlanRequestChangesSerializer(StrictSerializer):
+    comment = serializers.CharField(allow_blank=True, help_text="What should change (required).")
+
+
+# The review
+
+
+class ReadinessProblemSerializer(serializers.Serializer):
+    kind = PlanNodeKindField(read_only=True)
+    node_id = serializers.IntegerField(read_only=True, help_text="The plan's id when `kind` is `plan`.")
+    title = serializers.CharField(read_only=True)
+    message = serializers.CharField(read_only=True)
+
+
+class ReadinessSerializer(serializers.Serializer):
+    ready = serializers.BooleanField(read_only=True, help_text="No blocking problem: it can be submitted.")
+    blocking = ReadinessProblemSerializer(many=True, read_only=True, help_text="Fix these to submit.")
+    warnings = ReadinessProblemSerializer(many=True, read_only=True, help_text="Worth a look; not blocking.")
+
+
+# A ``PlanApprover`` with ``.decision`` (an ``Approval`` or None), as ``selectors.review_state`` gives.
+class ReviewApproverSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="membership.pk", read_only=True, help_text="The membership id.")
+    name = serializers.CharField(source="membership.user.display_name", read_only=True)
+    decision = ApprovalDecisionField(
+        source="decision.decision", read_only=True, allow_null=True, help_text="Null until they decide."
+    )
+    comment = serializers.CharField(source="decision.comment", read_only=True, allow_null=True)
+    decided_at = serializers.DateTimeField(source="decision.created_at", read_only=True, allow_null=True)
+
+
+class BaselineSerializer(serializers.ModelSerializer):
+    round = serializers.IntegerField(read_only=True, help_text="The round of review that approved it.")
+
+    class Meta:
+        model = Baseline
+        fields = ["number", "approved_at", "round"]
+        read_only_fields = fields
+
+
+def _before_after(help_text: str) -> serializers.DictField:
+    return serializers.DictField(
+        child=serializers.ListField(child=serializers.JSONField(), min_length=2, max_length=2),
+        read_only=True,
+        help_text=help_text,
+    )
+
+
+class BaselineNodeChangeSerializer(serializers.Serializer):
+    change = BaselineChangeField(read_only=True)
+    kind = PlanNodeKindField(read_only=True)
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True, help_text="Its title now (or when it was removed).")
+    fields = _before_after("For `changed`: `[before, after]` per field.")
+    detail = serializers.CharField(
+        read_only=True, help_text="For `moved`: from which parent to which, or `reordered`."
+    )
+
+
+# A ``planning.baselines.Diff``.
+class BaselineDiffSerializer(serializers.Serializer):
+    is_empty = serializers.BooleanField(read_only=True)
+    plan_fields = _before_after("The plan's own fields that changed: `[before, after]` per field.")
+    changes = BaselineNodeChangeSerializer(
+        many=True, read_only=True, help_text="Removed, then added, moved and changed nodes."
+    )
+
+
+# A ``selectors.PlanReview``.
+class PlanReviewSerializer(serializers.Serializer):
+    plan = PlanStateSerializer(read_only=True)
+    readiness = ReadinessSerializer(read_only=True)
+    approvals_required = serializers.IntegerField(
+        read_only=True, help_text="How many approvals the organization needs."
+    )
+    approved_count = serializers.IntegerField(read_only=True, help_text="Approvals so far in this round.")
+    approvers = ReviewApproverSerializer(
+        many=True, read_only=True, help_text="Who was asked in the latest round, and what they decided."
+    )
+    baseline = BaselineSerializer(read_only=True, allow_null=True, help_text="The latest baseline, if any.")
+    diff = BaselineDiffSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="How the plan differs from the latest baseline; null before its first approval.",
+    )
+
+
+# Baselines: the stored snapshot (``planning.baselines.snapshot``), documented
+
+
+class SnapshotPlanSerializer(serializers.Serializer):
+    title = serializers.CharField(read_only=True)
+    ultimate_goal = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    period_start = serializers.DateField(read_only=True)
+    period_end = serializers.DateField(read_only=True)
+    owner = serializers.CharField(read_only=True, allow_null=True, help_text="The owner's name then.")
+
+
+class SnapshotNodeSerializer(serializers.Serializer):
+    kind = PlanNodeKindField(read_only=True)
+    id = serializers.IntegerField(read_only=True)
+    parent = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The milestone or objective above it; null for a milestone.",
+    )
+    position = serializers.IntegerField(read_only=True)
+    fields = serializers.DictField(
+        child=serializers.JSONField(),
+        read_only=True,
+        help_text="As approved; people and teams by name. "
+        + "; ".join(f"{kind}: {', '.join(names)}" for kind, names in SNAPSHOT_FIELDS.items())
+        + ".",
+    )
+
+
+class SnapshotSerializer(serializers.Serializer):
+    version = serializers.IntegerField(read_only=True, help_text="The snapshot format's version.")
+    plan = SnapshotPlanSerializer(read_only=True)
+    nodes = SnapshotNodeSerializer(
+        many=True, read_only=True, help_text="Milestones, each followed by its objectives and their steps."
+    )
+
+
+class BaselineDetailSerializer(BaselineSerializer):
+    snapshot = SnapshotSerializer(read_only=True)
+
+    class Meta(BaselineSerializer.Meta):
+        fields = [*BaselineSerializer.Meta.fields, "snapshot"]
+        read_only_fields = fields
+
+
+class BaselineDiffQuerySerializer(serializers.Serializer):
+    to = serializers.RegexField(
+        r"^(current|[1-9][0-9]*)$",
+        default="current",
+        help_text="Compare with `current` (the plan today; the default) or with another baseline's number.",
+    )
+
+
+# Workload
+
+
+# A ``selectors.WorkloadRow``.
+class WorkloadMemberSerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="membership.pk", read_only=True, help_text="The membership id.")
+    name = serializers.CharField(source="membership.user.display_name", read_only=True)
+    open = serializers.IntegerField(
+        read_only=True, help_text="One-off steps not done, in plans that are not closed."
+    )
+    overdue = serializers.IntegerField(read_only=True, help_text="Of those, due before `today`.")
+    blocked = serializers.IntegerField(read_only=True, help_text="Of those, blocked.")
+
+
+# A ``(team, rows)`` pair of ``selectors.team_workload``.
+class WorkloadTeamSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    members = WorkloadMemberSerializer(many=True, read_only=True)
+
+    def to_representation(self, instance: tuple) -> dict[str, Any]:
+        team, rows = instance
+        return super().to_representation({"id": team.pk, "name": team.name, "members": rows})
+
+
+class WorkloadSerializer(serializers.Serializer):
+    today = serializers.DateField(read_only=True, help_text="The day `overdue` counts from.")
+    teams = WorkloadTeamSerializer(many=True, read_only=True)
+
+
+# Scores at the close of a cycle
+
+
+class ObjectiveScoreSerializer(serializers.ModelSerializer):
+    score = serializers.IntegerField(read_only=True, allow_null=True, help_text="0–100; null until scored.")
+    scored_by = UserRefSerializer(read_only=True, allow_null=True)
+    scored_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = ObjectiveScore
+        fields = ["objective", "plan", "score", "reflection", "scored_by", "scored_at"]
+        read_only_fields = fields
+
+
+class ObjectiveScoreSetSerializer(StrictSerializer):
+    score = serializers.IntegerField(help_text="0–100: how much of the objective was achieved.")
+    reflection = serializers.CharField(allow_blank=True, required=False, help_text="What was learned.")

@@ -737,7 +737,7 @@ def test_the_schema_is_valid_without_warnings(tmp_path: Path, capsys):
         if path.startswith("/api/v1/orgs/")
         for method, op in ops.items()
     ]
-    assert len(operations) == 25
+    assert len(operations) >= 42  # planning (plans, nodes, workflow); metrics adds more
     for path, method, op in operations:
         codes = set(op["responses"])
         assert {"403", "404"} <= codes, (path, method)
