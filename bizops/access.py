@@ -41,14 +41,24 @@ class Permissions:
 
 def membership_for(user: User, org_slug: str) -> Membership:
     """The user's membership of the organization with this slug, or 404."""
+    membership, _ = memberships_with_current(user, org_slug)
+    return membership
+
+
+def memberships_with_current(user: User, org_slug: str) -> tuple[Membership, list[Membership]]:
+    """The membership for ``org_slug`` and all of the user's memberships (for the switcher), in one
+    query: people belong to a handful of organizations, so fetching them all costs nothing extra."""
     if not user.is_authenticated:
         raise Http404
-    try:
-        return Membership.objects.select_related("organization", "user").get(
-            organization__slug=org_slug, user=user
-        )
-    except Membership.DoesNotExist:
-        raise Http404("No such organization.") from None
+    memberships = list(
+        Membership.objects.filter(user=user)
+        .select_related("organization", "user")
+        .order_by("organization__name")
+    )
+    for membership in memberships:
+        if membership.organization.slug == org_slug:
+            return membership, memberships
+    raise Http404("No such organization.")
 
 
 def require(membership: Membership, action: str) -> None:
@@ -77,8 +87,9 @@ def org_view(action: str = "org_view") -> Callable:
         def wrapped(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            membership = membership_for(request.user, org_slug)
+            membership, memberships = memberships_with_current(request.user, org_slug)
             attach_membership(request, membership)
+            request.my_memberships = memberships
             require(membership, action)
             return view(request, *args, **kwargs)
 

@@ -10,13 +10,26 @@ def organization(request: HttpRequest) -> dict:
         return {}
 
     def memberships():
-        # Lazy: only pages that render the switcher pay for the query.
+        # Lazy: only pages that render the switcher pay for the query (org pages have it already).
+        if hasattr(request, "my_memberships"):
+            return request.my_memberships
         return list(
             Membership.objects.filter(user=user).select_related("organization").order_by("organization__name")
         )
 
+    org = getattr(request, "org", None)
+
+    def unread():
+        # Lazy too: one COUNT when the layout shows the bell.
+        from .models import Notification
+
+        if org is None:
+            return 0
+        return Notification.objects.filter(recipient=user, organization=org, read_at__isnull=True).count()
+
     return {
-        "org": getattr(request, "org", None),
+        "unread_notifications": unread,
+        "org": org,
         "membership": getattr(request, "membership", None),
         "can": getattr(request, "can", None),
         "my_memberships": memberships,

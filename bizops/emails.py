@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.template.loader import render_to_string
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
 
 from .models import OutboundEmail
 
@@ -21,6 +23,25 @@ def absolute_url(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def email_render(template: str, context: dict) -> Rendered:
+    """``emails/<template>.txt`` (its first line is the subject) and ``.html`` when it exists."""
+    ctx = {"site_url": settings.SITE_URL, **context}
+    text = render_to_string(f"emails/{template}.txt", ctx).strip()
+    subject, _, body = text.partition("\n")
+    try:
+        html = get_template(f"emails/{template}.html").render(ctx)
+    except TemplateDoesNotExist:
+        html = ""
+    return Rendered(subject.strip()[:250], body.strip() + "\n", html)
+
+
 def email_enqueue(
     *,
     to: User | str,
@@ -29,18 +50,17 @@ def email_enqueue(
     kind: str,
     organization: Organization | None = None,
     dedupe_key: str | None = None,
+    rendered: Rendered | None = None,
 ) -> OutboundEmail | None:
-    """Render ``emails/<template>.{txt,html}``, store the message and deliver it after commit.
+    """Store the message and deliver it after commit.
 
-    The first line of the text template is the subject. With a ``dedupe_key`` the row is the claim:
-    a second call with the same key sends nothing and returns ``None``.
+    With a ``dedupe_key`` the row is the claim: a second call with the same key (a retried task, a
+    second dispatcher) sends nothing and returns ``None``.
     """
     to_email = to if isinstance(to, str) else to.email
     recipient = None if isinstance(to, str) else to
-    ctx = {"site_url": settings.SITE_URL, "recipient": recipient, "organization": organization, **context}
-    text = render_to_string(f"emails/{template}.txt", ctx).strip()
-    subject, _, body = text.partition("\n")
-    html = render_to_string(f"emails/{template}.html", ctx) if _has_html(template) else ""
+    if rendered is None:
+        rendered = email_render(template, {"recipient": recipient, "organization": organization, **context})
     try:
         with transaction.atomic():
             email = OutboundEmail.objects.create(
@@ -49,9 +69,9 @@ def email_enqueue(
                 to_email=to_email,
                 kind=kind,
                 dedupe_key=dedupe_key,
-                subject=subject.strip()[:250],
-                body_text=body.strip() + "\n",
-                body_html=html,
+                subject=rendered.subject,
+                body_text=rendered.text,
+                body_html=rendered.html,
             )
     except IntegrityError:
         if dedupe_key is None:
@@ -69,14 +89,3 @@ def _schedule_delivery(email_id: int) -> None:
         deliver_email.delay(email_id)
     except Exception:  # the broker is down: the periodic sweep delivers it later
         log.exception("could not enqueue email %s; the sweep will retry", email_id)
-
-
-def _has_html(template: str) -> bool:
-    from django.template import TemplateDoesNotExist
-    from django.template.loader import get_template
-
-    try:
-        get_template(f"emails/{template}.html")
-    except TemplateDoesNotExist:
-        return False
-    return True

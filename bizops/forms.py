@@ -112,3 +112,48 @@ def org_members(organization: Organization):
 
 def member_label(membership: Membership) -> str:
     return f"{membership.user.display_name} ({membership.user.email})"
+
+
+class PreferencesForm(forms.Form):
+    """Per kind of notification: email, in-app only or off; and the check-in cadence."""
+
+    cadence = forms.ChoiceField(
+        choices=Membership.Cadence.choices, widget=forms.RadioSelect, label="Check-in reminders"
+    )
+    checkin_weekday = forms.TypedChoiceField(
+        coerce=int, choices=Weekday.choices, required=False, label="My check-in day"
+    )
+    checkin_hour = forms.TypedChoiceField(
+        coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)], required=False, label="My check-in hour"
+    )
+
+    def __init__(self, *args, membership: Membership, **kwargs) -> None:
+        from .notifications import CHANNELS, KINDS, channel_for
+
+        super().__init__(*args, **kwargs)
+        self.kinds = KINDS
+        for kind, (label, help_text) in KINDS.items():
+            self.fields[f"kind_{kind}"] = forms.ChoiceField(
+                choices=CHANNELS, label=label, help_text=help_text, initial=channel_for(membership, kind)
+            )
+        if not self.is_bound:
+            self.initial.update(
+                cadence=membership.cadence,
+                checkin_weekday=membership.checkin_weekday
+                if membership.checkin_weekday is not None
+                else membership.organization.checkin_weekday,
+                checkin_hour=membership.checkin_hour
+                if membership.checkin_hour is not None
+                else membership.organization.checkin_hour,
+            )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("cadence") == Membership.Cadence.CUSTOM:
+            for name in ("checkin_weekday", "checkin_hour"):
+                if data.get(name) in (None, ""):
+                    self.add_error(name, "Choose your own day and hour, or use the organization's default.")
+        return data
+
+    def kind_fields(self):
+        return [self[f"kind_{kind}"] for kind in self.kinds]

@@ -116,12 +116,22 @@ class Organization(models.Model):
 
 
 class Membership(models.Model):
-    """A user's place in an organization, with one role."""
+    """A user's place in an organization, with one role, a check-in cadence and notification choices."""
+
+    class Cadence(models.TextChoices):
+        DEFAULT = "default", "The organization's default"
+        CUSTOM = "custom", "My own day and hour"
+        OFF = "off", "No check-in reminders"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     joined_at = models.DateTimeField(default=timezone.now)
+    cadence = models.CharField(max_length=10, choices=Cadence.choices, default=Cadence.DEFAULT)
+    checkin_weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, null=True, blank=True)
+    checkin_hour = models.PositiveSmallIntegerField(null=True, blank=True)
+    # kind -> "email" (email and in-app), "in_app" or "off"; missing kinds default to "email".
+    notification_prefs = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [
@@ -136,6 +146,18 @@ class Membership(models.Model):
     @property
     def display_name(self) -> str:
         return str(self.user)
+
+    def checkin_schedule(self) -> tuple[int, int] | None:
+        """(weekday, hour) of this member's check-in reminder in their own time zone, or None when off."""
+        if self.cadence == self.Cadence.OFF:
+            return None
+        if (
+            self.cadence == self.Cadence.CUSTOM
+            and self.checkin_weekday is not None
+            and self.checkin_hour is not None
+        ):
+            return self.checkin_weekday, self.checkin_hour
+        return self.organization.checkin_weekday, self.organization.checkin_hour
 
 
 class Team(models.Model):
@@ -233,3 +255,24 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email}"
+
+
+class Notification(models.Model):
+    """An in-app notification (the bell). Its ``dedupe_key`` makes a retried notice land once."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=40)
+    title = models.CharField(max_length=250)
+    body = models.TextField(blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["recipient", "organization", "read_at", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.title} → {self.recipient}"

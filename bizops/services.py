@@ -314,3 +314,51 @@ def team_delete(*, actor: Membership, team: Team) -> None:
     if team.organization_id != actor.organization_id:
         raise ValidationError("No such team.")
     team.delete()
+
+
+# --- Notifications ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def membership_set_preferences(
+    *,
+    membership: Membership,
+    cadence: str,
+    checkin_weekday: int | None,
+    checkin_hour: int | None,
+    channels: dict,
+) -> Membership:
+    from .notifications import KINDS
+
+    if cadence not in Membership.Cadence.values:
+        raise ValidationError({"cadence": "Choose how you want to be reminded."})
+    errors = {}
+    if cadence == Membership.Cadence.CUSTOM:
+        if checkin_weekday is None or not 0 <= int(checkin_weekday) <= 6:
+            errors["checkin_weekday"] = "Choose a day."
+        if checkin_hour is None or not 0 <= int(checkin_hour) <= 23:
+            errors["checkin_hour"] = "Choose an hour."
+    bad = [
+        kind
+        for kind, channel in channels.items()
+        if kind not in KINDS or channel not in ("email", "in_app", "off")
+    ]
+    if bad:
+        errors["__all__"] = "Unknown notification setting."
+    if errors:
+        raise ValidationError(errors)
+    membership.cadence = cadence
+    membership.checkin_weekday = checkin_weekday if cadence == Membership.Cadence.CUSTOM else None
+    membership.checkin_hour = checkin_hour if cadence == Membership.Cadence.CUSTOM else None
+    membership.notification_prefs = {**(membership.notification_prefs or {}), **channels}
+    membership.save(update_fields=["cadence", "checkin_weekday", "checkin_hour", "notification_prefs"])
+    return membership
+
+
+def notifications_mark_read(*, user: User, organization: Organization, ids: list[int] | None = None) -> int:
+    from .models import Notification
+
+    qs = Notification.objects.filter(recipient=user, organization=organization, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.update(read_at=timezone.now())

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from metrics.views.links import action_link
+
 from . import views
 from .forms import EmailLoginForm
 from .health import healthz, readyz
@@ -17,6 +19,9 @@ org_patterns = [
     path("teams/", views.team_list, name="team_list"),
     path("teams/new/", views.team_create, name="team_create"),
     path("teams/<int:team_id>/", views.team_detail, name="team_detail"),
+    path("notifications/", views.notification_list, name="notification_list"),
+    path("notifications/<int:notification_id>/", views.notification_open, name="notification_open"),
+    path("notifications/preferences/", views.notification_preferences, name="notification_preferences"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:email_id>/", views.outbox_detail, name="outbox_detail"),
 ]
@@ -35,6 +40,7 @@ urlpatterns = [
     path("orgs/", views.organization_list, name="organization_list"),
     path("orgs/new/", views.organization_create, name="organization_create"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    path("act/<str:token>/", action_link, name="action_link"),
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("o/<slug:org_slug>/", include("planning.urls")),
     path("o/<slug:org_slug>/", include("metrics.urls")),

@@ -20,6 +20,7 @@ from .forms import (
     InviteForm,
     OrganizationCreateForm,
     OrganizationForm,
+    PreferencesForm,
     ProfileForm,
     RoleForm,
     SignupForm,
@@ -27,7 +28,7 @@ from .forms import (
     TeamMemberForm,
     add_service_errors,
 )
-from .models import Invitation, Membership, OutboundEmail, Team
+from .models import Invitation, Membership, Notification, OutboundEmail, Team
 from .roles import Role, assignable_roles
 
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -390,3 +391,68 @@ def outbox(request: HttpRequest) -> HttpResponse:
 def outbox_detail(request: HttpRequest, email_id: int) -> HttpResponse:
     email = org_object_or_404(OutboundEmail, request.org, pk=email_id)
     return render(request, "bizops/outbox_detail.html", {"email": email})
+
+
+# --- Notifications ----------------------------------------------------------------------------------
+
+
+@org_view()
+def notification_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        ids = request.POST.getlist("id")
+        try:
+            id_list = [int(i) for i in ids] if ids else None
+        except ValueError:
+            id_list = []
+        count = services.notifications_mark_read(user=request.user, organization=request.org, ids=id_list)
+        if not request.htmx:
+            messages.success(request, f"Marked {count} notification{'s' if count != 1 else ''} as read.")
+        return redirect("notification_list", org_slug=request.org.slug)
+    page = Paginator(
+        Notification.objects.filter(recipient=request.user, organization=request.org).order_by(
+            "-created_at", "-pk"
+        ),
+        30,
+    ).get_page(request.GET.get("page"))
+    return render(request, "bizops/notifications.html", {"page": page})
+
+
+@org_view()
+def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+    """Mark one notification read and go where it points (a path on this site only)."""
+    notification = org_object_or_404(
+        Notification.objects.filter(recipient=request.user), request.org, pk=notification_id
+    )
+    services.notifications_mark_read(user=request.user, organization=request.org, ids=[notification.pk])
+    target = (
+        notification.url
+        if notification.url.startswith("/") and not notification.url.startswith("//")
+        else None
+    )
+    return redirect(target or reverse("notification_list", args=[request.org.slug]))
+
+
+@org_view()
+def notification_preferences(request: HttpRequest) -> HttpResponse:
+    membership = request.membership
+    form = PreferencesForm(request.POST or None, membership=membership)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        channels = {
+            name.removeprefix("kind_"): value for name, value in data.items() if name.startswith("kind_")
+        }
+        try:
+            services.membership_set_preferences(
+                membership=membership,
+                cadence=data["cadence"],
+                checkin_weekday=data.get("checkin_weekday") if data.get("checkin_weekday") != "" else None,
+                checkin_hour=data.get("checkin_hour") if data.get("checkin_hour") != "" else None,
+                channels=channels,
+            )
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            messages.success(request, "Your notification preferences are saved.")
+            return redirect("notification_preferences", org_slug=request.org.slug)
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, "bizops/notification_preferences.html", {"form": form}, status=status)

@@ -20,6 +20,7 @@ CLIENTS = [2, 3, 2, 3, 4, 3, 4, 5, 4, 5, 4, 6]
 
 def load(org: Organization, people: dict[str, Membership]) -> None:
     today = timezone.localdate()
+    _remind_soon(people["mia"])
     plan = Plan.objects.filter(organization=org, status=PlanStatus.ACTIVE).first()
     objectives = {o.title: o for o in Objective.objects.filter(plan=plan)} if plan else {}
     months = last_periods(Frequency.MONTHLY, today, 13)[:-1]  # the twelve months before this one
@@ -113,3 +114,14 @@ def load(org: Organization, people: dict[str, Membership]) -> None:
     # Spread the check-ins over the past weeks so the timelines read like real ones.
     for age, check_in in enumerate(CheckIn.objects.filter(plan=plan).order_by("-pk")):
         CheckIn.objects.filter(pk=check_in.pk).update(created_at=timezone.now() - timedelta(days=3 * age + 1))
+
+
+def _remind_soon(membership: Membership) -> None:
+    """Give a demo member a check-in time of now, so a reminder reaches the outbox minutes after start."""
+    from zoneinfo import ZoneInfo
+
+    local = timezone.now().astimezone(ZoneInfo(membership.user.time_zone))
+    membership.cadence = Membership.Cadence.CUSTOM
+    membership.checkin_weekday = local.weekday()
+    membership.checkin_hour = local.hour
+    membership.save(update_fields=["cadence", "checkin_weekday", "checkin_hour"])

@@ -231,6 +231,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     # One dispatcher finds what is due; there is never a beat entry per person.
+    "dispatch-reminders": {
+        "task": "metrics.tasks.dispatch_reminders",
+        "schedule": crontab(minute="*/2"),
+    },
     "deliver-pending-emails": {
         "task": "bizops.tasks.deliver_pending_emails",
         "schedule": crontab(minute="*/5"),

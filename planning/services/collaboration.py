@@ -9,9 +9,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from bizops.emails import email_enqueue
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership, User
+from bizops.notifications import notify
 from bizops.roles import can
 
 from ..access import require_plan_edit
@@ -161,12 +161,13 @@ def comment_create(*, actor: Membership, plan: Plan, node_kind: str, node, body:
         comment.mentions.add(*mentioned)
     path = reverse("node_detail", args=[plan.organization.slug, plan.pk, node_kind, node.pk])
     for user in mentioned:
-        email_enqueue(
-            to=user,
-            template="mention",
-            kind="mention",
+        notify(
+            recipient=user,
             organization=plan.organization,
+            kind="mention",
+            template="mention",
             dedupe_key=f"mention:{comment.pk}:{user.pk}",
+            url=f"{path}#comments",
             context={"comment": comment, "author": actor.user, "plan": plan, "node": node, "path": path},
         )
     activity_record(plan=plan, actor=actor.user, verb="commented on", kind=node_kind, node=node)

@@ -2,8 +2,8 @@
 
 Every move is one service with the same shape (as zulip's ``do_*`` actions): lock the plan row,
 check the move against ``TRANSITIONS`` and the actor's rights, write the new state and an audit row,
-and send email only once the transaction commits (``email_enqueue`` delivers after commit and its
-dedupe keys make a retried move harmless).
+and notify people (``bizops.notifications.notify``: email after commit, in-app at once; its dedupe
+keys make a retried move harmless).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from bizops.emails import email_enqueue
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
+from bizops.notifications import notify
 from bizops.roles import can
 
 from ..access import can_edit_plan
@@ -139,6 +139,7 @@ def plan_submit(
         )
     eligible = {m.pk: m for m in eligible_approvers(plan, actor)}
     chosen = list(approvers) if approvers is not None else list(eligible.values())
+    chosen = list({m.pk: m for m in chosen}.values())  # naming someone twice counts once
     if any(m.pk not in eligible for m in chosen):
         raise ValidationError(
             {"approvers": "Approvers are the organization's managers and admins, not yourself."}
@@ -166,12 +167,13 @@ def plan_submit(
         for m in chosen
     )
     for membership in chosen:
-        email_enqueue(
-            to=membership.user,
+        notify(
+            recipient=membership.user,
             template="plan_submitted",
             kind="approval_request",
             organization=plan.organization,
             dedupe_key=f"plan:{plan.pk}:round:{plan.review_round}:review:{membership.user_id}",
+            url=_plan_url(plan),
             context={"plan": plan, "submitter": actor.user, "comment": comment, "path": _plan_url(plan)},
         )
     return plan
@@ -266,12 +268,13 @@ def plan_request_changes(*, actor: Membership, plan: Plan, comment: str) -> Plan
 def _notify_submitter(plan: Plan, actor: Membership, approval: Approval) -> None:
     if plan.submitted_by is None:
         return
-    email_enqueue(
-        to=plan.submitted_by,
+    notify(
+        recipient=plan.submitted_by,
         template="plan_decision",
         kind="approval_decision",
         organization=plan.organization,
         dedupe_key=f"plan:{plan.pk}:decision:{approval.pk}",
+        url=_plan_url(plan),
         context={"plan": plan, "approver": actor.user, "approval": approval, "path": _plan_url(plan)},
     )
 
@@ -314,12 +317,13 @@ def plan_close(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
         owners[objective.owner_id].append(objective)
     for objectives in owners.values():
         owner = objectives[0].owner
-        email_enqueue(
-            to=owner.user,
+        notify(
+            recipient=owner.user,
             template="plan_closed",
             kind="score_request",
             organization=plan.organization,
             dedupe_key=f"plan:{plan.pk}:close:score:{owner.user_id}",
+            url=_plan_url(plan, "plan_scores"),
             context={"plan": plan, "objectives": objectives, "path": _plan_url(plan, "plan_scores")},
         )
     return plan
@@ -383,12 +387,13 @@ def _delegate(plan: Plan, baseline: Baseline, previous: Baseline | None) -> None
                 steps[step.assignee_id].append(step)
                 people[step.assignee_id] = step.assignee
     for member_id, member in people.items():
-        email_enqueue(
-            to=member.user,
+        notify(
+            recipient=member.user,
             template="plan_delegated",
             kind="assignment",
             organization=plan.organization,
             dedupe_key=f"plan:{plan.pk}:baseline:{baseline.number}:assigned:{member.user_id}",
+            url=reverse("my_work", args=[plan.organization.slug]),
             context={
                 "plan": plan,
                 "steps": steps.get(member_id, []),

@@ -63,18 +63,24 @@ def capture():
     handler = logging.StreamHandler(stream)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonFormatter())
-    attached: list[logging.Logger] = []
+    attached: list[tuple[logging.Logger, int, bool]] = []
 
     def attach(*names: str) -> io.StringIO:
         for name in names:
             logger = logging.getLogger(name)
+            # Other tests (a Celery worker starting in-process) may have raised levels or disabled
+            # loggers; this test is about our handler and filter, so it pins both while it runs.
+            attached.append((logger, logger.level, logger.disabled))
+            logger.setLevel(logging.DEBUG)
+            logger.disabled = False
             logger.addHandler(handler)
-            attached.append(logger)
         return stream
 
     yield attach
-    for logger in attached:
+    for logger, level, disabled in attached:
         logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.disabled = disabled
 
 
 def lines(stream: io.StringIO) -> list[dict]:

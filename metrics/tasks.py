@@ -1,0 +1,46 @@
+"""Celery tasks of the metrics app: the reminder dispatcher and the workers that send batches."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from celery import shared_task
+from django.db import OperationalError, transaction
+from django.utils import timezone
+
+from .reminders import SENDERS, find_due, load_memberships
+
+log = logging.getLogger(__name__)
+BATCH = 200
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def dispatch_reminders(now: str | None = None) -> dict[str, int]:
+    """Find every reminder due now and hand them to workers in batches. Safe to run twice at once:
+    each reminder is claimed by its key when sent, so a second dispatcher only adds no-ops."""
+    moment = datetime.fromisoformat(now) if now else timezone.now()
+    due = find_due(moment, load_memberships())
+    for kind, items in due.items():
+        for start in range(0, len(items), BATCH):
+            send_reminders.delay(kind, items[start : start + BATCH])
+    counts = {kind: len(items) for kind, items in due.items()}
+    if counts:
+        log.info("reminders due: %s", counts)
+    return counts
+
+
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=5,
+)
+def send_reminders(self, kind: str, items: list[list]) -> int:
+    """Compose and claim one batch of reminders of one kind, in one transaction: if the worker dies
+    half-way, nothing of the batch is claimed and the redelivered task sends it whole."""
+    periods = {int(membership_id): str(period) for membership_id, period in items}
+    with transaction.atomic():
+        return SENDERS[kind](load_memberships(list(periods)), periods)
