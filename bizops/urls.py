@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from metrics.views.exchange import calendar_feed
 from metrics.views.links import action_link
 
 from . import views
@@ -41,6 +42,7 @@ urlpatterns = [
     path("orgs/new/", views.organization_create, name="organization_create"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("act/<str:token>/", action_link, name="action_link"),
+    path("ical/<str:token>.ics", calendar_feed, name="calendar_feed"),
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("o/<slug:org_slug>/", include("planning.urls")),
     path("o/<slug:org_slug>/", include("metrics.urls")),

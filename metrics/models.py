@@ -233,3 +233,16 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"Check-in on {self.target} by {self.author}"
+
+
+class CalendarFeed(models.Model):
+    """A member's personal iCal feed: a secret URL, stored hashed, revocable (delete the row)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    membership = models.OneToOneField(Membership, on_delete=models.CASCADE, related_name="calendar_feed")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Calendar feed of {self.membership}"

@@ -1,12 +1,15 @@
 from django.urls import path
 
-from .views import dashboards, kpis, measure
+from .views import dashboards, exchange, kpis, measure
 
 urlpatterns = [
     path("dashboard/", dashboards.organization_dashboard, name="dashboard"),
     path("me/", dashboards.my_dashboard, name="my_dashboard"),
     path("teams/<int:team_id>/dashboard/", dashboards.team_dashboard, name="team_dashboard"),
     path("plans/<int:plan_id>/summary/", dashboards.plan_summary, name="plan_summary"),
+    path("plans/import/", exchange.plan_upload, name="plan_import"),
+    path("plans/<int:plan_id>/export.json", exchange.plan_download, name="plan_export"),
+    path("calendar/", exchange.calendar_settings, name="calendar_settings"),
     path("kpis/", kpis.kpi_list, name="kpi_list"),
     path("kpis/new/", kpis.kpi_create, name="kpi_create"),
     path("kpis/import/", kpis.measurements_import, name="measurements_import"),

@@ -1,0 +1,332 @@
+"""Open export and import of a whole plan as JSON (format documented in docs/plan-format.md).
+
+Export carries the tree, key results, KPI links (by name) and people (by email), never ids, so a
+file can move between organizations. Import creates a draft plan through the same services the
+pages use, in one transaction: a file with any error saves nothing and says where the error is.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from bizops.errors import Conflict, ValidationError
+from bizops.models import Membership, Team
+from planning import services as planning
+from planning.models import Plan, StepStatus
+from planning.selectors import plan_tree
+
+from .models import KPI, KeyResult
+from .services import key_result_create
+
+FORMAT = "bizops-plan"
+VERSION = 1
+MAX_NODES = 20_000
+
+
+def _email(membership: Membership | None) -> str | None:
+    return membership.user.email if membership is not None else None
+
+
+def _date(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _number(value: Decimal) -> str:
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def plan_export(*, plan: Plan) -> dict:
+    tree = plan_tree(plan=plan, with_progress=False)
+    krs: dict[int, list[KeyResult]] = {}
+    for kr in KeyResult.objects.filter(plan=plan).select_related("owner__user").order_by("position", "pk"):
+        krs.setdefault(kr.objective_id, []).append(kr)
+    kpis: dict[int, list[str]] = {}
+    for objective_id, name in (
+        KPI.objects.filter(objectives__plan=plan).values_list("objectives", "name").order_by("name")
+    ):
+        kpis.setdefault(objective_id, []).append(name)
+    owner = plan.owner if plan.owner_id else None
+    if owner is not None and not hasattr(owner, "user"):
+        owner = Membership.objects.select_related("user").get(pk=plan.owner_id)
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": timezone.now().isoformat(timespec="seconds"),
+        "plan": {
+            "title": plan.title,
+            "ultimate_goal": plan.ultimate_goal,
+            "description": plan.description,
+            "period_start": _date(plan.period_start),
+            "period_end": _date(plan.period_end),
+            "owner": _email(owner),
+        },
+        "milestones": [
+            {
+                "title": m.title,
+                "description": m.description,
+                "target_date": _date(m.target_date),
+                "owner": _email(m.owner),
+                "weight": m.weight,
+                "objectives": [
+                    {
+                        "title": o.title,
+                        "why": o.why,
+                        "description": o.description,
+                        "start_date": _date(o.start_date),
+                        "due_date": _date(o.due_date),
+                        "team": o.team.name if o.team_id else None,
+                        "owner": _email(o.owner),
+                        "weight": o.weight,
+                        "kpis": kpis.get(o.pk, []),
+                        "key_results": [
+                            {
+                                "title": kr.title,
+                                "kind": kr.kind,
+                                "start": _number(kr.start),
+                                "target": _number(kr.target),
+                                "current": _number(kr.current),
+                                "direction": kr.direction,
+                                "weight": kr.weight,
+                                "owner": _email(kr.owner),
+                            }
+                            for kr in krs.get(o.pk, [])
+                        ],
+                        "steps": [
+                            {
+                                "title": s.title,
+                                "notes": s.notes,
+                                "assignee": _email(s.assignee),
+                                "due_date": _date(s.due_date),
+                                "recurrence": s.recurrence,
+                                "status": s.status,
+                            }
+                            for s in o.children
+                        ],
+                    }
+                    for o in m.children
+                ],
+            }
+            for m in tree.milestones
+        ],
+    }
+
+
+# --- Import -------------------------------------------------------------------------------------------
+
+
+class _Reader:
+    """Walks the document, collecting errors by path ("milestones[0].objectives[1].title")."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, str] = {}
+
+    def obj(self, value: Any, path: str) -> dict:
+        if not isinstance(value, dict):
+            self.errors[path or "document"] = "Expected an object."
+            return {}
+        return value
+
+    def items(self, parent: dict, key: str, path: str) -> list:
+        value = parent.get(key, [])
+        if not isinstance(value, list):
+            self.errors[f"{path}{key}"] = "Expected a list."
+            return []
+        return value
+
+    def text(self, parent: dict, key: str, path: str, *, required: bool = False, limit: int = 10_000) -> str:
+        value = parent.get(key)
+        if value is None or value == "":
+            if required:
+                self.errors[f"{path}{key}"] = "Required."
+            return ""
+        if not isinstance(value, str):
+            self.errors[f"{path}{key}"] = "Expected text."
+            return ""
+        if len(value) > limit:
+            self.errors[f"{path}{key}"] = f"Longer than {limit} characters."
+        return value
+
+    def day(self, parent: dict, key: str, path: str, *, required: bool = False) -> date | None:
+        value = parent.get(key)
+        if value in (None, ""):
+            if required:
+                self.errors[f"{path}{key}"] = "Required."
+            return None
+        try:
+            return date.fromisoformat(value)
+        except (TypeError, ValueError):
+            self.errors[f"{path}{key}"] = "Expected a date like 2027-01-31."
+            return None
+
+    def weight(self, parent: dict, key: str, path: str) -> int:
+        value = parent.get(key, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 100:
+            self.errors[f"{path}{key}"] = "Expected a whole number from 0 to 100."
+            return 1
+        return value
+
+
+def plan_import(*, actor: Membership, document: Any) -> tuple[Plan, list[str]]:
+    """Create a draft plan from an exported document; returns it with warnings (people, teams or
+    KPIs that do not exist here are left out). Any error raises ValidationError and saves nothing."""
+    reader = _Reader()
+    doc = reader.obj(document, "")
+    if doc.get("format") != FORMAT or doc.get("version") != VERSION:
+        raise ValidationError(
+            {"format": f'This is not a BizOps plan file (expected format "{FORMAT}", version {VERSION}).'}
+        )
+    head = reader.obj(doc.get("plan"), "plan")
+    milestones = reader.items(doc, "milestones", "")
+    count = sum(
+        1 + sum(1 + len(o.get("steps") or []) for o in (m.get("objectives") or []) if isinstance(o, dict))
+        for m in milestones
+        if isinstance(m, dict)
+    )
+    if count > MAX_NODES:
+        raise ValidationError({"milestones": f"The file has more than {MAX_NODES} nodes."})
+    org = actor.organization
+    people = {
+        m.user.email.lower(): m for m in Membership.objects.filter(organization=org).select_related("user")
+    }
+    teams = {t.name.lower(): t for t in Team.objects.filter(organization=org)}
+    kpis = {k.name.lower(): k for k in KPI.objects.filter(organization=org)}
+    warnings: list[str] = []
+
+    def person(value: Any, path: str) -> Membership | None:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str):
+            reader.errors[path] = "Expected an email address."
+            return None
+        found = people.get(value.lower())
+        if found is None:
+            warnings.append(f"{path}: {value} is not a member here; left unassigned.")
+        return found
+
+    title = reader.text(head, "title", "plan.", required=True, limit=200)
+    goal = reader.text(head, "ultimate_goal", "plan.", required=True)
+    start = reader.day(head, "period_start", "plan.", required=True)
+    end = reader.day(head, "period_end", "plan.", required=True)
+    if reader.errors:
+        raise ValidationError(reader.errors)
+    try:
+        with transaction.atomic():
+            plan = planning.plan_create(
+                actor=actor,
+                title=title,
+                ultimate_goal=goal,
+                description=reader.text(head, "description", "plan."),
+                period_start=start,
+                period_end=end,
+                owner=person(head.get("owner"), "plan.owner"),
+            )
+            for i, raw_m in enumerate(milestones):
+                mp = f"milestones[{i}]."
+                m = reader.obj(raw_m, mp.rstrip("."))
+                milestone = _create(
+                    reader,
+                    mp,
+                    lambda m=m, mp=mp: planning.milestone_create(
+                        actor=actor,
+                        plan=plan,
+                        title=reader.text(m, "title", mp, required=True, limit=200),
+                        description=reader.text(m, "description", mp),
+                        target_date=reader.day(m, "target_date", mp),
+                        owner=person(m.get("owner"), f"{mp}owner"),
+                        weight=reader.weight(m, "weight", mp),
+                    ),
+                )
+                if milestone is None:
+                    continue
+                milestone.plan = plan
+                for j, raw_o in enumerate(reader.items(m, "objectives", mp)):
+                    op = f"{mp}objectives[{j}]."
+                    o = reader.obj(raw_o, op.rstrip("."))
+                    team_name = reader.text(o, "team", op, limit=120)
+                    team = teams.get(team_name.lower()) if team_name else None
+                    if team_name and team is None:
+                        warnings.append(f"{op}team: no team “{team_name}” here; left without a team.")
+                    objective = _create(
+                        reader,
+                        op,
+                        lambda o=o, op=op, team=team, milestone=milestone: planning.objective_create(
+                            actor=actor,
+                            milestone=milestone,
+                            title=reader.text(o, "title", op, required=True, limit=200),
+                            why=reader.text(o, "why", op),
+                            description=reader.text(o, "description", op),
+                            start_date=reader.day(o, "start_date", op),
+                            due_date=reader.day(o, "due_date", op),
+                            team=team,
+                            owner=person(o.get("owner"), f"{op}owner"),
+                            weight=reader.weight(o, "weight", op),
+                        ),
+                    )
+                    if objective is None:
+                        continue
+                    objective.plan = plan
+                    for name in reader.items(o, "kpis", op):
+                        kpi = kpis.get(str(name).lower())
+                        if kpi is None:
+                            warnings.append(f"{op}kpis: no KPI “{name}” here; link left out.")
+                        else:
+                            kpi.objectives.add(objective)
+                    for k, raw_kr in enumerate(reader.items(o, "key_results", op)):
+                        kp = f"{op}key_results[{k}]."
+                        kr = reader.obj(raw_kr, kp.rstrip("."))
+                        _create(
+                            reader,
+                            kp,
+                            lambda kr=kr, kp=kp, objective=objective: key_result_create(
+                                actor=actor,
+                                objective=objective,
+                                title=reader.text(kr, "title", kp, required=True, limit=200),
+                                kind=kr.get("kind", "number"),
+                                start=kr.get("start", 0),
+                                target=kr.get("target"),
+                                current=kr.get("current"),
+                                direction=kr.get("direction", "increase"),
+                                weight=reader.weight(kr, "weight", kp),
+                                owner=person(kr.get("owner"), f"{kp}owner"),
+                            ),
+                        )
+                    for n, raw_s in enumerate(reader.items(o, "steps", op)):
+                        sp = f"{op}steps[{n}]."
+                        s = reader.obj(raw_s, sp.rstrip("."))
+                        status = s.get("status", StepStatus.TODO)
+                        _create(
+                            reader,
+                            sp,
+                            lambda s=s, sp=sp, objective=objective, status=status: planning.step_create(
+                                actor=actor,
+                                objective=objective,
+                                title=reader.text(s, "title", sp, required=True, limit=200),
+                                notes=reader.text(s, "notes", sp),
+                                assignee=person(s.get("assignee"), f"{sp}assignee"),
+                                due_date=reader.day(s, "due_date", sp),
+                                recurrence=s.get("recurrence", "none"),
+                                status=status,
+                            ),
+                        )
+            if reader.errors:
+                raise ValidationError(reader.errors)
+    except Conflict as exc:  # pragma: no cover - a new draft is always editable
+        raise ValidationError({"plan": exc.message}) from None
+    return plan, warnings
+
+
+def _create(reader: _Reader, path: str, make):
+    """Run a service; file its field errors under this node's path and go on, to report them all."""
+    try:
+        with transaction.atomic():
+            return make()
+    except ValidationError as exc:
+        for field, messages in getattr(exc, "message_dict", {"__all__": exc.messages}).items():
+            reader.errors[f"{path}{field}"] = " ".join(messages)
+        return None
