@@ -1,3 +1,16 @@
-from django.urls import path  # noqa: F401
+"""The metrics API, mounted at ``/api/v1/orgs/<org_slug>/`` beside planning's (see ``bizops/urls.py``)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from . import api
+
+urlpatterns = [
+    path("kpis/", api.KPIListApi.as_view(), name="api_kpi_list"),
+    path("kpis/<int:pk>/", api.KPIDetailApi.as_view(), name="api_kpi_detail"),
+    path("kpis/<int:pk>/measurements/", api.MeasurementListApi.as_view(), name="api_measurement_list"),
+    path("measurements/import/", api.MeasurementImportApi.as_view(), name="api_measurements_import"),
+    path("key-results/", api.KeyResultListApi.as_view(), name="api_key_result_list"),
+    path("key-results/<int:pk>/", api.KeyResultDetailApi.as_view(), name="api_key_result_detail"),
+    path("check-ins/", api.CheckInListApi.as_view(), name="api_check_in_list"),
+    path("plans/<int:pk>/progress/", api.PlanProgressApi.as_view(), name="api_plan_progress"),
+]

@@ -737,10 +737,13 @@ def test_the_schema_is_valid_without_warnings(tmp_path: Path, capsys):
         if path.startswith("/api/v1/orgs/")
         for method, op in ops.items()
     ]
-    assert len(operations) >= 42  # planning (plans, nodes, workflow); metrics adds more
+    assert len(operations) >= 58  # planning (plans, nodes, workflow) and metrics
+    planning_tags = {"plans", "milestones", "objectives", "steps", "review"}
     for path, method, op in operations:
         codes = set(op["responses"])
         assert {"403", "404"} <= codes, (path, method)
+        if not planning_tags & set(op.get("tags", [])):
+            continue  # metrics documents its exact statuses (tests/metrics/test_api.py)
         if method in ("post", "patch"):
             assert {"400", "409"} <= codes, (path, method)
         if method in ("patch", "delete"):
