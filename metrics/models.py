@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from bizops.models import Membership, Organization, User
@@ -75,7 +76,12 @@ class KPI(models.Model):
         verbose_name = "KPI"
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint("organization", "name", name="kpi_name_unique_per_org"),
+            models.UniqueConstraint(
+                "organization",
+                Lower("name"),
+                name="kpi_name_unique_per_org_ci",
+                violation_error_message="A KPI with this name exists already.",
+            ),
             models.CheckConstraint(
                 condition=~Q(direction="within")
                 | Q(target_upper__isnull=False, target_upper__gte=models.F("target")),

@@ -10,13 +10,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
 from bizops.roles import can
-from planning.access import can_edit_plan
+from planning.access import can_edit_plan, can_update_step
 from planning.models import ActionStep, Objective, Plan, PlanStatus, StepStatus
 from planning.services import step_set_status
 
@@ -135,7 +135,11 @@ def kpi_create(*, actor: Membership, objectives: list[Objective] | None = None, 
     data = _clean_kpi(actor.organization_id, fields)
     if KPI.objects.filter(organization_id=actor.organization_id, name__iexact=data["name"]).exists():
         raise ValidationError({"name": "A KPI with this name exists already."})
-    kpi = KPI.objects.create(organization_id=actor.organization_id, **data)
+    try:
+        with transaction.atomic():
+            kpi = KPI.objects.create(organization_id=actor.organization_id, **data)
+    except IntegrityError:  # created at the same moment by someone else
+        raise ValidationError({"name": "A KPI with this name exists already."}) from None
     if objectives:
         kpi_link_objectives(actor=actor, kpi=kpi, objectives=objectives)
     return kpi
@@ -166,9 +170,14 @@ def kpi_update(*, actor: Membership, kpi: KPI, version: int | None, **fields: An
 
 
 @transaction.atomic
-def kpi_delete(*, actor: Membership, kpi: KPI) -> None:
+def kpi_delete(*, actor: Membership, kpi: KPI, version: int | None = None) -> None:
     _require(actor, "kpi_manage", "Managers, admins and owners delete KPIs.")
-    KPI.objects.filter(pk=kpi.pk, organization_id=actor.organization_id).delete()
+    current = KPI.objects.select_for_update().filter(pk=kpi.pk, organization_id=actor.organization_id).first()
+    if current is None:
+        raise PermissionDenied("No such KPI in this organization.")
+    if version is not None and int(version) != current.version:
+        raise Conflict("Someone else changed this KPI since you loaded it.", current_version=current.version)
+    current.delete()
 
 
 def kpi_link_objectives(*, actor: Membership, kpi: KPI, objectives: list[Objective]) -> None:
@@ -177,7 +186,15 @@ def kpi_link_objectives(*, actor: Membership, kpi: KPI, objectives: list[Objecti
     kpi.objectives.set(objectives)
 
 
+def _same_org(actor: Membership, obj) -> None:
+    """Services are the last line: an object of another organization is refused here too."""
+    if obj.organization_id != actor.organization_id:
+        raise PermissionDenied("That belongs to another organization.")
+
+
 def can_record(actor: Membership, kpi: KPI) -> bool:
+    if kpi.organization_id != actor.organization_id:
+        return False
     return can(actor.role, "kpi_manage") or (can(actor.role, "kpi_record") and kpi.owner_id == actor.pk)
 
 
@@ -368,6 +385,7 @@ def _require_plan_writable(actor: Membership, plan: Plan) -> None:
 
 @transaction.atomic
 def key_result_create(*, actor: Membership, objective: Objective, **fields: Any) -> KeyResult:
+    _same_org(actor, objective)
     plan = Plan.objects.select_for_update().get(pk=objective.plan_id)
     _require_plan_writable(actor, plan)
     data = _clean_key_result(
@@ -398,9 +416,14 @@ def key_result_update(
 
 
 @transaction.atomic
-def key_result_delete(*, actor: Membership, key_result: KeyResult) -> None:
+def key_result_delete(*, actor: Membership, key_result: KeyResult, version: int | None = None) -> None:
     current = KeyResult.objects.select_for_update().select_related("plan").get(pk=key_result.pk)
+    _same_org(actor, current)
     _require_plan_writable(actor, current.plan)
+    if version is not None and int(version) != current.version:
+        raise Conflict(
+            "Someone else changed this key result since you loaded it.", current_version=current.version
+        )
     current.delete()
 
 
@@ -443,10 +466,11 @@ def check_in_key_result(
 ) -> CheckIn:
     """A new value for a key result; its current value moves in the same transaction."""
     current = KeyResult.objects.select_for_update().select_related("plan", "objective").get(pk=key_result.pk)
-    _require_running(current.plan)
+    _same_org(actor, current)
     owner_id = current.owner_id or current.objective.owner_id
     if not can_check_in(actor, owner_id=owner_id, team_id=current.objective.team_id):
         raise PermissionDenied("You check in on the key results you own.")
+    _require_running(current.plan)
     note = _check_confidence(confidence, note)
     errors: dict[str, str] = {}
     number = _decimal(value, "value", errors)
@@ -473,10 +497,11 @@ def check_in_key_result(
 def check_in_objective(
     *, actor: Membership, objective: Objective, confidence: str, note: str = ""
 ) -> CheckIn:
-    plan = Plan.objects.get(pk=objective.plan_id)
-    _require_running(plan)
+    _same_org(actor, objective)
     if not can_check_in(actor, owner_id=objective.owner_id, team_id=objective.team_id):
         raise PermissionDenied("You check in on the objectives you own.")
+    plan = Plan.objects.get(pk=objective.plan_id)
+    _require_running(plan)
     note = _check_confidence(confidence, note)
     return CheckIn.objects.create(
         organization_id=objective.organization_id,
@@ -494,7 +519,10 @@ def check_in_step(
     *, actor: Membership, step: ActionStep, status: str, confidence: str, note: str = ""
 ) -> CheckIn:
     """Status and a note on a step; the step's status changes through planning's service."""
+    _same_org(actor, step)
     plan = Plan.objects.get(pk=step.plan_id)
+    if not can_update_step(actor, step, plan) and plan.status != PlanStatus.CLOSED:
+        raise PermissionDenied("You check in on the steps assigned to you.")
     _require_running(plan)
     if status not in StepStatus.values:
         raise ValidationError({"status": "Choose one of the statuses."})

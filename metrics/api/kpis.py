@@ -163,8 +163,9 @@ class KPIDetailApi(KPIApi):
     )
     def delete(self, request: Request, pk: int, **kwargs: Any) -> Response:
         kpi = kpi_for(self.organization, pk)
-        pinned_version(request, kpi.version)  # the service takes no version: checked here only
-        services.kpi_delete(actor=self.membership, kpi=kpi)
+        pinned = pinned_version(request, kpi.version)
+        with stale_is_precondition_failed(pinned is not None):
+            services.kpi_delete(actor=self.membership, kpi=kpi, version=pinned)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -164,8 +164,9 @@ class KeyResultDetailApi(KeyResultApi):
     )
     def delete(self, request: Request, pk: int, **kwargs: Any) -> Response:
         kr = key_result_for(self.organization, pk)
-        pinned_version(request, kr.version)  # the service takes no version: checked here only
-        services.key_result_delete(actor=self.membership, key_result=kr)
+        pinned = pinned_version(request, kr.version)
+        with stale_is_precondition_failed(pinned is not None):
+            services.key_result_delete(actor=self.membership, key_result=kr, version=pinned)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
