@@ -72,59 +72,41 @@ def _touch(plan: Plan) -> None:
 # --- Create -----------------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def milestone_create(*, actor: Membership, plan: Plan, **fields: Any) -> Milestone:
+def _create(
+    actor: Membership, plan: Plan, model: type[Node], parent: dict[str, Any], fields: dict[str, Any]
+) -> Node:
+    """Create a node at the end of its siblings: plan locked, rights and fields checked, logged."""
     plan = _lock_plan(plan)
     require_plan_edit(actor, plan)
     require_editable(plan)
-    fields = clean_node_fields(plan, "milestone", {"title": "", **fields})
-    milestone = Milestone.objects.create(
+    fields = clean_node_fields(plan, model.kind, {"title": "", **fields})
+    if model is ActionStep and fields.get("status") == StepStatus.DONE:
+        fields["completed_at"] = timezone.now()
+    node = model.objects.create(
         organization_id=plan.organization_id,
         plan=plan,
-        position=_next_position(plan.milestones.all()),
+        position=_next_position(model.objects.filter(plan=plan, **parent)),
+        **parent,
         **fields,
     )
-    activity_record(plan=plan, actor=actor.user, verb="created", kind="milestone", node=milestone)
+    activity_record(plan=plan, actor=actor.user, verb="created", kind=model.kind, node=node)
     _touch(plan)
-    return milestone
+    return node
+
+
+@transaction.atomic
+def milestone_create(*, actor: Membership, plan: Plan, **fields: Any) -> Milestone:
+    return _create(actor, plan, Milestone, {}, fields)
 
 
 @transaction.atomic
 def objective_create(*, actor: Membership, milestone: Milestone, **fields: Any) -> Objective:
-    plan = _lock_plan(milestone.plan)
-    require_plan_edit(actor, plan)
-    require_editable(plan)
-    fields = clean_node_fields(plan, "objective", {"title": "", **fields})
-    objective = Objective.objects.create(
-        organization_id=plan.organization_id,
-        plan=plan,
-        milestone=milestone,
-        position=_next_position(milestone.objectives.all()),
-        **fields,
-    )
-    activity_record(plan=plan, actor=actor.user, verb="created", kind="objective", node=objective)
-    _touch(plan)
-    return objective
+    return _create(actor, milestone.plan, Objective, {"milestone": milestone}, fields)
 
 
 @transaction.atomic
 def step_create(*, actor: Membership, objective: Objective, **fields: Any) -> ActionStep:
-    plan = _lock_plan(objective.plan)
-    require_plan_edit(actor, plan)
-    require_editable(plan)
-    fields = clean_node_fields(plan, "step", {"title": "", **fields})
-    step = ActionStep.objects.create(
-        organization_id=plan.organization_id,
-        plan=plan,
-        objective=objective,
-        position=_next_position(objective.steps.all()),
-        **fields,
-    )
-    if step.status == StepStatus.DONE:
-        ActionStep.objects.filter(pk=step.pk).update(completed_at=timezone.now())
-    activity_record(plan=plan, actor=actor.user, verb="created", kind="step", node=step)
-    _touch(plan)
-    return step
+    return _create(actor, objective.plan, ActionStep, {"objective": objective}, fields)
 
 
 # --- Edit -------------------------------------------------------------------------------------------
