@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('bizops', '0003_api_tokens'),
+        ('bizops', '0002_reminders_and_notifications'),
         ('metrics', '0002_calendar_feed'),
         ('planning', '0002_workflow'),
     ]
