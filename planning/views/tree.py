@@ -138,6 +138,8 @@ def node_edit(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> Ht
         raise PermissionDenied
     form_class = NODE_FORMS[kind]
     extra = {"assignee_only": assignee_only} if kind == "step" else {}
+    # Ids unique per node: two inline edit forms may be open in the editor at once.
+    extra["auto_id"] = f"id_{kind}{node.pk}_%s"
     form = form_class(request.POST or None, instance=node, plan=plan, **extra)
     conflict = None
     status = 200
