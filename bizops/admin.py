@@ -1,7 +1,18 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import Invitation, Membership, Organization, OutboundEmail, Team, User
+from .models import (
+    ApiToken,
+    Invitation,
+    Membership,
+    Notification,
+    Organization,
+    OutboundEmail,
+    Team,
+    User,
+    Webhook,
+    WebhookDelivery,
+)
 
 
 @admin.register(User)
@@ -62,3 +73,32 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["to_email", "subject"]
     raw_id_fields = ["organization", "recipient"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["title", "recipient", "kind", "created_at", "read_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["organization", "recipient"]
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ["url", "organization", "failure_count", "paused_at"]
+    raw_id_fields = ["organization", "created_by"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["event", "webhook", "status", "attempts", "response_code", "created_at"]
+    list_filter = ["status", "event"]
+    raw_id_fields = ["organization", "webhook"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Only the hash is stored; the admin never shows or edits it."""
+
+    list_display = ["name", "prefix", "user", "organization", "created_at", "expires_on", "revoked_at"]
+    exclude = ["digest"]
+    raw_id_fields = ["user", "organization"]

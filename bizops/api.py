@@ -1,13 +1,22 @@
-"""API plumbing shared by every app: one error body for every status, domain errors mapped to statuses."""
+"""API plumbing shared by every app: one error body for every status, domain errors mapped to statuses,
+pagination and the rate limit."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+import math
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.throttling import BaseThrottle
 
 from .errors import Conflict
 
@@ -34,6 +43,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         if exc.current_version is not None:
             body["current_version"] = exc.current_version
         return Response(body, status=status.HTTP_409_CONFLICT)
+    # Imported here: rest_framework.views reads DEFAULT_THROTTLE_CLASSES and DEFAULT_PAGINATION_CLASS,
+    # which live in this module, when it is first imported.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -50,3 +63,73 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         code = getattr(detail, "code", None) or getattr(exc, "default_code", "error")
         response.data = {"detail": str(detail), "code": code, "fields": {}}
     return response
+
+
+# --- Pagination -------------------------------------------------------------------------------------
+
+
+class ApiPagination(LimitOffsetPagination):
+    """``?limit=&offset=`` with a ceiling: a larger ``limit`` is cut to ``max_limit``. Without one, a huge
+    limit reached PostgreSQL as an out-of-range LIMIT, a 500 (found by the schemathesis run)."""
+
+    max_limit = 500
+    limit_query_description = "Number of results to return per page (at most 500)."
+
+
+# --- Rate limit -------------------------------------------------------------------------------------
+
+PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_rate(rate: str) -> tuple[int, int]:
+    """``"600/min"`` → (600, 60). The period's first letter counts: s, m(in), h(our), d(ay)."""
+    try:
+        number, period = rate.split("/")
+        return int(number), PERIODS[period.strip()[0].lower()]
+    except (ValueError, KeyError, IndexError):
+        raise ImproperlyConfigured(f"API_RATE must look like “600/min”, not “{rate}”.") from None
+
+
+def rate_key(ident: str, period: int, window: int) -> str:
+    """The cache key counting ``ident``'s requests in one window of ``period`` seconds."""
+    return f"api-rate:{ident}:{period}:{window}"
+
+
+class ApiRateThrottle(BaseThrottle):
+    """``settings.API_RATE`` requests per token (token callers), per user (session callers) or per
+    address (anonymous), counted in fixed windows in the cache.
+
+    One atomic ``incr`` a request (Redis in production, so every worker shares the count), unlike DRF's
+    ``SimpleRateThrottle``, whose read-modify-write of a list of timestamps loses counts under concurrent
+    requests. A fixed window lets a client burst up to twice the rate across a window's edge, which is
+    fine for a limit meant to stop runaway scripts. The rate is read per request, so tests can lower it.
+    """
+
+    def allow_request(self, request: Request, view: Any) -> bool:
+        rate = getattr(settings, "API_RATE", None)
+        if not rate:
+            return True
+        limit, period = parse_rate(rate)
+        now = time.time()
+        window = int(now // period)
+        key = rate_key(self.ident_for(request), period, window)
+        cache.add(key, 0, timeout=period + 5)
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the key expired between add and incr
+            cache.set(key, 1, timeout=period + 5)
+            count = 1
+        self.retry_after = (window + 1) * period - now
+        return count <= limit
+
+    def wait(self) -> float:
+        return max(1, math.ceil(self.retry_after))
+
+    def ident_for(self, request: Request) -> str:
+        from .models import ApiToken
+
+        if isinstance(request.auth, ApiToken):
+            return f"token:{request.auth.pk}"
+        if request.user and request.user.is_authenticated:
+            return f"user:{request.user.pk}"
+        return f"ip:{self.get_ident(request)}"

@@ -157,3 +157,24 @@ class PreferencesForm(forms.Form):
 
     def kind_fields(self):
         return [self[f"kind_{kind}"] for kind in self.kinds]
+
+
+class ApiTokenForm(forms.Form):
+    """A personal API token's name, organization and optional last day. The profile page writes its
+    fields by hand (its view predates tokens): keep the names in step with ``templates/bizops/profile.html``."""
+
+    name = forms.CharField(max_length=100, help_text="Where you use it, e.g. “Reporting script”.")
+    organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(),
+        empty_label=None,
+        error_messages={"invalid_choice": "Choose one of your organizations."},
+    )
+    expires_on = forms.DateField(
+        label="Works until", required=False, help_text="The last day it works. Empty: until you revoke it."
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].queryset = Organization.objects.filter(memberships__user=user).order_by(
+            "name"
+        )

@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "kpi_record": CONTRIBUTORS,  # members record only the KPIs they own (checked in metrics)
     "check_in": CONTRIBUTORS,  # on what they own; managers on their teams' work
     "metrics_import": MANAGERS,
+    "webhooks_manage": ADMINS,
 }
 
 

@@ -122,6 +122,10 @@ def membership_remove(*, actor: Membership, membership: Membership) -> None:
     owners = _lock_owners(actor.organization)
     if membership.role == Role.OWNER and len(owners) <= 1:
         raise Conflict("This is the organization's last owner: make someone else owner first.")
+    # Their API tokens for this organization stop working now, not only while they are away.
+    membership.user.api_tokens.filter(organization=membership.organization, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
     membership.delete()
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import time
+import urllib.error
+import urllib.request
 from datetime import timedelta
 
 from celery import shared_task
@@ -11,6 +14,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.utils import timezone
 
+from . import webhooks
+from .emails import email_enqueue
 from .models import OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -77,3 +82,99 @@ def deliver_pending_emails() -> int:
     for email_id in ids:
         deliver_email.delay(email_id)
     return len(ids)
+
+
+# --- Webhooks -------------------------------------------------------------------------------------
+
+WEBHOOK_MAX_ATTEMPTS = 6
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a redirect is an answer, not an invitation
+        return None
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
+    """POST and return the status code; a network failure raises OSError."""
+    opener = urllib.request.build_opener(_NoRedirects)
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with opener.open(request, timeout=webhooks.TIMEOUT_SECONDS) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=WEBHOOK_MAX_ATTEMPTS)
+def deliver_webhook(self, delivery_id: int) -> str:
+    """POST one delivery, signed; on failure retry with backoff (30 s doubling, at most 10 minutes).
+
+    The delivery row is locked while sending, so a redelivered task and the original cannot both
+    send it; a hook that keeps failing is paused and its organization's admins are told.
+    """
+    from .models import Membership, WebhookDelivery
+    from .roles import Role
+
+    retry_in: int | None = None
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("webhook", "organization")
+            .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
+            .first()
+        )
+        if delivery is None:
+            return "skipped"
+        hook = delivery.webhook
+        if hook.paused_at is not None:
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.last_error = "The webhook is paused."
+            delivery.save(update_fields=["status", "last_error"])
+            return "paused"
+        body = webhooks.encode(delivery.payload)
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "BizOps-Planner-Webhooks/1",
+            "X-BizOps-Event": delivery.event,
+            "X-BizOps-Delivery": str(delivery.payload.get("id", delivery.pk)),
+            "X-BizOps-Signature": webhooks.sign(hook.secret, int(time.time()), body),
+        }
+        delivery.attempts += 1
+        try:
+            code = _post(hook.url, body, headers)
+            error = "" if 200 <= code < 300 else f"HTTP {code}"
+        except OSError as exc:
+            code, error = None, f"{type(exc).__name__}: {exc}"[:500]
+        delivery.response_code = code
+        delivery.last_error = error
+        if not error:
+            delivery.status = WebhookDelivery.Status.DELIVERED
+            delivery.delivered_at = timezone.now()
+            hook.failure_count = 0
+        else:
+            hook.failure_count += 1
+            if delivery.attempts >= WEBHOOK_MAX_ATTEMPTS:
+                delivery.status = WebhookDelivery.Status.FAILED
+            else:
+                retry_in = min(30 * 2 ** (delivery.attempts - 1), 600)
+            if hook.failure_count >= webhooks.PAUSE_AFTER_FAILURES and hook.paused_at is None:
+                hook.paused_at = timezone.now()
+                delivery.status = WebhookDelivery.Status.FAILED
+                retry_in = None
+                admins = Membership.objects.filter(
+                    organization=hook.organization_id, role__in=[Role.OWNER, Role.ADMIN]
+                ).select_related("user")
+                for admin in admins:
+                    email_enqueue(
+                        to=admin.user,
+                        template="webhook_paused",
+                        kind="webhook_paused",
+                        organization=delivery.organization,
+                        dedupe_key=f"webhook-paused:{hook.pk}:{hook.paused_at:%Y%m%d%H%M%S}:{admin.user_id}",
+                        context={"hook": hook, "error": error},
+                    )
+        hook.save(update_fields=["failure_count", "paused_at"])
+        delivery.save(update_fields=["attempts", "response_code", "last_error", "status", "delivered_at"])
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)
+    return "delivered" if not error else "failed"

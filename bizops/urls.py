@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from metrics.views.exchange import calendar_feed
 from metrics.views.links import action_link
 
-from . import views
+from . import views, webhook_views
 from .forms import EmailLoginForm
 from .health import healthz, readyz
 
@@ -23,6 +23,8 @@ org_patterns = [
     path("notifications/", views.notification_list, name="notification_list"),
     path("notifications/<int:notification_id>/", views.notification_open, name="notification_open"),
     path("notifications/preferences/", views.notification_preferences, name="notification_preferences"),
+    path("webhooks/", webhook_views.webhook_list, name="webhook_list"),
+    path("webhooks/<int:webhook_id>/", webhook_views.webhook_detail, name="webhook_detail"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:email_id>/", views.outbox_detail, name="outbox_detail"),
 ]
@@ -38,6 +40,8 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path("profile/", views.profile, name="profile"),
     path("profile/password/", views.password_change, name="profile_password"),
+    path("profile/tokens/", views.profile_token_create, name="profile_token_create"),
+    path("profile/tokens/<int:token_id>/revoke/", views.profile_token_revoke, name="profile_token_revoke"),
     path("orgs/", views.organization_list, name="organization_list"),
     path("orgs/new/", views.organization_create, name="organization_create"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
@@ -52,6 +56,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
     path("admin/", admin.site.urls),
 ]
+
+# A URL no route matches: JSON under /api/, the 404 page elsewhere.
+handler404 = "bizops.views.page_not_found"
 
 # Health probes, exempt from login. bizops.middleware.HealthCheckMiddleware answers them before host
 # validation and the HTTPS redirect; these routes give them names (reverse) and serve them without it.

@@ -7,16 +7,19 @@ from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.views import defaults
 from django.views.decorators.http import require_POST
 
-from . import selectors, services
+from . import authentication, selectors, services
 from .access import org_object_or_404, org_view, require
 from .errors import Conflict, ValidationError
 from .forms import (
     AcceptInvitationSignupForm,
+    ApiTokenForm,
     InviteForm,
     OrganizationCreateForm,
     OrganizationForm,
@@ -28,7 +31,7 @@ from .forms import (
     TeamMemberForm,
     add_service_errors,
 )
-from .models import Invitation, Membership, Notification, OutboundEmail, Team
+from .models import ApiToken, Invitation, Membership, Notification, OutboundEmail, Team
 from .roles import Role, assignable_roles
 
 AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -456,3 +459,63 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
             return redirect("notification_preferences", org_slug=request.org.slug)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "bizops/notification_preferences.html", {"form": form}, status=status)
+
+
+# --- Personal API tokens (a card of the profile page) -----------------------------------------------
+
+
+def _profile_with_tokens(
+    request: HttpRequest,
+    *,
+    token_form: ApiTokenForm | None = None,
+    new_token: ApiToken | None = None,
+    secret: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    user = request.user
+    context = {
+        "form": ProfileForm(initial={"display_name": user.display_name, "time_zone": user.time_zone}),
+        "password_form": PasswordChangeForm(user),
+        "token_form": token_form,
+        "new_token": new_token,
+        "new_token_secret": secret,
+    }
+    return render(request, "bizops/profile.html", context, status=status)
+
+
+@login_required
+@require_POST
+def profile_token_create(request: HttpRequest) -> HttpResponse:
+    """Make a token and show its secret in this response only: it is stored hashed, never shown again
+    (no redirect, so it is not kept in the session or a message for the next page)."""
+    form = ApiTokenForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            token, secret = authentication.api_token_create(user=request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        else:
+            response = _profile_with_tokens(request, new_token=token, secret=secret)
+            add_never_cache_headers(response)  # no copy of the secret in a cache or the back button
+            return response
+    return _profile_with_tokens(request, token_form=form, status=400)
+
+
+@login_required
+@require_POST
+def profile_token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
+    token = authentication.api_token_revoke(user=request.user, token_id=token_id)
+    messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
+    return redirect(reverse("profile") + "#api-tokens")
+
+
+# --- Errors -----------------------------------------------------------------------------------------
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 for a URL no route matches: the API's JSON error body under ``/api/`` (e.g. a non-numeric
+    id in ``/api/v1/orgs/acme/plans/abc/``), the page otherwise."""
+    if request.path.startswith("/api/"):
+        body = {"detail": "Not found.", "code": "not_found", "fields": {}}
+        return JsonResponse(body, status=404)
+    return defaults.page_not_found(request, exception)

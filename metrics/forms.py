@@ -122,3 +122,10 @@ class StepCheckInForm(CheckInForm):
     status = forms.ChoiceField(choices=StepStatus.choices)
 
     field_order = ["status", "confidence", "note"]
+
+
+class PeriodTargetForm(forms.Form):
+    period = forms.DateField(widget=DATE, help_text="Any day in the period.")
+    target = forms.DecimalField(
+        max_digits=18, decimal_places=4, required=False, help_text="Empty removes it."
+    )

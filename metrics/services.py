@@ -16,6 +16,7 @@ from django.utils import timezone
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
 from bizops.roles import can
+from bizops.webhooks import emit
 from planning.access import can_edit_plan, can_update_step
 from planning.models import ActionStep, Objective, Plan, PlanStatus, StepStatus
 from planning.services import step_set_status
@@ -28,6 +29,7 @@ from .models import (
     Frequency,
     KeyResult,
     KeyResultKind,
+    KPITarget,
     Measurement,
     Unit,
 )
@@ -221,10 +223,11 @@ def measurement_record(
     # Lock the KPI row: two people correcting the same period at once both land, one after the other.
     KPI.objects.select_for_update().filter(pk=kpi.pk).first()
     previous = Measurement.objects.filter(kpi=kpi, period_start=start, is_current=True).first()
+    before = _kpi_status_now(kpi)
     if previous is not None:
         previous.is_current = False
         previous.save(update_fields=["is_current"])
-    return Measurement.objects.create(
+    measurement = Measurement.objects.create(
         organization_id=kpi.organization_id,
         kpi=kpi,
         period_start=start,
@@ -233,6 +236,31 @@ def measurement_record(
         recorded_by=actor.user,
         corrects=previous,
     )
+    after = _kpi_status_now(kpi)
+    if after.key != before.key:
+        data = {
+            "kpi": {"id": kpi.pk, "name": kpi.name},
+            "from": before.key,
+            "to": after.key,
+            "reason": after.reason,
+            "value": str(measurement.value),
+            "period": start.isoformat(),
+        }
+        emit(organization=actor.organization, event="kpi.status_changed", data=data)
+    return measurement
+
+
+def _kpi_status_now(kpi: KPI):
+    """The KPI's status from its latest current value (what the list and the dashboards show)."""
+    from .selectors import status_of
+
+    latest = Measurement.objects.filter(kpi=kpi, is_current=True).order_by("-period_start").first()
+    if latest is None:
+        return status_of(kpi, None, kpi.target)
+    target = (
+        kpi.period_targets.filter(period_start=latest.period_start).values_list("target", flat=True).first()
+    )
+    return status_of(kpi, latest.value, kpi.target if target is None else target)
 
 
 @dataclass
@@ -487,6 +515,7 @@ def check_in_key_result(
         note=note,
         author=actor.user,
     )
+    _check_in_created(check_in, actor)
     current.current = number
     current.version += 1
     current.save(update_fields=["current", "version"])
@@ -503,7 +532,7 @@ def check_in_objective(
     plan = Plan.objects.get(pk=objective.plan_id)
     _require_running(plan)
     note = _check_confidence(confidence, note)
-    return CheckIn.objects.create(
+    check_in = CheckIn.objects.create(
         organization_id=objective.organization_id,
         plan=plan,
         target=CheckIn.Target.OBJECTIVE,
@@ -512,6 +541,8 @@ def check_in_objective(
         note=note,
         author=actor.user,
     )
+    _check_in_created(check_in, actor)
+    return check_in
 
 
 @transaction.atomic
@@ -529,7 +560,7 @@ def check_in_step(
     note = _check_confidence(confidence, note)
     step.plan = plan
     step_set_status(actor=actor, step=step, status=status)  # checks the assignee's rights
-    return CheckIn.objects.create(
+    check_in = CheckIn.objects.create(
         organization_id=step.organization_id,
         plan=plan,
         target=CheckIn.Target.STEP,
@@ -539,3 +570,43 @@ def check_in_step(
         note=note,
         author=actor.user,
     )
+    _check_in_created(check_in, actor)
+    return check_in
+
+
+def _check_in_created(check_in: CheckIn, actor: Membership) -> None:
+    target = check_in.key_result or check_in.objective or check_in.step
+    data = {
+        "check_in": {
+            "id": check_in.pk,
+            "on": check_in.target,
+            "target_id": target.pk,
+            "target_title": target.title,
+            "value": str(check_in.value) if check_in.value is not None else None,
+            "step_status": check_in.step_status or None,
+            "confidence": check_in.confidence,
+            "note": check_in.note,
+        },
+        "plan": {"id": check_in.plan_id},
+        "author": actor.user.email,
+    }
+    emit(organization=actor.organization, event="check_in.created", data=data)
+
+
+@transaction.atomic
+def kpi_target_set(*, actor: Membership, kpi: KPI, period: date, target: Any) -> KPITarget | None:
+    """A target for the period containing ``period`` (a ramp over the year); an empty target removes it."""
+    _require(actor, "kpi_manage", "Managers, admins and owners set targets.")
+    _same_org(actor, kpi)
+    start = period_start(kpi.frequency, period)
+    if target in (None, ""):
+        KPITarget.objects.filter(kpi=kpi, period_start=start).delete()
+        return None
+    errors: dict[str, str] = {}
+    number = _decimal(target, "target", errors)
+    if errors:
+        raise ValidationError(errors)
+    result, _ = KPITarget.objects.update_or_create(
+        kpi=kpi, period_start=start, defaults={"organization_id": kpi.organization_id, "target": number}
+    )
+    return result

@@ -18,6 +18,7 @@ urlpatterns = [
     path("kpis/<int:kpi_id>/", kpis.kpi_detail, name="kpi_detail"),
     path("kpis/<int:kpi_id>/edit/", kpis.kpi_edit, name="kpi_edit"),
     path("kpis/<int:kpi_id>/record/", kpis.measurement_create, name="measurement_create"),
+    path("kpis/<int:kpi_id>/targets/", kpis.period_target_set, name="kpi_period_target"),
     path("objectives/<int:objective_id>/measures/", measure.objective_measures, name="objective_measures"),
     path("objectives/<int:objective_id>/key-results/", measure.key_result_create, name="key_result_create"),
     path("objectives/<int:objective_id>/check-in/", measure.objective_check_in, name="objective_check_in"),

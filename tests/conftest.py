@@ -11,6 +11,8 @@ from django.test import Client
 
 from bizops.models import Membership, Organization
 from bizops.roles import Role
+from metrics import services as metrics_services
+from metrics.models import KPI
 from planning import services as planning_services
 
 from .factories import MembershipFactory, OrganizationFactory, TeamFactory
@@ -117,3 +119,34 @@ def tree(plan):
     for node in (milestone, objective, step):
         node.plan = plan
     return milestone, objective, step
+
+
+# --- Measures, for metrics tests and the webhooks that report them ----------------------------------
+
+
+@pytest.fixture
+def leads(acme) -> KPI:
+    return metrics_services.kpi_create(
+        actor=acme.manager,
+        name="Leads reached a month",
+        unit="number",
+        direction="increase",
+        target=100,
+        amber_threshold=85,
+        red_threshold=70,
+        frequency="monthly",
+        owner=acme.member,
+    )
+
+
+@pytest.fixture
+def key_result(acme, plan, tree):
+    _, objective, _ = tree
+    return metrics_services.key_result_create(
+        actor=acme.manager, objective=objective, title="Clients signed", start=0, target=5
+    )
+
+
+@pytest.fixture
+def march():
+    return date(2027, 3, 15)

@@ -242,17 +242,35 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- REST framework ---------------------------------------------------------------------------------
+# Browsers use their session; scripts send a personal API token (``Authorization: Bearer bzp_…``, made
+# on the profile page, bound to one organization: bizops/authentication.py). The token class comes first
+# so that a bad token answers 401 with a Bearer challenge; without any credentials it is still 403.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "bizops.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Per token, per user for session callers (bizops.api.ApiRateThrottle); 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["bizops.api.ApiRateThrottle"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "bizops.api.ApiPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "bizops.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "BizOps Planner API",
-    "DESCRIPTION": "Plans, goal trees, approvals, KPIs and check-ins, scoped to an organization.",
+    "DESCRIPTION": (
+        "Plans, goal trees, approvals, KPIs and check-ins, scoped to an organization.\n\n"
+        "**Authentication.** Scripts send a personal API token, made on the profile page: "
+        "`Authorization: Bearer bzp_…`. A token acts as its user, with their role, in the one organization "
+        "it was made for: any other organization's URLs answer 404. A bad, revoked or expired token is "
+        "401 (`InvalidToken`). Browsers use their session.\n\n"
+        "**Rate limit.** Each token (or logged-in user) may make a set number of requests a minute; past "
+        "it, 429 with Retry-After (`TooManyRequests`).\n\n"
+        "**Concurrency.** Detail responses carry an ETag. PATCH and DELETE honour If-Match (412 when "
+        "stale); deleting or moving a milestone, objective or step requires it (428 without)."
+    ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
@@ -260,7 +278,26 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # What every operation may answer besides its own statuses, said once (the operations list theirs).
+    "APPEND_COMPONENTS": {
+        "responses": {
+            "InvalidToken": {
+                "description": "401: the bearer token is not valid, was revoked or has expired "
+                '(`WWW-Authenticate: Bearer error="invalid_token"`).',
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            "TooManyRequests": {
+                "description": "429: over API_RATE for this token (or user); Retry-After says how many "
+                "seconds to wait.",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+        }
+    },
 }
+# Requests a token (or a logged-in user) may make, counted in the cache: "<number>/<s|min|hour|day>".
+# Empty turns the limit off.
+API_RATE = env.str("API_RATE", default="600/min")
 
 # --- Logging ----------------------------------------------------------------------------------------
 # Every line carries the request id (bizops.middleware.RequestIdMiddleware); LOG_FORMAT=json writes one
@@ -268,3 +305,6 @@ SPECTACULAR_SETTINGS = {
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
+
+# Webhooks may call private or loopback addresses only when allowed (local development, tests).
+WEBHOOKS_ALLOW_PRIVATE = env.bool("WEBHOOKS_ALLOW_PRIVATE", default=DEBUG)

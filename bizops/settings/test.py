@@ -4,3 +4,4 @@ from . import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_AUTOREFRESH = True
+WEBHOOKS_ALLOW_PRIVATE = True  # the tests post to a receiver on loopback

@@ -17,7 +17,7 @@ from bizops.forms import add_service_errors
 
 from .. import selectors, services
 from ..charts import kpi_chart, sparkline
-from ..forms import ImportForm, KPIForm, MeasurementForm
+from ..forms import ImportForm, KPIForm, MeasurementForm, PeriodTargetForm
 from ..models import KPI, CheckIn, Direction, Measurement
 from ..rules import period_label, period_start
 
@@ -119,6 +119,10 @@ def _render_detail(request: HttpRequest, kpi: KPI, form: MeasurementForm, status
         "history": history,
         "form": form if services.can_record(request.membership, kpi) else None,
         "objectives": kpi.objectives.select_related("plan").order_by("plan__title"),
+        "target_form": PeriodTargetForm(initial={"period": timezone.localdate()})
+        if request.can.kpi_manage
+        else None,
+        "period_targets": kpi.period_targets.order_by("-period_start")[:24],
         "current_period": period_label(kpi.frequency, period_start(kpi.frequency, timezone.localdate())),
     }
     return render(request, "metrics/kpi_detail.html", context, status=status)
@@ -257,3 +261,20 @@ def measurements_import(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST":
         status = 400
     return render(request, "metrics/import.html", {"form": form, "result": result}, status=status)
+
+
+@org_view("kpi_manage")
+@require_POST
+def period_target_set(request: HttpRequest, kpi_id: int) -> HttpResponse:
+    kpi = org_object_or_404(KPI, request.org, pk=kpi_id)
+    form = PeriodTargetForm(request.POST)
+    if form.is_valid():
+        try:
+            services.kpi_target_set(actor=request.membership, kpi=kpi, **form.cleaned_data)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "The period's target is saved.")
+    else:
+        messages.error(request, "Choose a period and a number.")
+    return redirect("kpi_detail", org_slug=request.org.slug, kpi_id=kpi.pk)

@@ -8,7 +8,9 @@ what and raise ``PermissionDenied`` (403), ``ValidationError`` (400) or ``Confli
 
 Concurrency: a detail response carries ``ETag: "v<version>"``. PATCH and DELETE honour ``If-Match``
 (stale → 412 Precondition Failed); PATCH also takes a ``version`` field (stale → 409 with
-``current_version``). Without either, the edit applies to whatever is current.
+``current_version``). Structural edits of the tree (DELETE and move of milestones, objectives and
+steps) require ``If-Match`` (428 without it; ``*`` means "whatever is current"); a PATCH without
+either applies to whatever is current.
 
 ``common`` holds the base view and the shared pieces; ``plans``, ``nodes`` and ``workflow`` the views.
 """

@@ -19,6 +19,7 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from bizops.access import membership_for
+from bizops.authentication import require_token_organization
 from bizops.models import Membership, Organization
 
 from .. import serializers as s
@@ -36,6 +37,14 @@ class PreconditionFailed(APIException):
         "It changed since you loaded it: If-Match does not match its current ETag. Reload it and retry."
     )
     default_code = "precondition_failed"
+
+
+class PreconditionRequired(APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = (
+        'Send If-Match with the ETag you loaded (e.g. "v3"), so that a change made since is not lost.'
+    )
+    default_code = "precondition_required"
 
 
 def etag(version: int) -> str:
@@ -57,6 +66,14 @@ def pinned_version(request: Request, current_version: int) -> int | None:
     if etag(current_version) not in tags:
         raise PreconditionFailed()
     return current_version
+
+
+def required_version(request: Request, current_version: int) -> int | None:
+    """``pinned_version`` for the tree's structural edits (deleting or moving a node), which refuse to
+    run blind: no If-Match is 428. ``If-Match: *`` is an explicit "whatever is current"."""
+    if "If-Match" not in request.headers:
+        raise PreconditionRequired()
+    return pinned_version(request, current_version)
 
 
 @contextmanager
@@ -94,6 +111,7 @@ ERROR_409 = OpenApiResponse(
     description="Not possible in the plan's current state, or `version` is stale (`current_version` says which is).",
 )
 ERROR_412 = OpenApiResponse(s.ErrorSerializer, description="If-Match does not match the current ETag.")
+ERROR_428 = OpenApiResponse(s.ErrorSerializer, description="If-Match is missing: this edit needs it.")
 READ_ERRORS = {403: ERROR_403, 404: ERROR_404}
 WRITE_ERRORS = {400: ERROR_400, 403: ERROR_403, 404: ERROR_404, 409: ERROR_409}
 
@@ -110,6 +128,14 @@ IF_MATCH = OpenApiParameter(
     str,
     OpenApiParameter.HEADER,
     description='The ETag you loaded, e.g. `"v3"`: refuse (412) if it changed since.',
+)
+IF_MATCH_REQUIRED = OpenApiParameter(
+    "If-Match",
+    str,
+    OpenApiParameter.HEADER,
+    required=True,
+    description='The ETag you loaded, e.g. `"v3"`: refuse (412) if it changed since; `*` for whatever is '
+    "current. Without it: 428.",
 )
 
 
@@ -135,7 +161,13 @@ def create_schema(kind: str, request, output, tag: str, description: str):
     )
 
 
-def detail_schemas(kind: str, update, output, tag: str, update_description: str) -> dict[str, Any]:
+def detail_schemas(
+    kind: str, update, output, tag: str, update_description: str, *, delete_needs_if_match: bool = False
+) -> dict[str, Any]:
+    """``delete_needs_if_match``: the delete is a structural edit of the tree (see ``required_version``)."""
+    delete_errors = {403: ERROR_403, 404: ERROR_404, 409: ERROR_409, 412: ERROR_412}
+    if delete_needs_if_match:
+        delete_errors[428] = ERROR_428
     return {
         "get": extend_schema(
             operation_id=f"{kind}_retrieve",
@@ -157,8 +189,8 @@ def detail_schemas(kind: str, update, output, tag: str, update_description: str)
             operation_id=f"{kind}_destroy",
             summary=f"Delete a {kind}",
             tags=[tag],
-            parameters=[IF_MATCH],
-            responses={204: None, 403: ERROR_403, 404: ERROR_404, 409: ERROR_409, 412: ERROR_412},
+            parameters=[IF_MATCH_REQUIRED if delete_needs_if_match else IF_MATCH],
+            responses={204: None, **delete_errors},
         ),
     }
 
@@ -175,6 +207,8 @@ class OrgApi(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication first: anonymous never gets here
+        # A personal API token works in its own organization only (404 elsewhere, like a non-member).
+        require_token_organization(request, kwargs["org_slug"])
         self.membership = membership_for(request.user, kwargs["org_slug"])
         self.organization = self.membership.organization
 

@@ -19,7 +19,10 @@ from .. import services
 from ..models import ActionStep, Milestone, Objective
 from ..selectors import milestone_list, objective_list, step_list
 from .common import (
+    ERROR_412,
+    ERROR_428,
     ETAG,
+    IF_MATCH_REQUIRED,
     WRITE_ERRORS,
     Node,
     OrgApi,
@@ -29,6 +32,7 @@ from .common import (
     list_schema,
     pinned_version,
     precondition,
+    required_version,
 )
 
 NODE_RELATED: dict[type[Model], tuple[str, ...]] = {
@@ -82,7 +86,7 @@ class NodeDetailApi(OrgApi):
 
     def delete(self, request: Request, pk: int, **kwargs: Any) -> Response:
         node = node_for(self.organization, self.model, pk)
-        pinned = pinned_version(request, node.version)
+        pinned = required_version(request, node.version)
         with precondition(pinned is not None):
             services.node_delete(actor=self.membership, node=node, version=pinned)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -96,6 +100,9 @@ class NodeMoveApi(OrgApi):
 
     def post(self, request: Request, pk: int, **kwargs: Any) -> Response:
         node = node_for(self.organization, self.model, pk)
+        # Checked before the service locks the plan: node_move takes no version (unlike node_delete), so
+        # a save in between slips through. Reordering does not change a node's version anyway.
+        required_version(request, node.version)
         data = self.validated(self.move_input, request.data)
         parent = data.pop(self.parent_field, None) if self.parent_field else None
         with fields_renamed(parent=self.parent_field or "parent"):
@@ -110,8 +117,8 @@ def move_schema(kind: str, request, output, tag: str, description: str):
         description=description,
         tags=[tag],
         request=request,
-        parameters=[ETAG],
-        responses={200: output, **WRITE_ERRORS},
+        parameters=[IF_MATCH_REQUIRED, ETAG],
+        responses={200: output, **WRITE_ERRORS, 412: ERROR_412, 428: ERROR_428},
     )
 
 
@@ -144,7 +151,12 @@ class MilestoneListApi(NodeListApi):
 
 @extend_schema_view(
     **detail_schemas(
-        "milestone", s.MilestoneUpdateSerializer, s.MilestoneSerializer, "milestones", NODE_UPDATE_HELP
+        "milestone",
+        s.MilestoneUpdateSerializer,
+        s.MilestoneSerializer,
+        "milestones",
+        NODE_UPDATE_HELP,
+        delete_needs_if_match=True,
     )
 )
 class MilestoneDetailApi(NodeDetailApi):
@@ -192,7 +204,12 @@ class ObjectiveListApi(NodeListApi):
 
 @extend_schema_view(
     **detail_schemas(
-        "objective", s.ObjectiveUpdateSerializer, s.ObjectiveSerializer, "objectives", NODE_UPDATE_HELP
+        "objective",
+        s.ObjectiveUpdateSerializer,
+        s.ObjectiveSerializer,
+        "objectives",
+        NODE_UPDATE_HELP,
+        delete_needs_if_match=True,
     )
 )
 class ObjectiveDetailApi(NodeDetailApi):
@@ -243,6 +260,7 @@ class StepListApi(NodeListApi):
         s.StepSerializer,
         "steps",
         NODE_UPDATE_HELP + " A step's assignee may change its `status` and `notes` while the plan runs.",
+        delete_needs_if_match=True,
     )
 )
 class StepDetailApi(NodeDetailApi):

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
+from bizops.webhooks import emit
 
 from ..access import can_edit_plan, can_update_step, require_plan_edit
 from ..models import ActionStep, Milestone, Objective, Plan, PlanStatus, StepCompletion, StepStatus
@@ -157,7 +158,18 @@ def node_update(*, actor: Membership, node: Node, version: int | None, **fields:
     activity_record(
         plan=plan, actor=actor.user, verb="updated", kind=current.kind, node=current, changes=changes
     )
+    if isinstance(current, ActionStep) and "status" in changes and current.status == StepStatus.DONE:
+        _step_completed(plan, current, actor)
     return current
+
+
+def _step_completed(plan: Plan, step: ActionStep, actor: Membership, period: str | None = None) -> None:
+    data = {
+        "step": {"id": step.pk, "title": step.title, "recurrence": step.recurrence, "period": period},
+        "plan": {"id": plan.pk, "title": plan.title},
+        "actor": actor.user.email,
+    }
+    emit(organization=actor.organization, event="step.completed", data=data)
 
 
 def _people(kind: str) -> list[str]:
@@ -193,6 +205,7 @@ def step_set_status(*, actor: Membership, step: ActionStep, status: str) -> Acti
             defaults={"organization_id": plan.organization_id, "done_by": actor.user},
         )
         if created:
+            _step_completed(plan, current, actor, period.isoformat())
             changes = {"done for": [None, period.isoformat()]}
             activity_record(
                 plan=plan, actor=actor.user, verb="checked off", kind="step", node=current, changes=changes

@@ -20,6 +20,7 @@ from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
 from bizops.notifications import notify
 from bizops.roles import can
+from bizops.webhooks import emit
 
 from ..access import can_edit_plan
 from ..baselines import snapshot
@@ -58,6 +59,18 @@ ACTION_LABELS = {
     "close": "closed",
     "start_amendment": "started an amendment",
 }
+
+
+def _plan_data(plan: Plan, actor: Membership) -> dict:
+    return {
+        "plan": {
+            "id": plan.pk,
+            "title": plan.title,
+            "status": plan.status,
+            "review_round": plan.review_round,
+        },
+        "actor": actor.user.email,
+    }
 
 
 def allowed_actions(plan: Plan) -> set[str]:
@@ -166,6 +179,7 @@ def plan_submit(
         PlanApprover(organization_id=plan.organization_id, plan=plan, round=plan.review_round, membership=m)
         for m in chosen
     )
+    emit(organization=plan.organization, event="plan.submitted", data=_plan_data(plan, actor))
     for membership in chosen:
         notify(
             recipient=membership.user,
@@ -249,6 +263,11 @@ def plan_approve(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
         snapshot=snapshot(plan_tree(plan=plan, with_progress=False)),
     )
     _delegate(plan, baseline, previous)
+    emit(
+        organization=plan.organization,
+        event="plan.approved",
+        data={**_plan_data(plan, actor), "baseline": baseline.number},
+    )
     return plan
 
 
@@ -262,6 +281,11 @@ def plan_request_changes(*, actor: Membership, plan: Plan, comment: str) -> Plan
     approval = _record_decision(actor, plan, Approval.Decision.CHANGES_REQUESTED, comment)
     _move(plan, "request_changes", S.CHANGES_REQUESTED, actor, comment)
     _notify_submitter(plan, actor, approval)
+    emit(
+        organization=plan.organization,
+        event="plan.changes_requested",
+        data={**_plan_data(plan, actor), "comment": comment},
+    )
     return plan
 
 

@@ -198,3 +198,33 @@ def test_csv_import_of_bad_files(acme, leads, content, message):
     result = services.measurements_import_csv(actor=acme.manager, content=content)
     assert not result.ok and message in result.errors[0][1]
     assert not Measurement.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_period_target_overrides_the_standing_one(acme, march, client):
+    from django.urls import reverse
+
+    from metrics.selectors import kpi_rows
+
+    leads = services.kpi_create(
+        actor=acme.manager,
+        name="Ramp",
+        direction="increase",
+        target=100,
+        frequency="monthly",
+        owner=acme.member,
+    )
+    services.measurement_record(actor=acme.member, kpi=leads, period=march, value=60)
+    services.kpi_target_set(actor=acme.manager, kpi=leads, period=march, target="55")
+    with pytest.raises(PermissionDenied):
+        services.kpi_target_set(actor=acme.member, kpi=leads, period=march, target="10")
+    row = kpi_rows(kpis=[leads], today=march)[0]
+    assert row.latest_target == Decimal(55) and row.status.key == "green"
+    services.kpi_target_set(actor=acme.manager, kpi=leads, period=march, target="")
+    assert kpi_rows(kpis=[leads], today=march)[0].status.key == "amber"  # below the standing 100
+    client.force_login(acme.manager.user)
+    response = client.post(
+        reverse("kpi_period_target", args=[acme.org.slug, leads.pk]),
+        {"period": "2027-04-02", "target": "120"},
+    )
+    assert response.status_code == 302 and leads.period_targets.get().target == 120

@@ -216,8 +216,8 @@ def test_a_plan_in_review_is_locked(draft, manager):
         manager.patch(url("api_plan_detail", "acme", draft.plan.pk), {"title": "Sneaky"}),
         manager.post(url("api_milestone_list", "acme"), {"plan": draft.plan.pk, "title": "Late idea"}),
         manager.patch(url("api_objective_detail", "acme", draft.o1.pk), {"title": "Sneaky"}),
-        manager.post(url("api_step_move", "acme", draft.s1.pk), {"direction": "down"}),
-        manager.delete(url("api_milestone_detail", "acme", draft.m2.pk)),
+        manager.post(url("api_step_move", "acme", draft.s1.pk), {"direction": "down"}, HTTP_IF_MATCH='"v1"'),
+        manager.delete(url("api_milestone_detail", "acme", draft.m2.pk), HTTP_IF_MATCH='"v1"'),
     ]
 
     assert [r.status_code for r in responses] == [409] * 5
@@ -378,7 +378,7 @@ def test_a_bad_edit_saves_nothing(other, draft, manager):
 
 
 def test_delete_a_milestone_takes_its_subtree_and_closes_the_gap(draft, manager):
-    response = manager.delete(url("api_milestone_detail", "acme", draft.m1.pk))
+    response = manager.delete(url("api_milestone_detail", "acme", draft.m1.pk), HTTP_IF_MATCH='"v1"')
 
     assert response.status_code == 204
     assert not Objective.objects.filter(pk__in=[draft.o1.pk, draft.o2.pk]).exists()
@@ -424,23 +424,30 @@ def test_node_lists_filter(acme, draft, manager):
 
 
 def test_reorder_milestones(draft, manager):
-    response = manager.post(url("api_milestone_move", "acme", draft.m1.pk), {"direction": "down"})
+    response = manager.post(
+        url("api_milestone_move", "acme", draft.m1.pk), {"direction": "down"}, HTTP_IF_MATCH='"v1"'
+    )
     assert response.status_code == 200
     assert response.json()["position"] == 1
     assert response["ETag"]
 
+    etag = response["ETag"]
     ids = [
         m["id"]
         for m in manager.get(url("api_milestone_list", "acme"), {"plan": draft.plan.pk}).json()["results"]
     ]
     assert ids == [draft.m2.pk, draft.m1.pk]
 
-    response = manager.post(url("api_milestone_move", "acme", draft.m1.pk), {"position": 0})
+    response = manager.post(
+        url("api_milestone_move", "acme", draft.m1.pk), {"position": 0}, HTTP_IF_MATCH=etag
+    )
     assert response.json()["position"] == 0
 
 
 def test_move_an_objective_under_another_milestone_of_the_plan(draft, manager):
-    response = manager.post(url("api_objective_move", "acme", draft.o1.pk), {"milestone": draft.m2.pk})
+    response = manager.post(
+        url("api_objective_move", "acme", draft.o1.pk), {"milestone": draft.m2.pk}, HTTP_IF_MATCH='"v1"'
+    )
 
     assert response.status_code == 200, response.json()
     assert (response.json()["milestone"], response.json()["position"]) == (draft.m2.pk, 0)
@@ -453,7 +460,9 @@ def test_move_an_objective_into_another_plans_milestone_is_refused(acme, draft, 
     elsewhere = MilestoneFactory(plan=PlanFactory(organization=acme.org))
 
     response = manager.post(
-        url("api_objective_move", "acme", draft.o1.pk), {"milestone": elsewhere.pk, "position": 0}
+        url("api_objective_move", "acme", draft.o1.pk),
+        {"milestone": elsewhere.pk, "position": 0},
+        HTTP_IF_MATCH='"v1"',
     )
 
     assert response.status_code == 400
@@ -463,12 +472,16 @@ def test_move_an_objective_into_another_plans_milestone_is_refused(acme, draft, 
 
 
 def test_move_a_step(acme, draft, manager):
-    response = manager.post(url("api_step_move", "acme", draft.s2.pk), {"objective": draft.o2.pk})
+    response = manager.post(
+        url("api_step_move", "acme", draft.s2.pk), {"objective": draft.o2.pk}, HTTP_IF_MATCH='"v1"'
+    )
     assert response.status_code == 200
     assert response.json()["objective"] == draft.o2.pk
 
     elsewhere = ObjectiveFactory(milestone=MilestoneFactory(plan=PlanFactory(organization=acme.org)))
-    response = manager.post(url("api_step_move", "acme", draft.s1.pk), {"objective": elsewhere.pk})
+    response = manager.post(
+        url("api_step_move", "acme", draft.s1.pk), {"objective": elsewhere.pk}, HTTP_IF_MATCH='"v1"'
+    )
     assert response.status_code == 400
     assert "objective" in response.json()["fields"]
 
@@ -484,7 +497,7 @@ def test_move_a_step(acme, draft, manager):
     ],
 )
 def test_bad_moves(draft, manager, payload, field):
-    response = manager.post(url("api_milestone_move", "acme", draft.m1.pk), payload)
+    response = manager.post(url("api_milestone_move", "acme", draft.m1.pk), payload, HTTP_IF_MATCH='"v1"')
     assert response.status_code == 400
     assert field in response.json()["fields"]
 

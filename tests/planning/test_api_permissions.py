@@ -45,6 +45,11 @@ def _url(name: str, w: World, pk: int | None = None) -> str:
     return reverse(name, args=[w.slug] if pk is None else [w.slug, pk])
 
 
+def _etag(node) -> str:
+    """The If-Match that deleting and moving a node need (428 without it)."""
+    return f'"v{node.version}"'
+
+
 def _new_plan(w: World) -> dict:
     start, end = period()
     return {"title": "Next year", "ultimate_goal": "Grow", "period_start": start, "period_end": end}
@@ -69,9 +74,11 @@ ACTIONS: dict[str, Action] = {
     "milestone_update": lambda c, w: c.patch(
         _url("api_milestone_detail", w, w.milestone.pk), {"title": "Renamed"}
     ),
-    "milestone_destroy": lambda c, w: c.delete(_url("api_milestone_detail", w, w.milestone.pk)),
+    "milestone_destroy": lambda c, w: c.delete(
+        _url("api_milestone_detail", w, w.milestone.pk), HTTP_IF_MATCH=_etag(w.milestone)
+    ),
     "milestone_move": lambda c, w: c.post(
-        _url("api_milestone_move", w, w.milestone.pk), {"direction": "down"}
+        _url("api_milestone_move", w, w.milestone.pk), {"direction": "down"}, HTTP_IF_MATCH=_etag(w.milestone)
     ),
     # objectives
     "objective_list": lambda c, w: c.get(_url("api_objective_list", w), {"plan": w.plan.pk}),
@@ -82,10 +89,13 @@ ACTIONS: dict[str, Action] = {
     "objective_update": lambda c, w: c.patch(
         _url("api_objective_detail", w, w.objective.pk), {"title": "Renamed"}
     ),
-    "objective_destroy": lambda c, w: c.delete(_url("api_objective_detail", w, w.objective.pk)),
+    "objective_destroy": lambda c, w: c.delete(
+        _url("api_objective_detail", w, w.objective.pk), HTTP_IF_MATCH=_etag(w.objective)
+    ),
     "objective_move": lambda c, w: c.post(
         _url("api_objective_move", w, w.objective.pk),
         {"milestone": w.plan.milestones.exclude(pk=w.milestone.pk).get().pk},
+        HTTP_IF_MATCH=_etag(w.objective),
     ),
     # steps
     "step_list": lambda c, w: c.get(_url("api_step_list", w), {"plan": w.plan.pk}),
@@ -100,8 +110,12 @@ ACTIONS: dict[str, Action] = {
     "step_update_own_status": lambda c, w: c.patch(
         _url("api_step_detail", w, w.own_step.pk), {"status": "doing"}
     ),
-    "step_destroy": lambda c, w: c.delete(_url("api_step_detail", w, w.own_step.pk)),
-    "step_move": lambda c, w: c.post(_url("api_step_move", w, w.own_step.pk), {"position": 1}),
+    "step_destroy": lambda c, w: c.delete(
+        _url("api_step_detail", w, w.own_step.pk), HTTP_IF_MATCH=_etag(w.own_step)
+    ),
+    "step_move": lambda c, w: c.post(
+        _url("api_step_move", w, w.own_step.pk), {"position": 1}, HTTP_IF_MATCH=_etag(w.own_step)
+    ),
     "step_status_own": lambda c, w: c.post(_url("api_step_status", w, w.own_step.pk), {"status": "done"}),
     "step_status_others": lambda c, w: c.post(
         _url("api_step_status", w, w.other_step.pk), {"status": "done"}
@@ -314,7 +328,9 @@ def test_another_organizations_ids_in_edits_and_moves_do_not_exist(
     url = _url(name, world, getattr(world, node).pk)
 
     response = (
-        client.post(url, payload(globex)) if name.endswith("move") else client.patch(url, payload(globex))
+        client.post(url, payload(globex), HTTP_IF_MATCH=_etag(getattr(world, node)))
+        if name.endswith("move")
+        else client.patch(url, payload(globex))
     )
 
     assert response.status_code == 400

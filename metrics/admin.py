@@ -1,0 +1,44 @@
+from django.contrib import admin
+
+from .models import KPI, CalendarFeed, CheckIn, KeyResult, KPITarget, Measurement
+
+
+@admin.register(KPI)
+class KPIAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "direction", "target", "frequency", "owner"]
+    search_fields = ["name"]
+    raw_id_fields = ["organization", "owner"]
+    filter_horizontal = ["objectives"]
+
+
+@admin.register(Measurement)
+class MeasurementAdmin(admin.ModelAdmin):
+    list_display = ["kpi", "period_start", "value", "is_current", "recorded_by", "recorded_at"]
+    list_filter = ["is_current"]
+    raw_id_fields = ["organization", "kpi", "recorded_by", "corrects"]
+
+
+@admin.register(KeyResult)
+class KeyResultAdmin(admin.ModelAdmin):
+    list_display = ["title", "objective", "kind", "start", "target", "current", "weight"]
+    raw_id_fields = ["organization", "plan", "objective", "owner"]
+
+
+@admin.register(CheckIn)
+class CheckInAdmin(admin.ModelAdmin):
+    list_display = ["target", "confidence", "author", "created_at"]
+    list_filter = ["target", "confidence"]
+    raw_id_fields = ["organization", "plan", "key_result", "objective", "step", "author"]
+
+
+@admin.register(KPITarget)
+class KPITargetAdmin(admin.ModelAdmin):
+    list_display = ["kpi", "period_start", "target"]
+    raw_id_fields = ["organization", "kpi"]
+
+
+@admin.register(CalendarFeed)
+class CalendarFeedAdmin(admin.ModelAdmin):
+    list_display = ["membership", "created_at", "last_used_at"]
+    readonly_fields = ["token_hash"]
+    raw_id_fields = ["organization", "membership"]
