@@ -101,11 +101,12 @@ def membership_change_role(*, actor: Membership, membership: Membership, role: s
         raise ValidationError({"role": "Choose one of the roles."})
     if membership.organization_id != actor.organization_id:
         raise ValidationError("That person is not in this organization.")
+    # Lock first, then decide on fresh rows: a promotion racing this change cannot be undone by it.
+    owners = _lock_owners(actor.organization)
+    membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
     allowed = assignable_roles(actor.role)
     if role not in allowed or (membership.role == Role.OWNER and actor.role != Role.OWNER):
         raise ValidationError({"role": "Only an owner can make or unmake owners."})
-    owners = _lock_owners(actor.organization)
-    membership.refresh_from_db()
     if membership.role == Role.OWNER and role != Role.OWNER and len(owners) <= 1:
         raise Conflict("An organization needs an owner: make someone else owner first.")
     membership.role = role

@@ -12,10 +12,12 @@ from datetime import timedelta
 from celery import shared_task
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from . import webhooks
 from .emails import email_enqueue
+from .errors import ValidationError
 from .models import OutboundEmail
 
 log = logging.getLogger(__name__)
@@ -96,6 +98,9 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
     """POST and return the status code; a network failure raises OSError."""
+    # Checked again at every delivery, not only when the hook was saved: the name may now resolve
+    # somewhere private (DNS rebinding).
+    webhooks.check_url(url)
     opener = urllib.request.build_opener(_NoRedirects)
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
@@ -112,7 +117,7 @@ def deliver_webhook(self, delivery_id: int) -> str:
     The delivery row is locked while sending, so a redelivered task and the original cannot both
     send it; a hook that keeps failing is paused and its organization's admins are told.
     """
-    from .models import Membership, WebhookDelivery
+    from .models import Membership, Webhook, WebhookDelivery
     from .roles import Role
 
     retry_in: int | None = None
@@ -143,24 +148,32 @@ def deliver_webhook(self, delivery_id: int) -> str:
         try:
             code = _post(hook.url, body, headers)
             error = "" if 200 <= code < 300 else f"HTTP {code}"
-        except OSError as exc:
-            code, error = None, f"{type(exc).__name__}: {exc}"[:500]
+        except (OSError, ValidationError) as exc:
+            message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+            code, error = None, f"{type(exc).__name__}: {message}"[:500]
         delivery.response_code = code
         delivery.last_error = error
+        hooks = Webhook.objects.filter(pk=hook.pk)
         if not error:
             delivery.status = WebhookDelivery.Status.DELIVERED
             delivery.delivered_at = timezone.now()
-            hook.failure_count = 0
+            hooks.update(failure_count=0)
         else:
-            hook.failure_count += 1
+            # Counters move in the database, never from this task's copy: a Pause or Resume clicked
+            # while the request was in flight stays as the admin left it.
+            hooks.update(failure_count=F("failure_count") + 1)
             if delivery.attempts >= WEBHOOK_MAX_ATTEMPTS:
                 delivery.status = WebhookDelivery.Status.FAILED
             else:
                 retry_in = min(30 * 2 ** (delivery.attempts - 1), 600)
-            if hook.failure_count >= webhooks.PAUSE_AFTER_FAILURES and hook.paused_at is None:
-                hook.paused_at = timezone.now()
+            paused_now = timezone.now()
+            paused = hooks.filter(
+                paused_at__isnull=True, failure_count__gte=webhooks.PAUSE_AFTER_FAILURES
+            ).update(paused_at=paused_now)
+            if paused:
                 delivery.status = WebhookDelivery.Status.FAILED
                 retry_in = None
+                hook.refresh_from_db()
                 admins = Membership.objects.filter(
                     organization=hook.organization_id, role__in=[Role.OWNER, Role.ADMIN]
                 ).select_related("user")
@@ -170,10 +183,9 @@ def deliver_webhook(self, delivery_id: int) -> str:
                         template="webhook_paused",
                         kind="webhook_paused",
                         organization=delivery.organization,
-                        dedupe_key=f"webhook-paused:{hook.pk}:{hook.paused_at:%Y%m%d%H%M%S}:{admin.user_id}",
+                        dedupe_key=f"webhook-paused:{hook.pk}:{paused_now:%Y%m%d%H%M%S}:{admin.user_id}",
                         context={"hook": hook, "error": error},
                     )
-        hook.save(update_fields=["failure_count", "paused_at"])
         delivery.save(update_fields=["attempts", "response_code", "last_error", "status", "delivered_at"])
     if retry_in is not None:
         raise self.retry(countdown=retry_in)

@@ -404,7 +404,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         ids = request.POST.getlist("id")
         try:
-            id_list = [int(i) for i in ids] if ids else None
+            id_list = [n for n in (int(i) for i in ids) if 0 < n < 2**63] if ids else None
         except ValueError:
             id_list = []
         count = services.notifications_mark_read(user=request.user, organization=request.org, ids=id_list)

@@ -76,7 +76,7 @@ def check_url(url: str) -> None:
         raise ValidationError({"url": "This host name does not resolve."}) from None
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+        if not ip.is_global or ip.is_multicast:
             raise ValidationError({"url": "Webhooks cannot call private or local addresses."})
 
 

@@ -42,7 +42,7 @@ def calendar_feed_for(token: str) -> CalendarFeed | None:
         return None
     feed = (
         CalendarFeed.objects.select_related("membership__user", "membership__organization")
-        .filter(token_hash=_hash(token))
+        .filter(token_hash=_hash(token), membership__user__is_active=True)
         .first()
     )
     if feed is None:

@@ -183,8 +183,12 @@ def plan_import(*, actor: Membership, document: Any) -> tuple[Plan, list[str]]:
         )
     head = reader.obj(doc.get("plan"), "plan")
     milestones = reader.items(doc, "milestones", "")
+
+    def as_list(value: Any) -> list:
+        return value if isinstance(value, list) else []
+
     count = sum(
-        1 + sum(1 + len(o.get("steps") or []) for o in (m.get("objectives") or []) if isinstance(o, dict))
+        1 + sum(1 + len(as_list(o.get("steps"))) for o in as_list(m.get("objectives")) if isinstance(o, dict))
         for m in milestones
         if isinstance(m, dict)
     )

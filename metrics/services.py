@@ -165,7 +165,11 @@ def kpi_update(*, actor: Membership, kpi: KPI, version: int | None, **fields: An
     for name, value in data.items():
         setattr(current, name, value)
     current.version += 1
-    current.save()
+    try:
+        with transaction.atomic():
+            current.save()
+    except IntegrityError:  # renamed to the same name at the same moment by someone else
+        raise ValidationError({"name": "A KPI with this name exists already."}) from None
     if objectives is not None:
         kpi_link_objectives(actor=actor, kpi=current, objectives=objectives)
     return current
@@ -552,7 +556,7 @@ def check_in_step(
     """Status and a note on a step; the step's status changes through planning's service."""
     _same_org(actor, step)
     plan = Plan.objects.get(pk=step.plan_id)
-    if not can_update_step(actor, step, plan) and plan.status != PlanStatus.CLOSED:
+    if not can_update_step(actor, step, plan) and not can_edit_plan(actor, plan):
         raise PermissionDenied("You check in on the steps assigned to you.")
     _require_running(plan)
     if status not in StepStatus.values:

@@ -13,7 +13,11 @@ from .models import ActionStep, Plan, PlanStatus
 
 def can_edit_plan(membership: Membership, plan: Plan) -> bool:
     """Plan owner, admins and managers edit the tree."""
-    return can(membership.role, "plan_edit") or (plan.owner_id is not None and plan.owner_id == membership.pk)
+    # The owner's rights last only while their role still lets them contribute: a plan owner demoted
+    # to viewer reads, like any viewer.
+    return can(membership.role, "plan_edit") or (
+        plan.owner_id is not None and plan.owner_id == membership.pk and can(membership.role, "plan_suggest")
+    )
 
 
 def can_update_step(membership: Membership, step: ActionStep, plan: Plan) -> bool:

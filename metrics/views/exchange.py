@@ -45,7 +45,7 @@ def plan_upload(request: HttpRequest) -> HttpResponse:
             try:
                 document = json.loads(upload.read().decode("utf-8-sig"))
                 plan, warnings = plan_import(actor=request.membership, document=document)
-            except (UnicodeDecodeError, json.JSONDecodeError):
+            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
                 errors = {"file": ["The file is not valid JSON."]}
             except ValidationError as exc:
                 errors = exc.message_dict if hasattr(exc, "error_dict") else {"file": exc.messages}

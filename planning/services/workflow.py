@@ -196,7 +196,7 @@ def plan_submit(
 @transaction.atomic
 def plan_withdraw(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
     plan = _lock(plan, "withdraw")
-    if plan.submitted_by_id != actor.user_id:
+    if plan.submitted_by_id != actor.user_id or not can(actor.role, "plan_suggest"):
         raise PermissionDenied("Only the person who submitted the plan can withdraw it.")
     _move(plan, "withdraw", _writing_status(plan), actor, comment)
     return plan

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from bizops.errors import Conflict, ValidationError
 
@@ -31,6 +32,8 @@ def error_message(exc: Exception) -> str:
 def back(request: HttpRequest, fallback: str) -> HttpResponse:
     """Redirect to ``next`` when it is a path on this site, else to ``fallback``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target.startswith("/") and not target.startswith("//"):
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(target)
     return redirect(fallback)

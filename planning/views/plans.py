@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -70,20 +71,7 @@ def plan_create(request: HttpRequest) -> HttpResponse:
             "period_end": data["period_end"],
         }
         try:
-            if data["start_from"] == "template":
-                plan = services.plan_create_from_template(**common, owner=data["owner"])
-            elif data["start_from"] == "clone":
-                plan = services.plan_clone(**common, source=data["source"])
-            else:
-                plan = services.plan_create(
-                    **common,
-                    ultimate_goal=data["ultimate_goal"],
-                    description=data["description"],
-                    owner=data["owner"],
-                )
-            if data["start_from"] != "blank" and (data["ultimate_goal"] or data["description"]):
-                fields = {k: data[k] for k in ("ultimate_goal", "description") if data[k]}
-                plan = services.plan_update(actor=request.membership, plan=plan, version=None, **fields)
+            plan = _create_plan(request.membership, data, common)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -91,6 +79,25 @@ def plan_create(request: HttpRequest) -> HttpResponse:
             return redirect("plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "planning/plan_create.html", {"form": form}, status=status)
+
+
+@transaction.atomic  # the plan and its own goal land together, or not at all
+def _create_plan(actor, data: dict, common: dict):
+    if data["start_from"] == "template":
+        plan = services.plan_create_from_template(**common, owner=data["owner"])
+    elif data["start_from"] == "clone":
+        plan = services.plan_clone(**common, source=data["source"])
+    else:
+        return services.plan_create(
+            **common,
+            ultimate_goal=data["ultimate_goal"],
+            description=data["description"],
+            owner=data["owner"],
+        )
+    fields = {k: data[k] for k in ("ultimate_goal", "description") if data[k]}
+    if fields:
+        plan = services.plan_update(actor=actor, plan=plan, version=None, **fields)
+    return plan
 
 
 @org_view("plan_view")

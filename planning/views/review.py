@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from bizops.access import org_view
+from bizops.access import org_object_or_404, org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
 
@@ -179,8 +179,8 @@ def plan_scores(request: HttpRequest, plan_id: int) -> HttpResponse:
     scores = {s.objective_id: s for s in ObjectiveScore.objects.filter(plan=plan).select_related("scored_by")}
     errors: dict[int, ScoreForm] = {}
     if request.method == "POST":
-        objective = get_object_or_404(
-            Objective, plan=plan, organization=request.org, pk=request.POST.get("objective")
+        objective = org_object_or_404(
+            Objective.objects.filter(plan=plan), request.org, pk=request.POST.get("objective")
         )
         form = ScoreForm(request.POST, prefix=f"o{objective.pk}")
         if form.is_valid():
