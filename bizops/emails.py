@@ -51,11 +51,13 @@ def email_enqueue(
     organization: Organization | None = None,
     dedupe_key: str | None = None,
     rendered: Rendered | None = None,
+    batch: list[int] | None = None,
 ) -> OutboundEmail | None:
     """Store the message and deliver it after commit.
 
     With a ``dedupe_key`` the row is the claim: a second call with the same key (a retried task, a
-    second dispatcher) sends nothing and returns ``None``.
+    second dispatcher) sends nothing and returns ``None``. With ``batch`` the new row's id is added
+    to that list instead of scheduling a task per email (see ``bizops.tasks.deliver_batch``).
     """
     to_email = to if isinstance(to, str) else to.email
     recipient = None if isinstance(to, str) else to
@@ -78,7 +80,10 @@ def email_enqueue(
             raise
         log.info("email %s already claimed, not sending again", dedupe_key)
         return None
-    transaction.on_commit(lambda: _schedule_delivery(email.pk))
+    if batch is not None:
+        batch.append(email.pk)  # the caller delivers the batch itself, over one connection
+    else:
+        transaction.on_commit(lambda: _schedule_delivery(email.pk))
     return email
 
 

@@ -45,6 +45,7 @@ def notify(
     dedupe_key: str,
     url: str = "",
     membership: Membership | None = None,
+    batch: list[int] | None = None,
 ) -> bool:
     """Tell ``recipient`` (a member of ``organization``); returns False when nothing new was sent."""
     if kind not in KINDS:
@@ -85,5 +86,6 @@ def notify(
             organization=organization,
             dedupe_key=dedupe_key,
             rendered=rendered,
+            batch=batch,
         )
     return True

@@ -72,6 +72,44 @@ def deliver_email(self, email_id: int) -> str:
     return "sent"
 
 
+def deliver_batch(email_ids: list[int]) -> int:
+    """Send stored emails over one connection, each under its row lock (as ``deliver_email`` does).
+
+    Used by the reminder batches: a task per email costs more than the email. Any email that fails
+    here is handed to ``deliver_email`` for its retries; one that is never reached (the worker died)
+    stays pending and the sweep below enqueues it.
+    """
+    from django.core.mail import get_connection
+
+    sent = 0
+    with get_connection() as connection:
+        for email_id in email_ids:
+            with transaction.atomic():
+                email = (
+                    OutboundEmail.objects.select_for_update(skip_locked=True)
+                    .filter(pk=email_id, status=OutboundEmail.Status.PENDING)
+                    .first()
+                )
+                if email is None:
+                    continue
+                message = EmailMultiAlternatives(
+                    email.subject, email.body_text, to=[email.to_email], connection=connection
+                )
+                if email.body_html:
+                    message.attach_alternative(email.body_html, "text/html")
+                try:
+                    message.send()
+                except (smtplib.SMTPException, OSError):
+                    transaction.on_commit(lambda email_id=email_id: deliver_email.delay(email_id))
+                    continue
+                email.attempts += 1
+                email.status = OutboundEmail.Status.SENT
+                email.sent_at = timezone.now()
+                email.save(update_fields=["attempts", "status", "sent_at"])
+                sent += 1
+    return sent
+
+
 @shared_task
 def deliver_pending_emails() -> int:
     """Sweep: enqueue emails still pending a while after creation (e.g. the broker was down)."""

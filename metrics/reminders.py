@@ -96,7 +96,9 @@ def load_memberships(ids: list[int] | None = None) -> list[Membership]:
 # --- Composing and sending ----------------------------------------------------------------------------
 
 
-def send_checkin_due(memberships: list[Membership], periods: dict[int, str]) -> int:
+def send_checkin_due(
+    memberships: list[Membership], periods: dict[int, str], batch: list[int] | None = None
+) -> int:
     """What each person owns that needs a check-in (key results and objectives of running plans),
     with the previous values; nobody who owns nothing gets an email."""
     ids = [m.pk for m in memberships]
@@ -142,6 +144,7 @@ def send_checkin_due(memberships: list[Membership], periods: dict[int, str]) -> 
             recipient=m.user,
             organization=m.organization,
             membership=m,
+            batch=batch,
             kind="checkin_due",
             template="checkin_due",
             dedupe_key=f"checkin_due:{m.pk}:{periods[m.pk]}",
@@ -151,7 +154,9 @@ def send_checkin_due(memberships: list[Membership], periods: dict[int, str]) -> 
     return sent
 
 
-def send_overdue_steps(memberships: list[Membership], periods: dict[int, str]) -> int:
+def send_overdue_steps(
+    memberships: list[Membership], periods: dict[int, str], batch: list[int] | None = None
+) -> int:
     by_person: dict[int, list[ActionStep]] = defaultdict(list)
     today_by_person = {m.pk: date.fromisoformat(periods[m.pk]) for m in memberships}
     earliest = max(today_by_person.values(), default=date.today())
@@ -182,6 +187,7 @@ def send_overdue_steps(memberships: list[Membership], periods: dict[int, str]) -
             recipient=m.user,
             organization=m.organization,
             membership=m,
+            batch=batch,
             kind="overdue_steps",
             template="overdue_steps",
             dedupe_key=f"overdue_steps:{m.pk}:{periods[m.pk]}",
@@ -191,7 +197,9 @@ def send_overdue_steps(memberships: list[Membership], periods: dict[int, str]) -
     return sent
 
 
-def send_approval_waiting(memberships: list[Membership], periods: dict[int, str]) -> int:
+def send_approval_waiting(
+    memberships: list[Membership], periods: dict[int, str], batch: list[int] | None = None
+) -> int:
     from planning.models import Approval
 
     ids = [m.pk for m in memberships]
@@ -227,6 +235,7 @@ def send_approval_waiting(memberships: list[Membership], periods: dict[int, str]
                 recipient=m.user,
                 organization=m.organization,
                 membership=m,
+                batch=batch,
                 kind="approval_waiting",
                 template="approval_waiting",
                 dedupe_key=f"approval_waiting:{m.pk}:{plan.pk}:{plan.review_round}:{periods[m.pk]}",
@@ -236,7 +245,9 @@ def send_approval_waiting(memberships: list[Membership], periods: dict[int, str]
     return sent
 
 
-def send_manager_digest(memberships: list[Membership], periods: dict[int, str]) -> int:
+def send_manager_digest(
+    memberships: list[Membership], periods: dict[int, str], batch: list[int] | None = None
+) -> int:
     from .selectors import dashboard
 
     sent = 0
@@ -249,6 +260,7 @@ def send_manager_digest(memberships: list[Membership], periods: dict[int, str]) 
             recipient=m.user,
             organization=m.organization,
             membership=m,
+            batch=batch,
             kind="manager_digest",
             template="manager_digest",
             dedupe_key=f"manager_digest:{m.pk}:{periods[m.pk]}",

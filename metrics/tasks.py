@@ -9,6 +9,8 @@ from celery import shared_task
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
+from bizops.tasks import deliver_batch
+
 from .reminders import SENDERS, find_due, load_memberships
 
 log = logging.getLogger(__name__)
@@ -42,5 +44,10 @@ def send_reminders(self, kind: str, items: list[list]) -> int:
     """Compose and claim one batch of reminders of one kind, in one transaction: if the worker dies
     half-way, nothing of the batch is claimed and the redelivered task sends it whole."""
     periods = {int(membership_id): str(period) for membership_id, period in items}
+    batch: list[int] = []
     with transaction.atomic():
-        return SENDERS[kind](load_memberships(list(periods)), periods)
+        count = SENDERS[kind](load_memberships(list(periods)), periods, batch)
+    # Claimed and committed: now send them over one connection (pending ones left by a dying worker
+    # are picked up by the sweep).
+    deliver_batch(batch)
+    return count
