@@ -337,7 +337,7 @@ def stop(process: subprocess.Popen) -> None:
 
 def report(samples: list[Sample], elapsed: float) -> dict:
     def stats(rows: list[Sample]) -> dict:
-        ms = [s.ms for s in rows]
+        ms = [s.ms for s in rows] or [0.0]
         return {
             "requests": len(rows),
             "errors": sum(1 for s in rows if not s.ok),

@@ -132,7 +132,7 @@ def objective_key_results(*, objective: Objective) -> list[KeyResult]:
 def check_in_timeline(
     *, key_result: KeyResult | None = None, objective: Objective | None = None, step=None, limit: int = 50
 ):
-    qs = CheckIn.objects.select_related("author")
+    qs = CheckIn.objects.select_related("author", "key_result")  # the timeline names the key result
     if key_result is not None:
         qs = qs.filter(key_result=key_result)
     elif objective is not None:
@@ -231,10 +231,11 @@ def dashboard(
     if member is not None:
         objectives = [o for o in objectives if o.owner_id == member.pk]
     latest_confidence = _latest_confidence([o.pk for o in objectives], today)
+    shown = {o.pk for o in objectives}  # a set: a list made this loop quadratic on big plans
     at_risk = []
     for tree in trees:
         for o in tree.objectives.values():
-            if o not in objectives:
+            if o.pk not in shown:
                 continue
             o.figure = tree.progress.objectives[o.pk]
             o.health_key = health(o.figure, o.start_date, o.due_date, today)
