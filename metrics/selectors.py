@@ -27,9 +27,16 @@ def key_result_parts(trees: list) -> dict[int, list[Part]]:
     parts: dict[int, list[Part]] = defaultdict(list)
     if not plan_ids:
         return parts
-    for kr in KeyResult.objects.filter(plan_id__in=plan_ids).order_by("position", "pk"):
-        value, detail = key_result_progress(kr.kind, kr.start, kr.target, kr.current)
-        parts[kr.objective_id].append(Part(kr.title, value, kr.weight, "key_result", kr.pk, detail))
+    # Rows, not instances: a big plan has thousands of key results and the roll-up reads seven fields.
+    key_results = KeyResult.objects.filter(plan_id__in=plan_ids)
+    if any(tree.partial for tree in trees):
+        key_results = key_results.filter(objective_id__in=[pk for tree in trees for pk in tree.objectives])
+    rows = key_results.order_by("position", "pk").values_list(
+        "pk", "objective_id", "title", "kind", "start", "target", "current", "weight"
+    )
+    for pk, objective_id, title, kind, start, target, current, weight in rows:
+        value, detail = key_result_progress(kind, start, target, current)
+        parts[objective_id].append(Part(title, value, weight, "key_result", pk, detail))
     return parts
 
 
@@ -224,7 +231,7 @@ def dashboard(
         .select_related("owner__user")
         .order_by("-period_start", "title")[:20]
     )
-    trees = plan_trees(plans=plans, today=today)
+    trees = plan_trees(plans=plans, today=today, step_rows=True)
     objectives = [o for tree in trees for o in tree.objectives.values()]
     if team is not None:
         objectives = [o for o in objectives if o.team_id == team.pk]

@@ -28,6 +28,7 @@ from .models import (
     PlanApprover,
     PlanStatus,
     PlanTransition,
+    Recurrence,
     StepCompletion,
     StepStatus,
     Suggestion,
@@ -39,6 +40,55 @@ if TYPE_CHECKING:
     from .readiness import Readiness
 
 
+# What ``StepRow`` reads of a step, in this order; the assignee's name and email follow, from a join.
+STEP_ROW_FIELDS = (
+    "id",
+    "plan_id",
+    "objective_id",
+    "title",
+    "notes",
+    "assignee_id",
+    "due_date",
+    "recurrence",
+    "status",
+    "completed_at",
+    "position",
+    "version",
+)
+_STATUS_LABELS = dict(StepStatus.choices)
+_RECURRENCE_LABELS = dict(Recurrence.choices)
+
+
+class StepRow:
+    """An action step as a row: what the strategy map, the dashboards and the tree API read of it.
+
+    Building 5,000 ``ActionStep`` instances with their assignees and users takes ~200 ms; these rows
+    take ~10 ms. Read-only: whatever changes a step loads the model instead.
+    """
+
+    __slots__ = (*STEP_ROW_FIELDS, "assignee_name", "plan", "done_this_period", "part", "overdue", "url")
+
+    def __init__(self, row: tuple) -> None:
+        for name, value in zip(STEP_ROW_FIELDS, row, strict=False):
+            setattr(self, name, value)
+        # As ``Membership.display_name``: the user's display name, or their email when it is blank.
+        self.assignee_name = (row[-2] or row[-1]) if self.assignee_id is not None else ""
+
+    @property
+    def pk(self) -> int:
+        return self.id
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.recurrence != Recurrence.NONE
+
+    def get_status_display(self) -> str:
+        return _STATUS_LABELS.get(self.status, self.status)
+
+    def get_recurrence_display(self) -> str:
+        return _RECURRENCE_LABELS.get(self.recurrence, self.recurrence)
+
+
 @dataclass
 class PlanTree:
     plan: Plan
@@ -47,45 +97,74 @@ class PlanTree:
     steps: dict[int, ActionStep] = field(default_factory=dict)
     completions: dict[int, set[date]] = field(default_factory=dict)
     progress: Rollup | None = None
+    # Only some objectives' branches were loaded (``objective_ids``): their figures are right, the
+    # milestones' and the plan's are not.
+    partial: bool = False
 
     @property
     def node_count(self) -> int:
         return len(self.milestones) + len(self.objectives) + len(self.steps)
 
 
-def plan_tree(*, plan: Plan, today: date | None = None, with_progress: bool = True) -> PlanTree:
+def plan_tree(
+    *,
+    plan: Plan,
+    today: date | None = None,
+    with_progress: bool = True,
+    step_rows: bool = False,
+    objective_ids: list[int] | None = None,
+) -> PlanTree:
     """Milestones, objectives and steps of a plan, each with ``.children``, plus the roll-up."""
-    return plan_trees(plans=[plan], today=today, with_progress=with_progress)[0]
+    return plan_trees(
+        plans=[plan],
+        today=today,
+        with_progress=with_progress,
+        step_rows=step_rows,
+        objective_ids=objective_ids,
+    )[0]
 
 
-def plan_trees(*, plans: list[Plan], today: date | None = None, with_progress: bool = True) -> list[PlanTree]:
+def plan_trees(
+    *,
+    plans: list[Plan],
+    today: date | None = None,
+    with_progress: bool = True,
+    step_rows: bool = False,
+    objective_ids: list[int] | None = None,
+) -> list[PlanTree]:
     """The trees of several plans at once, in the same fixed number of queries as one.
 
     One query per level (milestones, objectives, steps), one for recent completions of recurring
     steps, and one per progress contributor (key results); people and teams come in by joins.
     Children lists are attached in Python instead of ``prefetch_related`` so a 5,000-node plan
-    builds no per-node querysets.
+    builds no per-node querysets. ``step_rows`` loads the steps as read-only ``StepRow``s, for the
+    pages that only show them (steps are nine nodes in ten of a big plan). ``objective_ids`` loads
+    only those objectives' branches (under their milestones): a ``partial`` tree.
     """
     today = today or timezone.localdate()
     if not plans:
         return []
     by_id = {plan.pk: plan for plan in plans}
     ids = list(by_id)
-    milestones = list(
-        Milestone.objects.filter(plan_id__in=ids).select_related("owner__user").order_by("position", "pk")
-    )
-    objectives = list(
-        Objective.objects.filter(plan_id__in=ids)
-        .select_related("owner__user", "team")
-        .order_by("position", "pk")
-    )
-    steps = list(
-        ActionStep.objects.filter(plan_id__in=ids).select_related("assignee__user").order_by("position", "pk")
-    )
+    milestones_qs = Milestone.objects.filter(plan_id__in=ids)
+    objectives_qs = Objective.objects.filter(plan_id__in=ids)
+    steps_qs = ActionStep.objects.filter(plan_id__in=ids).order_by("position", "pk")
+    completions_qs = StepCompletion.objects.filter(step__plan_id__in=ids)
+    if objective_ids is not None:
+        milestones_qs = milestones_qs.filter(objectives__in=objective_ids).distinct()
+        objectives_qs = objectives_qs.filter(pk__in=objective_ids)
+        steps_qs = steps_qs.filter(objective_id__in=objective_ids)
+        completions_qs = completions_qs.filter(step__objective_id__in=objective_ids)
+    milestones = list(milestones_qs.select_related("owner__user").order_by("position", "pk"))
+    objectives = list(objectives_qs.select_related("owner__user", "team").order_by("position", "pk"))
+    if step_rows:
+        rows = steps_qs.values_list(*STEP_ROW_FIELDS, "assignee__user__display_name", "assignee__user__email")
+        steps = [StepRow(row) for row in rows]
+    else:
+        steps = list(steps_qs.select_related("assignee__user"))
     completions: dict[int, set[date]] = defaultdict(set)
     if any(step.is_recurring for step in steps):
-        rows = StepCompletion.objects.filter(
-            step__plan_id__in=ids,
+        rows = completions_qs.filter(
             step__recurrence__in=["daily", "weekly", "monthly"],
             period_start__gte=window_floor(today),
         ).values_list("step_id", "period_start")
@@ -103,7 +182,12 @@ def plan_trees(*, plans: list[Plan], today: date | None = None, with_progress: b
             step.recurrence, today
         ) in completions.get(step.pk, ())
         by_objective[step.objective_id].append(step)
-    trees = {plan.pk: PlanTree(plan=plan, milestones=[], completions=completions) for plan in plans}
+    trees = {
+        plan.pk: PlanTree(
+            plan=plan, milestones=[], completions=completions, partial=objective_ids is not None
+        )
+        for plan in plans
+    }
     for milestone in milestones:
         milestone.plan = by_id[milestone.plan_id]
         milestone.children = by_milestone.get(milestone.pk, [])

@@ -360,6 +360,83 @@ class PlanTreeSerializer(PlanSerializer):
         return TreeMilestoneSerializer(self.context["tree"].milestones, many=True, context=self.context).data
 
 
+def tree_representation(plan: Plan, tree) -> dict[str, Any]:
+    """``PlanTreeSerializer(plan).data``, built by hand: the same JSON, four times faster on big plans.
+
+    ``PlanTreeSerializer`` stays the schema (drf-spectacular reads it) and the reference:
+    ``tests/planning/test_api.py`` checks that both give the same output. Running a ModelSerializer
+    per node costs ~25 µs each; a 5,000-step tree spent more time there than in its queries.
+    Steps may be ``StepRow``s or model instances.
+    """
+    when = serializers.DateTimeField().to_representation
+    rollup = tree.progress
+
+    def day(value):
+        return value.isoformat() if value is not None else None
+
+    def person(membership):
+        return {"id": membership.pk, "name": membership.display_name} if membership is not None else None
+
+    def step(node) -> dict[str, Any]:
+        part = rollup.steps[node.pk]
+        assignee_name = getattr(node, "assignee_name", None)
+        if assignee_name is None:  # a model instance
+            assignee = person(node.assignee)
+        else:
+            assignee = {"id": node.assignee_id, "name": assignee_name} if node.assignee_id else None
+        return {
+            "id": node.pk,
+            "title": node.title,
+            "notes": node.notes,
+            "assignee": assignee,
+            "due_date": day(node.due_date),
+            "recurrence": node.recurrence,
+            "status": node.status,
+            "completed_at": when(node.completed_at) if node.completed_at is not None else None,
+            "position": node.position,
+            "version": node.version,
+            "progress": part.percent,
+            "progress_detail": part.detail,
+            "done_this_period": node.done_this_period,
+        }
+
+    def objective(node) -> dict[str, Any]:
+        return {
+            "id": node.pk,
+            "title": node.title,
+            "description": node.description,
+            "why": node.why,
+            "start_date": day(node.start_date),
+            "due_date": day(node.due_date),
+            "team": {"id": node.team.pk, "name": node.team.name} if node.team is not None else None,
+            "owner": person(node.owner),
+            "weight": node.weight,
+            "position": node.position,
+            "version": node.version,
+            "progress": rollup.objectives[node.pk].percent,
+            "steps": [step(child) for child in node.children],
+        }
+
+    def milestone(node) -> dict[str, Any]:
+        return {
+            "id": node.pk,
+            "title": node.title,
+            "description": node.description,
+            "target_date": day(node.target_date),
+            "owner": person(node.owner),
+            "weight": node.weight,
+            "position": node.position,
+            "version": node.version,
+            "progress": rollup.milestones[node.pk].percent,
+            "objectives": [objective(child) for child in node.children],
+        }
+
+    data = dict(PlanSerializer(plan).data)
+    data["progress"] = rollup.plan.percent
+    data["milestones"] = [milestone(node) for node in tree.milestones]
+    return data
+
+
 # --- Input: plans -----------------------------------------------------------------------------------
 # Blank titles pass the shape check on purpose: the service answers with its own message.
 

@@ -262,5 +262,5 @@ class PlanProgressApi(MetricsApi):
         responses={200: s.PlanProgressSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
-        tree = plan_tree(plan=plan_for(self.membership, pk))
+        tree = plan_tree(plan=plan_for(self.membership, pk), step_rows=True)
         return Response(s.PlanProgressSerializer(s.plan_progress(tree)).data)

@@ -64,7 +64,7 @@ def my_dashboard(request: HttpRequest) -> HttpResponse:
 def plan_summary(request: HttpRequest, plan_id: int) -> HttpResponse:
     """The end-of-cycle summary: progress, key results, scores and how much the team checked in."""
     plan = load_plan(request, plan_id)
-    tree = plan_tree(plan=plan)
+    tree = plan_tree(plan=plan, step_rows=True)
     scores = {s.objective_id: s for s in ObjectiveScore.objects.filter(plan=plan)}
     krs: dict[int, list] = {}
     for kr in KeyResult.objects.filter(plan=plan).select_related("owner__user").order_by("position", "pk"):

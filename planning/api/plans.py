@@ -88,4 +88,4 @@ class PlanTreeApi(OrgApi):
     )
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
         plan = plan_for(self.membership, pk)
-        return Response(s.PlanTreeSerializer(plan, context={"tree": plan_tree(plan=plan)}).data)
+        return Response(s.tree_representation(plan, plan_tree(plan=plan, step_rows=True)))

@@ -4,12 +4,29 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from bizops.errors import Conflict, ValidationError
 
 from ..access import can_edit_plan, plan_for
 from ..models import Plan
+
+
+class UrlFor:
+    """``reverse()`` once, then the URL for any last id by formatting a string.
+
+    A big strategy map links ~2,000 nodes; each ``{% url %}`` walks the resolver (~30 µs), this ~0.2 µs.
+    ``UrlFor("node_detail", slug, plan_id, "step")(42)`` is ``reverse("node_detail", args=[..., 42])``.
+    """
+
+    _SENTINEL = "2147483647"  # an id no row reaches, replaced by the real one
+
+    def __init__(self, name: str, *args: object) -> None:
+        self.head, _, self.tail = reverse(name, args=[*args, int(self._SENTINEL)]).rpartition(self._SENTINEL)
+
+    def __call__(self, pk: int) -> str:
+        return f"{self.head}{pk}{self.tail}"
 
 
 def load_plan(request: HttpRequest, plan_id: int) -> Plan:

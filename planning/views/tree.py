@@ -19,25 +19,40 @@ from ..access import can_update_step
 from ..forms import NODE_FORMS, CommentForm, QuickAddForm
 from ..models import ActionStep
 from ..progress import HEALTH, Figure, Part, health
-from .common import back, error_message, load_plan
+from .common import UrlFor, back, error_message, load_plan
 
 # Past this many steps the map shows objectives first and loads each one's steps when it is opened.
 LAZY_STEPS_ABOVE = 400
 CHILD_KIND = {"plan": "milestone", "milestone": "objective", "objective": "step"}
 
 
-def _decorate(tree: selectors.PlanTree, today) -> None:
-    """Attach progress and health to each node, for the templates."""
+def _decorate(tree: selectors.PlanTree, today, slug: str) -> None:
+    """Attach progress, health and links to each node, for the map's templates.
+
+    Links are built here from one ``reverse()`` per kind (``UrlFor``), not by ``{% url %}`` per node.
+    """
     rollup = tree.progress
+    plan_id = tree.plan.pk
+    url = {kind: UrlFor("node_detail", slug, plan_id, kind) for kind in ("milestone", "objective", "step")}
+    why = {kind: UrlFor("progress_breakdown", slug, plan_id, kind) for kind in ("milestone", "objective")}
+    steps_url = UrlFor("objective_steps", slug, plan_id)
+    measures_url = UrlFor("objective_measures", slug)
+    key_result_url = UrlFor("key_result_detail", slug)
     for milestone in tree.milestones:
         milestone.figure = rollup.milestones[milestone.pk]
+        milestone.url, milestone.why_url = url["milestone"](milestone.pk), why["milestone"](milestone.pk)
         for objective in milestone.children:
-            objective.figure = rollup.objectives[objective.pk]
-            objective.health = HEALTH[
-                health(objective.figure, objective.start_date, objective.due_date, today)
-            ]
+            objective.figure = figure = rollup.objectives[objective.pk]
+            objective.health = HEALTH[health(figure, objective.start_date, objective.due_date, today)]
+            objective.url, objective.why_url = url["objective"](objective.pk), why["objective"](objective.pk)
+            objective.steps_url = steps_url(objective.pk)
+            objective.measures_url = measures_url(objective.pk)
+            objective.kr_parts = [part for part in figure.parts if part.kind == "key_result"]
+            for part in objective.kr_parts:
+                part.url = key_result_url(part.node_id)
             for step in objective.children:
                 step.part = rollup.steps[step.pk]
+                step.url = url["step"](step.pk)
                 step.overdue = step.due_date is not None and step.due_date < today and step.status != "done"
 
 
@@ -45,8 +60,8 @@ def _decorate(tree: selectors.PlanTree, today) -> None:
 def plan_map(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     today = timezone.localdate()
-    tree = selectors.plan_tree(plan=plan, today=today)
-    _decorate(tree, today)
+    tree = selectors.plan_tree(plan=plan, today=today, step_rows=True)
+    _decorate(tree, today, request.org.slug)
     context = {
         "plan": plan,
         "tree": tree,
@@ -58,12 +73,13 @@ def plan_map(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 @org_view("plan_view")
 def objective_steps(request: HttpRequest, plan_id: int, objective_id: int) -> HttpResponse:
-    """The steps of one objective, loaded when it is opened on a big plan's map."""
+    """The steps of one objective, loaded when it is opened on a big plan's map (only its branch)."""
     plan = load_plan(request, plan_id)
     objective = selectors.node_get(plan=plan, kind="objective", node_id=objective_id)
-    tree = selectors.plan_tree(plan=plan)
-    _decorate(tree, timezone.localdate())
-    objective = tree.objectives.get(objective.pk)
+    today = timezone.localdate()
+    tree = selectors.plan_tree(plan=plan, today=today, step_rows=True, objective_ids=[objective.pk])
+    _decorate(tree, today, request.org.slug)
+    objective = tree.objectives[objective.pk]
     return render(request, "planning/plan_map.html#step-list", {"plan": plan, "objective": objective})
 
 
@@ -271,8 +287,8 @@ def node_detail(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> 
                 return redirect(request.path + "#comments")
         status = 400
     today = timezone.localdate()
-    tree = selectors.plan_tree(plan=plan, today=today)
-    _decorate(tree, today)
+    tree = _branch(plan, kind, node, today)
+    _decorate(tree, today, request.org.slug)
     figure, children = _figure_for(tree, kind, node)
     context = {
         "plan": plan,
@@ -287,6 +303,17 @@ def node_detail(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> 
         "step_statuses": ActionStep._meta.get_field("status").choices,
     }
     return render(request, "planning/node_detail.html", context, status=status)
+
+
+def _branch(plan, kind: str, node, today) -> selectors.PlanTree:
+    """The part of the tree a node's figure needs: its objective's branch for a step or an objective."""
+    objective_id = {"objective": "pk", "step": "objective_id"}.get(kind)
+    return selectors.plan_tree(
+        plan=plan,
+        today=today,
+        step_rows=True,
+        objective_ids=[getattr(node, objective_id)] if objective_id else None,
+    )
 
 
 def _tree_node(tree, kind, node):
@@ -318,7 +345,7 @@ def progress_breakdown(request: HttpRequest, plan_id: int, kind: str, node_id: i
     """“Why 62%”: the parts a figure was computed from, as a fragment (HTMX) or a page."""
     plan = load_plan(request, plan_id)
     node = plan if kind == "plan" else selectors.node_get(plan=plan, kind=kind, node_id=node_id)
-    tree = selectors.plan_tree(plan=plan)
+    tree = _branch(plan, kind, node, timezone.localdate())
     figure, parts = _figure_for(tree, kind, node)
     context = {"plan": plan, "node": node, "kind": kind, "figure": figure, "parts": parts}
     template = (

@@ -366,7 +366,7 @@ def approve(page: Page, slug: str, plan_title: str, comment: str = "") -> None:
 
 
 def percent(locator: Locator) -> int:
-    """The number of a progress bar (``components/progress.html``)."""
+    """The number of a progress bar (the ``progress`` tag in ``bizops/templatetags/ui.py``)."""
     text = locator.locator(".progress__value").first.inner_text()
     return int(text.strip().rstrip("%"))
 

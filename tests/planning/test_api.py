@@ -3,6 +3,7 @@ and the OpenAPI schema. Who may call what is in ``test_api_permissions.py``."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -677,6 +678,32 @@ def test_the_tree_nests_everything_with_progress(acme, draft):
     assert pipeline["objectives"][1]["progress"] == 0
     assert pipeline["progress"] == 25
     assert tree["progress"] == round(12.5)
+
+
+def test_the_tree_is_exactly_what_its_schema_serializer_gives(acme, draft):
+    """The endpoint builds its JSON by hand for speed; ``PlanTreeSerializer`` is the schema: they agree."""
+    from planning.selectors import plan_tree
+    from planning.serializers import PlanTreeSerializer
+
+    today = timezone.localdate()
+    ActionStep.objects.filter(pk=draft.s1.pk).update(
+        status="done", completed_at=timezone.now(), due_date=today, notes="<b>bold</b>"
+    )
+    ActionStep.objects.filter(pk=draft.s2.pk).update(recurrence="weekly")
+    StepCompletion.objects.create(
+        organization=acme.org, step=draft.s2, period_start=today - timedelta(today.weekday())
+    )
+    Objective.objects.filter(pk=draft.o1.pk).update(
+        team=TeamFactory(organization=acme.org), owner=acme.member, start_date=today, due_date=today
+    )
+    draft.plan.refresh_from_db()
+
+    response = api_client(acme.viewer).get(url("api_plan_tree", "acme", draft.plan.pk))
+
+    reference = PlanTreeSerializer(draft.plan, context={"tree": plan_tree(plan=draft.plan)}).data
+    assert response.json() == json.loads(json.dumps(reference))
+    step = response.json()["milestones"][0]["objectives"][0]["steps"][1]
+    assert (step["recurrence"], step["done_this_period"]) == ("weekly", True)
 
 
 def test_the_tree_costs_the_same_queries_for_10_and_1000_nodes(acme, django_assert_num_queries):
