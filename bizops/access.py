@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
+from .badges import with_badges
 from .models import Membership, Organization
 from .roles import PERMISSIONS, can
 
@@ -45,16 +46,18 @@ def membership_for(user: User, org_slug: str) -> Membership:
     return membership
 
 
-def memberships_with_current(user: User, org_slug: str) -> tuple[Membership, list[Membership]]:
+def memberships_with_current(
+    user: User, org_slug: str, badges: bool = False
+) -> tuple[Membership, list[Membership]]:
     """The membership for ``org_slug`` and all of the user's memberships (for the switcher), in one
-    query: people belong to a handful of organizations, so fetching them all costs nothing extra."""
+    query: people belong to a handful of organizations, so fetching them all costs nothing extra.
+    ``badges`` adds the navigation's counts to each (``bizops.badges``), in the same query."""
     if not user.is_authenticated:
         raise Http404
-    memberships = list(
-        Membership.objects.filter(user=user)
-        .select_related("organization", "user")
-        .order_by("organization__name")
-    )
+    queryset = Membership.objects.filter(user=user).select_related("organization", "user")
+    if badges:
+        queryset = with_badges(queryset)
+    memberships = list(queryset.order_by("organization__name"))
     for membership in memberships:
         if membership.organization.slug == org_slug:
             return membership, memberships
@@ -87,7 +90,7 @@ def org_view(action: str = "org_view") -> Callable:
         def wrapped(request: HttpRequest, org_slug: str, *args: Any, **kwargs: Any):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            membership, memberships = memberships_with_current(request.user, org_slug)
+            membership, memberships = memberships_with_current(request.user, org_slug, badges=True)
             attach_membership(request, membership)
             request.my_memberships = memberships
             require(membership, action)

@@ -16,3 +16,10 @@ class BizopsConfig(AppConfig):
         for key in ("data_folder_in", "data_folder_out", "control_folder"):
             if key in options:
                 os.makedirs(options[key], exist_ok=True)
+
+        # A new session starts refreshed: SessionRefreshMiddleware then leaves it alone for a while.
+        from django.contrib.auth.signals import user_logged_in
+
+        from .middleware import stamp_session
+
+        user_logged_in.connect(stamp_session, dispatch_uid="bizops.stamp_session")

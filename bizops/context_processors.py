@@ -1,5 +1,6 @@
 from django.http import HttpRequest
 
+from .badges import badge
 from .models import Membership
 
 
@@ -25,7 +26,13 @@ def organization(request: HttpRequest) -> dict:
 
         if org is None:
             return 0
-        return Notification.objects.filter(recipient=user, organization=org, read_at__isnull=True).count()
+        return badge(
+            request.membership,
+            "unread",
+            lambda: Notification.objects.filter(
+                recipient=user, organization=org, read_at__isnull=True
+            ).count(),
+        )
 
     return {
         "unread_notifications": unread,

@@ -91,3 +91,37 @@ class HealthCheckMiddleware:
         if view is not None:
             return view(request)
         return self.get_response(request)
+
+
+class SessionRefreshMiddleware:
+    """Keeps a signed-in session alive while it is used, without writing it on every request.
+
+    ``SESSION_SAVE_EVERY_REQUEST`` would write the session row (BEGIN, UPDATE, COMMIT) on every page
+    and API call. This marks the session modified only when its last refresh is older than
+    ``SESSION_REFRESH_SECONDS``, so the idle expiry (``SESSION_COOKIE_AGE``) counts from the last
+    activity to within that many seconds. Goes right after ``SessionMiddleware``.
+    """
+
+    KEY = "_refreshed"
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        from django.conf import settings
+
+        session = getattr(request, "session", None)
+        if session is not None and settings.SESSION_COOKIE_NAME in request.COOKIES:
+            now = int(time.time())
+            last = session.get(self.KEY, 0)
+            # Only signed-in sessions: an anonymous visitor's stale cookie must not create a row.
+            if "_auth_user_id" in session and not 0 <= now - last < settings.SESSION_REFRESH_SECONDS:
+                session[self.KEY] = now
+        return self.get_response(request)
+
+
+def stamp_session(sender, request: HttpRequest, user, **kwargs) -> None:
+    """``user_logged_in`` receiver: the login saves the session anyway, so it counts as a refresh."""
+    session = getattr(request, "session", None)
+    if session is not None:
+        session[SessionRefreshMiddleware.KEY] = int(time.time())

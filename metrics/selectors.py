@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import F, Q, QuerySet, Window
+from django.db.models import Count, F, Max, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -237,7 +237,7 @@ def dashboard(
         objectives = [o for o in objectives if o.team_id == team.pk]
     if member is not None:
         objectives = [o for o in objectives if o.owner_id == member.pk]
-    latest_confidence = _latest_confidence([o.pk for o in objectives], today)
+    latest_confidence, checked = _recent_check_ins(trees, objectives)
     shown = {o.pk for o in objectives}  # a set: a list made this loop quadratic on big plans
     at_risk = []
     for tree in trees:
@@ -257,8 +257,13 @@ def dashboard(
         steps = steps.filter(objective__team=team)
     if member is not None:
         steps = steps.filter(assignee=member)
-    overdue = list(steps.select_related("assignee__user", "plan").order_by("due_date")[:limit])
-    overdue_count = steps.count() if len(overdue) == limit else len(overdue)
+    # The total rides along as a window count over the whole filtered set: no second query.
+    overdue = list(
+        steps.select_related("assignee__user", "plan")
+        .annotate(total=Window(Count("pk")))
+        .order_by("due_date", "pk")[:limit]
+    )
+    overdue_count = overdue[0].total if overdue else 0
     kpis = KPI.objects.filter(organization=organization).select_related("owner__user").order_by("name")
     if team is not None:
         kpis = kpis.filter(objectives__team=team).distinct()
@@ -270,39 +275,54 @@ def dashboard(
         overdue=overdue,
         overdue_count=overdue_count,
         kpis=kpi_rows(kpis=list(kpis[:24]), today=today),
-        missing=_missing_check_ins(objectives, today),
+        missing=_missing_check_ins(objectives, checked),
     )
 
 
-def _latest_confidence(objective_ids: list[int], today: date) -> dict[int, str]:
-    if not objective_ids:
-        return {}
+def _recent_check_ins(trees: list, objectives: list[Objective]) -> tuple[dict[int, str], set[int]]:
+    """For the dashboard, in one query: the confidence of each objective's latest check-in (last 45
+    days), and the objectives checked in on, directly or through a key result, in the last 7 days.
+
+    Grouped by objective, key result and confidence, so the rows are bounded by the nodes, not by the
+    check-ins; key results are mapped to their objectives from the roll-up's parts, without a join.
+    """
+    ids = {o.pk for o in objectives}
+    objective_of = {
+        part.node_id: objective_id
+        for tree in trees
+        for objective_id, figure in tree.progress.objectives.items()
+        if objective_id in ids
+        for part in figure.parts
+        if part.kind == "key_result"
+    }
+    if not ids:
+        return {}, set()
+    now = timezone.now()
+    week_ago = now - timedelta(days=7)
     rows = (
         CheckIn.objects.filter(
-            objective_id__in=objective_ids, created_at__gte=timezone.now() - timedelta(days=45)
+            Q(objective_id__in=ids, created_at__gte=now - timedelta(days=45))
+            | Q(key_result_id__in=list(objective_of), created_at__gte=week_ago)
         )
-        .order_by("objective_id", "-created_at")
-        .values_list("objective_id", "confidence")
+        .order_by()
+        .values_list("objective_id", "key_result_id", "confidence")
+        .annotate(last=Max("created_at"))
     )
-    result: dict[int, str] = {}
-    for objective_id, confidence in rows:
-        result.setdefault(objective_id, confidence)
-    return result
+    latest: dict[int, tuple] = {}
+    checked: set[int] = set()
+    for objective_id, key_result_id, confidence, last in rows:
+        owner = objective_id if objective_id is not None else objective_of.get(key_result_id)
+        if last >= week_ago and owner is not None:
+            checked.add(owner)
+        if objective_id is not None and (objective_id not in latest or last > latest[objective_id][0]):
+            latest[objective_id] = (last, confidence)
+    return {pk: confidence for pk, (_, confidence) in latest.items()}, checked
 
 
-def _missing_check_ins(objectives: list[Objective], today: date, days: int = 7) -> list[tuple]:
-    """Owners whose objectives have had no check-in (on them or their key results) for ``days`` days."""
+def _missing_check_ins(objectives: list[Objective], checked: set[int]) -> list[tuple]:
+    """Owners whose objectives have had no check-in (on them or their key results) for a week."""
     if not objectives:
         return []
-    since = timezone.now() - timedelta(days=days)
-    ids = [o.pk for o in objectives]
-    recent = set(
-        CheckIn.objects.filter(created_at__gte=since)
-        .filter(Q(objective_id__in=ids) | Q(key_result__objective_id__in=ids))
-        .values_list("objective_id", "key_result__objective_id")
-        .distinct()
-    )
-    checked = {a for a, _ in recent if a} | {b for _, b in recent if b}
     by_owner: dict[int, list] = defaultdict(list)
     owners: dict[int, Membership] = {}
     for o in objectives:

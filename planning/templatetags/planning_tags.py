@@ -1,5 +1,7 @@
 from django import template
 
+from bizops.badges import badge
+
 from ..selectors import review_queue
 
 register = template.Library()
@@ -12,4 +14,4 @@ def review_queue_count(context) -> int:
     membership = getattr(request, "membership", None)
     if membership is None or membership.role not in ("owner", "admin", "manager"):
         return 0
-    return review_queue(membership=membership).count()
+    return badge(membership, "review_queue", lambda: review_queue(membership=membership).count())

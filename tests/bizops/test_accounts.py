@@ -157,3 +157,30 @@ def test_user_without_organization_is_asked_to_create_one(client):
     response = client.post(reverse("organization_create"), {"name": "New Co"})
     org = Organization.objects.get(name="New Co")
     assert response.url == reverse("org_home", args=[org.slug])
+
+
+@pytest.mark.django_db
+def test_a_used_session_is_saved_again_only_once_its_last_save_is_old(acme, client, settings):
+    """Idle expiry counts from the last activity, without a session write on every request."""
+    import time
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bizops.middleware import SessionRefreshMiddleware
+
+    client.force_login(acme.member.user)
+    home = reverse("org_home", args=[acme.org.slug])
+    client.get(home)  # the first request after login stamps the session
+
+    def writes() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(home).status_code == 200
+        return sum(q["sql"].startswith('UPDATE "django_session"') for q in queries.captured_queries)
+
+    assert writes() == 0
+    session = client.session
+    session[SessionRefreshMiddleware.KEY] = int(time.time()) - settings.SESSION_REFRESH_SECONDS - 1
+    session.save()
+    assert writes() == 1
+    assert writes() == 0

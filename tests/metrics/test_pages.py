@@ -269,3 +269,62 @@ def test_kpi_pages_do_not_grow_with_measurements(
     assert Measurement.objects.count() == 10_000
     with django_assert_max_num_queries(len(captured.captured_queries)):
         assert clients["member"].get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_dashboard_tells_who_has_not_checked_in_and_counts_every_overdue_step(acme):
+    """Check-ins on an objective or on one of its key results both count; old ones do not."""
+    from django.utils import timezone
+
+    from metrics.models import CheckIn
+    from metrics.selectors import dashboard
+    from planning.models import ActionStep
+
+    today = date.today()
+    plan = make_plan(
+        acme.org,
+        acme.manager,
+        start=today - timedelta(days=60),
+        end=today + timedelta(days=300),
+        status=PlanStatus.ACTIVE,
+        milestones=1,
+        objectives=3,
+        steps=1,
+    )
+    on_kr, on_objective, silent = Objective.objects.filter(plan=plan).order_by("position")
+    kr = KeyResult.objects.create(organization=acme.org, plan=plan, objective=on_kr, title="KR", target=5)
+    CheckIn.objects.create(
+        organization=acme.org,
+        plan=plan,
+        target="key_result",
+        key_result=kr,
+        value=1,
+        confidence="on_track",
+        author=acme.manager.user,
+    )
+    CheckIn.objects.create(
+        organization=acme.org,
+        plan=plan,
+        target="objective",
+        objective=on_objective,
+        confidence="off_track",
+        author=acme.manager.user,
+    )
+    old = CheckIn.objects.create(
+        organization=acme.org,
+        plan=plan,
+        target="objective",
+        objective=silent,
+        confidence="on_track",
+        author=acme.manager.user,
+    )
+    CheckIn.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=10))
+    ActionStep.objects.filter(plan=plan).update(due_date=today - timedelta(days=1))
+
+    board = dashboard(organization=acme.org, today=today, limit=2)
+
+    assert [(owner, [o.pk for o in objectives]) for owner, objectives in board.missing] == [
+        (acme.manager, [silent.pk])
+    ]
+    assert [o.pk for o in board.at_risk] == [on_objective.pk]  # its latest confidence is off track
+    assert (len(board.overdue), board.overdue_count) == (2, 3)
