@@ -55,6 +55,11 @@ STEP_ROW_FIELDS = (
     "position",
     "version",
 )
+# What read-only pages show of milestones and objectives (``plan_trees(step_rows=True)``).
+_NODE_READ_FIELDS = ("organization_id", "plan_id", "title", "description", "position", "version", "weight")
+MILESTONE_READ_FIELDS = (*_NODE_READ_FIELDS, "target_date")
+OBJECTIVE_READ_FIELDS = (*_NODE_READ_FIELDS, "milestone_id", "why", "start_date", "due_date", "team")
+OWNER_NAME_FIELDS = ("owner", "owner__user", "owner__user__display_name", "owner__user__email")
 _STATUS_LABELS = dict(StepStatus.choices)
 _RECURRENCE_LABELS = dict(Recurrence.choices)
 
@@ -156,8 +161,14 @@ def plan_trees(
         objectives_qs = objectives_qs.filter(pk__in=objective_ids)
         steps_qs = steps_qs.filter(objective_id__in=objective_ids)
         completions_qs = completions_qs.filter(step__objective_id__in=objective_ids)
-    milestones = list(milestones_qs.select_related("owner__user").order_by("position", "pk"))
-    objectives = list(objectives_qs.select_related("owner__user", "team").order_by("position", "pk"))
+    milestones_qs = milestones_qs.select_related("owner__user")
+    objectives_qs = objectives_qs.select_related("owner__user", "team")
+    if step_rows:
+        # Read-only pages: the owner's name, not their whole membership and user rows.
+        milestones_qs = milestones_qs.only(*MILESTONE_READ_FIELDS, *OWNER_NAME_FIELDS)
+        objectives_qs = objectives_qs.only(*OBJECTIVE_READ_FIELDS, *OWNER_NAME_FIELDS, "team__name")
+    milestones = list(milestones_qs.order_by("position", "pk"))
+    objectives = list(objectives_qs.order_by("position", "pk"))
     completions: dict[int, set[date]] = defaultdict(set)
     if step_rows:
         # Recent completions come joined to their step (one row each, next to each other in the
