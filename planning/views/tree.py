@@ -77,7 +77,7 @@ def objective_steps(request: HttpRequest, plan_id: int, objective_id: int) -> Ht
     plan = load_plan(request, plan_id)
     objective = selectors.node_get(plan=plan, kind="objective", node_id=objective_id)
     today = timezone.localdate()
-    tree = selectors.plan_tree(plan=plan, today=today, step_rows=True, objective_ids=[objective.pk])
+    tree = _branch(plan, "objective", objective, today)
     _decorate(tree, today, request.org.slug)
     objective = tree.objectives[objective.pk]
     return render(request, "planning/plan_map.html#step-list", {"plan": plan, "objective": objective})
