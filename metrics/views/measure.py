@@ -13,6 +13,7 @@ from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
 from planning.access import can_edit_plan, can_update_step
 from planning.models import ActionStep, Objective
+from planning.views.common import UrlFor
 
 from .. import selectors, services
 from ..charts import sparkline
@@ -56,7 +57,8 @@ def _render_objective(request, objective, *, kr_form=None, check_in_form=None, s
         "key_results": key_results,
         "kpi_rows": kpi_rows,
         "indicators": selectors.leading_indicators(objective=objective),
-        "timeline": selectors.check_in_timeline(objective=objective),
+        "timeline": selectors.check_in_timeline(objective=objective, key_results=key_results),
+        "key_result_url": UrlFor("key_result_detail", request.org.slug),
         "kr_form": kr_form or (KeyResultForm(organization=request.org) if may_define else None),
         "check_in_form": check_in_form
         or (CheckInForm() if may_check_in and plan.status != "closed" else None),

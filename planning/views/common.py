@@ -21,6 +21,7 @@ class UrlFor:
     """
 
     _SENTINEL = "2147483647"  # an id no row reaches, replaced by the real one
+    do_not_call_in_templates = True  # templates hand it on to tags (``check_in_item``), not call it
 
     def __init__(self, name: str, *args: object) -> None:
         self.head, _, self.tail = reverse(name, args=[*args, int(self._SENTINEL)]).rpartition(self._SENTINEL)

@@ -164,6 +164,34 @@ def test_check_in_pages_update_values(acme, clients, key_result, tree):
     assert "Clients signed" in measures and "2 of 5" in measures
 
 
+@pytest.mark.django_db
+def test_timelines_show_each_check_in_newest_first_and_escape_notes(acme, clients, key_result, tree):
+    from metrics import services
+
+    _, objective, step = tree
+    slug = acme.org.slug
+    services.check_in_key_result(
+        actor=acme.manager, key_result=key_result, value=2, confidence="at_risk", note="<b>slow</b>\nstill"
+    )
+    services.check_in_objective(actor=acme.manager, objective=objective, confidence="on_track", note="Fine")
+    services.check_in_step(actor=acme.member, step=step, status="doing", confidence="off_track")
+    kr_page = clients["member"].get(reverse("key_result_detail", args=[slug, key_result.pk])).content.decode()
+    timeline = kr_page[kr_page.index('class="timeline"') :]
+    assert "At risk" in timeline and "0 → <strong>2</strong>" in timeline
+    assert "&lt;b&gt;slow&lt;/b&gt;<br>still" in timeline and "<b>slow" not in timeline
+    assert acme.manager.user.display_name in timeline
+    assert " on <a" not in timeline  # one key result's own timeline does not name it on every entry
+    measures = (
+        clients["member"].get(reverse("objective_measures", args=[slug, objective.pk])).content.decode()
+    )
+    timeline = measures[measures.index('class="timeline"') :]
+    kr_link = f'on <a href="{reverse("key_result_detail", args=[slug, key_result.pk])}">Clients signed</a>'
+    assert kr_link in timeline
+    assert timeline.index("Fine") < timeline.index("slow")  # newest first
+    step_page = clients["member"].get(reverse("step_check_in", args=[slug, step.pk])).content.decode()
+    assert "Status: Doing" in step_page and "Off track" in step_page
+
+
 def _grow(org, owner, objectives_per_plan, plans=2):
     """Running plans with key results, check-ins and KPIs linked to their objectives."""
     from metrics.models import CheckIn
