@@ -102,12 +102,24 @@ def test_strategy_map_shows_the_tree_with_progress_and_people(acme, clients, pla
 
 @pytest.mark.django_db
 def test_hostile_text_is_shown_as_text(acme, clients, plan, tree):
-    _, objective, _ = tree
-    objective.title = '<script>alert("x")</script>'
+    """Every text the map draws by tag (objective and step rows) or template comes out escaped."""
+    _, objective, step = tree
+    hostile = '<script>alert("x")</script>'
+    objective.title = hostile
     objective.save()
+    objective.team.name = "<i>Team</i>"
+    objective.team.save()
+    step.title = "<b>Step</b>"
+    step.assignee = acme.member
+    step.save()
+    acme.member.user.display_name = "<img src=x onerror=alert(1)>"
+    acme.member.user.save()
     html = clients["owner"].get(reverse("plan_map", args=[acme.org.slug, plan.pk])).content.decode()
-    assert '<script>alert("x")</script>' not in html
+    assert hostile not in html and "<b>Step</b>" not in html and "<i>Team</i>" not in html
+    assert "<img src=x" not in html
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert "&lt;b&gt;Step&lt;/b&gt;" in html and "&lt;i&gt;Team&lt;/i&gt;" in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
 
 
 @pytest.mark.django_db

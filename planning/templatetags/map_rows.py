@@ -1,0 +1,68 @@
+"""The strategy map's two repeated rows, an objective's and a step's, drawn by tags.
+
+A 5,000-node plan's map has 520 objective rows and a 180-node plan's 150 step rows; as template
+markup each cost ~150 µs (twenty-odd variable and ``if`` nodes), as a ``format_html`` ~25 µs, which is
+most of the difference between a 300 ms and a 200 ms map. The markup is the template's, moved here
+whole; ``planning/views/tree.py:_decorate`` attaches what they read (url, figure, health, part...).
+"""
+
+from __future__ import annotations
+
+from django import template
+from django.utils.html import escape, format_html
+from django.utils.safestring import mark_safe
+
+from bizops.templatetags.ui import badge, date, progress, step_status
+
+register = template.Library()
+
+
+@register.simple_tag
+def map_objective_row(objective) -> str:
+    """The objective's line: title, team, owner, due date, health and progress (with its "why" link)."""
+    meta = "Objective"
+    if objective.team_id:
+        meta += f" · {objective.team.name}"
+    if objective.owner_id:
+        meta += f" · {objective.owner.user.display_name}"
+    if objective.due_date:
+        meta += f" · due {date(objective.due_date, 'j M Y')}"
+    tone, icon, label = objective.health
+    percent = objective.figure.percent
+    return format_html(
+        '<div class="tree__row"><span class="tree__kind" aria-hidden="true">●</span>'
+        '<span class="tree__main"><a class="tree__title" href="{}">{}</a>'
+        '<span class="tree__meta">{}</span></span>{}'
+        '<a class="tree__progress" href="{}" aria-label="Why {}%? Progress of {}">{}</a></div>',
+        objective.url,
+        objective.title,
+        meta,
+        badge(label, icon, tone),
+        objective.why_url,
+        percent,
+        objective.title,
+        progress(percent, small=True),
+    )
+
+
+@register.simple_tag
+def map_step(step) -> str:
+    """A step's line: status, title, assignee, recurrence and this period's completion, due date.
+
+    Plain f-strings with ``escape()`` on every value (a map can draw 5,000 of these; ``format_html``
+    takes three times as long).
+    """
+    meta = escape(step.assignee_name) if step.assignee_id else '<span class="warn-text">unassigned</span>'
+    if step.is_recurring:
+        meta += f" · {escape(step.get_recurrence_display().lower())}, {escape(step.part.detail)}"
+    if step.due_date:
+        if step.overdue:
+            meta += f' · <strong class="error">overdue since {escape(date(step.due_date, "j M"))}</strong>'
+        else:
+            meta += f" · due {escape(date(step.due_date, 'j M Y'))}"
+    done = " is-done" if step.status == "done" else ""
+    return mark_safe(  # every value above and below is escaped
+        f'<li class="tree__step{done}">{step_status(step.status)} '
+        f'<a class="tree__title" href="{escape(step.url)}">{escape(step.title)}</a> '
+        f'<span class="tree__meta">{meta}</span></li>'
+    )
