@@ -41,8 +41,17 @@ class Permissions:
 
 
 def membership_for(user: User, org_slug: str) -> Membership:
-    """The user's membership of the organization with this slug, or 404."""
-    membership, _ = memberships_with_current(user, org_slug)
+    """The user's membership of the organization with this slug, or 404 (the API's lookup: no
+    switcher, so no list of every membership)."""
+    if not user.is_authenticated:
+        raise Http404
+    try:
+        membership = Membership.objects.select_related("organization").get(
+            user=user, organization__slug=org_slug
+        )
+    except Membership.DoesNotExist:
+        raise Http404("No such organization.") from None
+    membership.user = user
     return membership
 
 

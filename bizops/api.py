@@ -8,7 +8,8 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -95,6 +96,28 @@ def rate_key(ident: str, period: int, window: int) -> str:
     return f"api-rate:{ident}:{period}:{window}"
 
 
+def _count(key: str, timeout: int) -> int:
+    """Add one to the counter ``key`` (created with ``timeout`` seconds to live); the new count.
+
+    On Redis one round trip: ``SET NX EX`` and ``INCR`` in a pipeline. On other caches (the memory
+    cache of ``make run``), ``add`` then ``incr``.
+    """
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache):
+        redis_key = backend.make_and_validate_key(key)
+        client = backend._cache.get_client(redis_key, write=True)
+        with client.pipeline(transaction=False) as pipe:
+            pipe.set(redis_key, 0, ex=timeout, nx=True)
+            pipe.incr(redis_key)
+            return int(pipe.execute()[1])
+    cache.add(key, 0, timeout=timeout)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the key expired between add and incr
+        cache.set(key, 1, timeout=timeout)
+        return 1
+
+
 class ApiRateThrottle(BaseThrottle):
     """``settings.API_RATE`` requests per token (token callers), per user (session callers) or per
     address (anonymous), counted in fixed windows in the cache.
@@ -113,14 +136,8 @@ class ApiRateThrottle(BaseThrottle):
         now = time.time()
         window = int(now // period)
         key = rate_key(self.ident_for(request), period, window)
-        cache.add(key, 0, timeout=period + 5)
-        try:
-            count = cache.incr(key)
-        except ValueError:  # the key expired between add and incr
-            cache.set(key, 1, timeout=period + 5)
-            count = 1
         self.retry_after = (window + 1) * period - now
-        return count <= limit
+        return _count(key, period + 5) <= limit
 
     def wait(self) -> float:
         return max(1, math.ceil(self.retry_after))

@@ -496,8 +496,16 @@ def _require_running(plan: Plan) -> None:
 def check_in_key_result(
     *, actor: Membership, key_result: KeyResult, value: Any, confidence: str, note: str = ""
 ) -> CheckIn:
-    """A new value for a key result; its current value moves in the same transaction."""
-    current = KeyResult.objects.select_for_update().select_related("plan", "objective").get(pk=key_result.pk)
+    """A new value for a key result; its current value moves in the same transaction.
+
+    Only the key result's row is locked (``of=self``): locking the joined plan and objective rows too
+    made every check-in of a plan wait for the one before it.
+    """
+    current = (
+        KeyResult.objects.select_for_update(of=("self",))
+        .select_related("plan", "objective")
+        .get(pk=key_result.pk)
+    )
     _same_org(actor, current)
     owner_id = current.owner_id or current.objective.owner_id
     if not can_check_in(actor, owner_id=owner_id, team_id=current.objective.team_id):

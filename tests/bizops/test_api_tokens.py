@@ -4,6 +4,7 @@ organization; the bearer authentication, the rate limit, and If-Match on the tre
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from datetime import UTC, date, datetime, timedelta
 
@@ -364,6 +365,27 @@ def test_over_the_rate_a_token_gets_429_with_retry_after(acme, settings):
         assert [session.get(plans_url()).status_code for _ in range(4)] == [200, 200, 200, 429]
     with time_machine.travel(datetime(2030, 5, 1, 9, 1, 0, tzinfo=UTC), tick=False):
         assert client.get(plans_url()).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "backend",
+    ["django.core.cache.backends.redis.RedisCache", "django.core.cache.backends.locmem.LocMemCache"],
+)
+def test_the_rate_counter_counts_on_redis_and_in_memory(settings, backend):
+    """Redis counts in one round trip (SET NX EX + INCR), the memory cache of ``make run`` with add/incr."""
+    from django.core.cache import caches
+
+    from bizops.api import _count
+
+    location = (os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/15") if "Redis" in backend else ""
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": location}}
+    key = f"api-rate:test-counter:{backend}"
+    caches["default"].delete(key)
+    assert [_count(key, 30) for _ in range(3)] == [1, 2, 3]
+    if backend.endswith("RedisCache"):
+        redis_key = caches["default"].make_and_validate_key(key)
+        assert 0 < caches["default"]._cache.get_client(redis_key).ttl(redis_key) <= 30
+    caches["default"].delete(key)
 
 
 def test_an_empty_rate_turns_the_limit_off(acme, settings):
