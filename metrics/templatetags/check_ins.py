@@ -4,11 +4,11 @@ template version cost a fifth of a millisecond each (half the page); this costs 
 from __future__ import annotations
 
 from django import template
-from django.template.defaultfilters import date, floatformat, linebreaksbr
+from django.template.defaultfilters import floatformat, linebreaksbr
 from django.utils.html import format_html
 from django.utils.timezone import template_localtime
 
-from bizops.templatetags.ui import STEP_STATUS, badge
+from bizops.templatetags.ui import STEP_STATUS, badge, date
 
 register = template.Library()
 

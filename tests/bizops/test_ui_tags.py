@@ -1,0 +1,55 @@
+"""The template builtins of bizops/templatetags/ui.py: the faster ``date`` filter prints what Django's does."""
+
+import datetime
+import zoneinfo
+
+import pytest
+from django.template import defaultfilters
+from django.utils import timezone, translation
+
+from bizops.templatetags import ui
+
+FORMATS = ["j M Y", "j M Y H:i", "j M", "M Y", "j F Y", "j M Y H:i:s", "d/m/Y", "D j M", "N j, Y", "", None]
+
+
+def outcome(date_filter, value, fmt):
+    """What the filter prints, or the error it raises (Django's refuses a time format for a date)."""
+    try:
+        return date_filter(value, fmt)
+    except TypeError as exc:
+        return type(exc)
+
+
+@pytest.mark.parametrize("language", ["en", "de", "fr"])
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "Pacific/Auckland"])
+def test_the_date_filter_prints_what_djangos_does(language, zone):
+    moments = [
+        datetime.datetime(2026, 1, 1, 0, 5, 9, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 3, 29, 1, 30, tzinfo=datetime.UTC),  # the night Paris moves its clocks
+        datetime.datetime(2027, 12, 31, 23, 59, 59, tzinfo=datetime.UTC),
+    ]
+    days = [datetime.date(2026, 5, 3), datetime.date(2027, 9, 30), datetime.date(1999, 12, 31)]
+    with translation.override(language), timezone.override(zoneinfo.ZoneInfo(zone)):
+        for fmt in FORMATS:
+            for moment in moments:
+                local = timezone.template_localtime(moment)
+                assert ui.date(local, fmt) == defaultfilters.date(local, fmt), (fmt, moment)
+            for day in days:
+                # Twice: the second answer comes from memory and must be the same.
+                assert outcome(ui.date, day, fmt) == outcome(defaultfilters.date, day, fmt), (fmt, day)
+                assert outcome(ui.date, day, fmt) == outcome(defaultfilters.date, day, fmt), (fmt, day)
+    assert ui.date(None, "j M Y") == "" and ui.date("", "j M Y") == ""
+
+
+def test_a_date_in_a_template_is_formatted_in_the_viewers_zone_and_language():
+    from django.template import engines
+
+    template = engines["django"].from_string('{{ when|date:"j M Y H:i" }} · {{ day|date:"j F Y" }}')
+    context = {
+        "when": datetime.datetime(2026, 11, 30, 23, 30, tzinfo=datetime.UTC),
+        "day": datetime.date(2026, 5, 1),
+    }
+    with timezone.override(zoneinfo.ZoneInfo("Europe/Berlin")):
+        assert template.render(context) == "1 Dec 2026 00:30 · 1 May 2026"
+    with translation.override("de"), timezone.override(zoneinfo.ZoneInfo("UTC")):
+        assert template.render(context) == "30 Nov 2026 23:30 · 1 Mai 2026"
