@@ -63,10 +63,12 @@ def memberships_with_current(
     ``badges`` adds the navigation's counts to each (``bizops.badges``), in the same query."""
     if not user.is_authenticated:
         raise Http404
-    queryset = Membership.objects.filter(user=user).select_related("organization", "user")
+    queryset = Membership.objects.filter(user=user).select_related("organization")
     if badges:
         queryset = with_badges(queryset)
     memberships = list(queryset.order_by("organization__name"))
+    for membership in memberships:
+        membership.user = user  # already loaded by the session: no join for it
     for membership in memberships:
         if membership.organization.slug == org_slug:
             return membership, memberships

@@ -121,10 +121,18 @@ _DATE_FIELDS = {
     "d": lambda v: f"{v.day:02d}",
     "n": lambda v: str(v.month),
     "m": lambda v: f"{v.month:02d}",
-    "M": lambda v: MONTHS_3[v.month].title(),
-    "F": lambda v: str(MONTHS[v.month]),
+    "M": lambda v: _month_names(get_language())[0][v.month],
+    "F": lambda v: _month_names(get_language())[1][v.month],
     "Y": lambda v: f"{v.year:04d}",
 }
+
+
+@lru_cache(maxsize=16)
+def _month_names(language: str) -> tuple[dict[int, str], dict[int, str]]:
+    """Short (as Django's ``M``: "Jan") and long ("January") month names, translated once per language."""
+    return {n: MONTHS_3[n].title() for n in MONTHS_3}, {n: str(MONTHS[n]) for n in MONTHS}
+
+
 _TIME_FIELDS = {
     "H": lambda v: f"{v.hour:02d}",
     "i": lambda v: f"{v.minute:02d}",
