@@ -467,11 +467,10 @@ CHECK_IN_VALUE = {
 
 class CheckInCreateSerializer(StrictSerializer):
     target = CheckInTargetField(help_text="What the check-in is about; send that one's id, and only it.")
-    key_result = OrgScopedField(
-        KeyResult, related=("plan", "objective"), required=False, help_text="For `key_result`."
-    )
-    objective = OrgScopedField(Objective, related=("plan",), required=False, help_text="For `objective`.")
-    step = OrgScopedField(ActionStep, related=("plan",), required=False, help_text="For `step`.")
+    # No related rows: each check-in service reads the plan itself (the key result's under a lock).
+    key_result = OrgScopedField(KeyResult, required=False, help_text="For `key_result`.")
+    objective = OrgScopedField(Objective, required=False, help_text="For `objective`.")
+    step = OrgScopedField(ActionStep, required=False, help_text="For `step`.")
     value = number_field(required=False, help_text="For a key result (required): its new current value.")
     status = StepStatusField(required=False, help_text="For a step (required): its new status.")
     confidence = ConfidenceField()
