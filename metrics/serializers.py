@@ -109,7 +109,8 @@ def decimal_output(**kwargs: Any) -> serializers.DecimalField:
 
 
 def _id_filter(help_text: str) -> serializers.IntegerField:
-    return serializers.IntegerField(min_value=1, required=False, help_text=help_text)
+    # Ids are 64-bit: a bigger number is a 400 here, not an overflow in the database driver (SQLite's).
+    return serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, help_text=help_text)
 
 
 # --- KPIs: output -----------------------------------------------------------------------------------

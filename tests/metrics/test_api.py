@@ -904,6 +904,11 @@ def test_check_ins_filter(acme, plan, tree, key_result, manager):
     response = manager.get(url("api_check_in_list"), {"since": "last week", "step": "one"})
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {"since", "step"}
+    # An id past 64 bits is a field error on every database (SQLite's driver would overflow).
+    response = manager.get(url("api_check_in_list"), {"key_result": 2**63, "objective": 2**64})
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"key_result", "objective"}
+    assert ids(key_result=2**63 - 1) == []
 
 
 # --- Progress ---------------------------------------------------------------------------------------
