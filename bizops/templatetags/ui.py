@@ -39,6 +39,7 @@ PLAN_STATUS = {
 
 
 @register.simple_tag
+@lru_cache(maxsize=512)  # the same few labels again and again (statuses, health, confidence)
 def badge(label: str = "", icon: str = "", tone: str = "") -> str:
     """A label in a coloured pill; the icon repeats the meaning for those who do not see colour."""
     if icon:
