@@ -10,6 +10,7 @@ Also here: the ``date`` filter, Django's own with a memory for plain dates (see 
 from __future__ import annotations
 
 import datetime
+import html
 from functools import lru_cache
 
 from django import template
@@ -20,6 +21,13 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 
 register = template.Library()
+
+
+def esc(value) -> str:
+    """``django.utils.html.escape`` for tags that build markup in f-strings: the same escaping
+    (``html.escape`` of ``str(value)``) without the lazy-string wrapper that costs as much again."""
+    return html.escape(str(value))
+
 
 STEP_STATUS = {
     "done": ("good", "✓", "Done"),
