@@ -97,19 +97,20 @@ def rate_key(ident: str, period: int, window: int) -> str:
 
 
 def _count(key: str, timeout: int) -> int:
-    """Add one to the counter ``key`` (created with ``timeout`` seconds to live); the new count.
+    """Add one to the counter ``key`` (kept ``timeout`` seconds after its last use); the new count.
 
-    On Redis one round trip: ``SET NX EX`` and ``INCR`` in a pipeline. On other caches (the memory
-    cache of ``make run``), ``add`` then ``incr``.
+    On Redis one round trip: ``INCR`` then ``EXPIRE`` in a pipeline (the key names its window, so
+    renewing its time to live is harmless, and a key that expired in between never lives forever).
+    On other caches (the memory cache of ``make run``), ``add`` then ``incr``.
     """
     backend = caches[DEFAULT_CACHE_ALIAS]
     if isinstance(backend, RedisCache):
         redis_key = backend.make_and_validate_key(key)
         client = backend._cache.get_client(redis_key, write=True)
         with client.pipeline(transaction=False) as pipe:
-            pipe.set(redis_key, 0, ex=timeout, nx=True)
             pipe.incr(redis_key)
-            return int(pipe.execute()[1])
+            pipe.expire(redis_key, timeout)
+            return int(pipe.execute()[0])
     cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key)

@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from bizops.errors import Conflict, ValidationError
@@ -498,14 +498,13 @@ def check_in_key_result(
 ) -> CheckIn:
     """A new value for a key result; its current value moves in the same transaction.
 
-    Only the key result's row is locked (``of=self``): locking the joined plan and objective rows too
-    made every check-in of a plan wait for the one before it.
+    The key result's row is locked for update, its plan's only shared (``_plan_shared``): check-ins
+    on one plan do not wait for each other, but a plan being closed waits for them, and they for it.
     """
     current = (
-        KeyResult.objects.select_for_update(of=("self",))
-        .select_related("plan", "objective")
-        .get(pk=key_result.pk)
+        KeyResult.objects.select_for_update(of=("self",)).select_related("objective").get(pk=key_result.pk)
     )
+    current.plan = _plan_shared(current.plan_id)
     _same_org(actor, current)
     owner_id = current.owner_id or current.objective.owner_id
     if not can_check_in(actor, owner_id=owner_id, team_id=current.objective.team_id):
@@ -584,6 +583,17 @@ def check_in_step(
     )
     _check_in_created(check_in, actor)
     return check_in
+
+
+def _plan_shared(plan_id: int) -> Plan:
+    """The plan, read under a shared row lock (``FOR SHARE``) until the transaction ends.
+
+    Transitions (close, amend...) lock the plan for update, so they wait for check-ins in flight,
+    and a check-in waiting on a transition reads the plan as it left it (closed: refused).
+    """
+    table = connection.ops.quote_name(Plan._meta.db_table)
+    suffix = " FOR SHARE" if connection.features.has_select_for_update else ""
+    return Plan.objects.raw(f"SELECT * FROM {table} WHERE id = %s{suffix}", [plan_id])[0]
 
 
 def _check_in_created(check_in: CheckIn, actor: Membership) -> None:

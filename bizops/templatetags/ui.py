@@ -47,7 +47,9 @@ PLAN_STATUS = {
 
 
 @register.simple_tag
-@lru_cache(maxsize=512)  # the same few labels again and again (statuses, health, confidence)
+# The same few labels again and again (statuses, health, confidence). typed: a SafeString label is
+# drawn as is and an equal str escaped, so they must not share an entry.
+@lru_cache(maxsize=512, typed=True)
 def badge(label: str = "", icon: str = "", tone: str = "") -> str:
     """A label in a coloured pill; the icon repeats the meaning for those who do not see colour."""
     if icon:
@@ -66,7 +68,7 @@ def progress(value, small: bool = False, label: str = "") -> str:
     return _progress(value, small, label)
 
 
-@lru_cache(maxsize=1024)  # a page repeats the same few percentages (and labels) many times
+@lru_cache(maxsize=1024, typed=True)  # a page repeats the same few percentages (and labels)
 def _progress(value, small: bool, label: str) -> str:
     number = floatformat(value, 0)
     return format_html(

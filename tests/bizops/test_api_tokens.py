@@ -372,7 +372,7 @@ def test_over_the_rate_a_token_gets_429_with_retry_after(acme, settings):
     ["django.core.cache.backends.redis.RedisCache", "django.core.cache.backends.locmem.LocMemCache"],
 )
 def test_the_rate_counter_counts_on_redis_and_in_memory(settings, backend):
-    """Redis counts in one round trip (SET NX EX + INCR), the memory cache of ``make run`` with add/incr."""
+    """Redis counts in one round trip (INCR + EXPIRE), the memory cache of ``make run`` with add/incr."""
     from django.core.cache import caches
 
     from bizops.api import _count

@@ -53,3 +53,11 @@ def test_a_date_in_a_template_is_formatted_in_the_viewers_zone_and_language():
         assert template.render(context) == "1 Dec 2026 00:30 · 1 May 2026"
     with translation.override("de"), timezone.override(zoneinfo.ZoneInfo("UTC")):
         assert template.render(context) == "30 Nov 2026 23:30 · 1 Mai 2026"
+
+
+def test_a_remembered_badge_never_serves_safe_markup_for_plain_text():
+    from django.utils.safestring import mark_safe
+
+    assert "<i>x</i>" in ui.badge(mark_safe("<i>x</i>"))  # a template literal is drawn as written
+    assert "&lt;i&gt;x&lt;/i&gt;" in ui.badge("<i>x</i>")  # the same text from data is escaped
+    assert "&lt;b&gt;" in ui.progress(5, label="<b>")

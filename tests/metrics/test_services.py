@@ -228,3 +228,48 @@ def test_a_period_target_overrides_the_standing_one(acme, march, client):
         {"period": "2027-04-02", "target": "120"},
     )
     assert response.status_code == 302 and leads.period_targets.get().target == 120
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result):
+    """Real threads and connections: a transition holds the plan's row (as ``plan_close`` does); a
+    key-result check-in arriving meanwhile waits, then sees the plan closed and saves nothing."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from planning.models import Plan
+
+    holding, outcome = threading.Event(), {}
+
+    def close():
+        try:
+            with transaction.atomic():
+                Plan.objects.select_for_update().get(pk=key_result.plan_id)
+                holding.set()
+                time.sleep(0.5)  # the check-in starts and must wait here
+                Plan.objects.filter(pk=key_result.plan_id).update(status=PlanStatus.CLOSED)
+        finally:
+            connection.close()
+
+    def check_in():
+        holding.wait(timeout=5)
+        try:
+            services.check_in_key_result(
+                actor=acme.manager, key_result=key_result, value=4, confidence="on_track"
+            )
+            outcome["result"] = "saved"
+        except Conflict as exc:
+            outcome["result"] = exc.message
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=close), threading.Thread(target=check_in)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert outcome["result"] == "This plan is closed: check-ins are over."
+    assert not CheckIn.objects.filter(key_result=key_result).exists()
+    assert KeyResult.objects.get(pk=key_result.pk).current == key_result.current
