@@ -133,7 +133,9 @@ class OrgScopedField(serializers.PrimaryKeyRelatedField):
         queryset = super().get_queryset()
         if organization is None:
             return queryset.none()
-        return queryset.filter(organization=organization).select_related(*self.related)
+        queryset = queryset.filter(organization=organization)
+        # Never select_related() without names: that joins every non-null foreign key, recursively.
+        return queryset.select_related(*self.related) if self.related else queryset
 
 
 def member_field(**kwargs: Any) -> OrgScopedField:

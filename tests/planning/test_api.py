@@ -788,3 +788,18 @@ def test_the_schema_is_valid_without_warnings(tmp_path: Path, capsys):
             assert {"400", "409"} <= codes, (path, method)
         if method in ("patch", "delete"):
             assert "412" in codes, (path, method)
+
+
+def test_an_id_field_without_related_rows_reads_only_its_table(acme):
+    """``OrgScopedField`` looks an id up in its own table unless told which related rows to join."""
+    from metrics.models import KeyResult
+    from planning.serializers import OrgScopedField
+
+    bare = OrgScopedField(KeyResult)
+    bare.bind("key_result", None)
+    bare._context = {"organization": acme.org}
+    joined = OrgScopedField(KeyResult, related=("plan",))
+    joined.bind("key_result", None)
+    joined._context = {"organization": acme.org}
+    assert "JOIN" not in str(bare.get_queryset().query)
+    assert str(joined.get_queryset().query).count("JOIN") == 1
