@@ -275,6 +275,18 @@ def plan_list(*, organization: Organization, status: str = "", period: str = "")
     return qs
 
 
+MY_WORK_FIELDS = (
+    *(f for f in STEP_ROW_FIELDS if f != "notes"),
+    "organization_id",
+    "plan__title",
+    "plan__status",
+    "plan__period_end",
+    "plan__organization_id",
+    "objective__title",
+    "objective__plan_id",
+)
+
+
 @dataclass
 class MyWork:
     overdue: list[ActionStep]
@@ -301,6 +313,8 @@ def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
             | Q(completed_at__gte=timezone.now() - timedelta(days=7))
         )
         .select_related("plan", "objective")
+        # What the page shows: not the plans' and objectives' long texts.
+        .only(*MY_WORK_FIELDS)
         .order_by("due_date", "plan__title", "position")
     )
     recurring = [s for s in steps if s.is_recurring]

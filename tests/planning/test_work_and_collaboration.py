@@ -51,6 +51,39 @@ def test_my_work_groups_steps_by_when_they_are_due(acme, clients):
 
 
 @pytest.mark.django_db
+def test_my_work_queries_do_not_grow_with_the_steps(acme, clients, django_assert_max_num_queries):
+    """Every group, recurring steps with this period's completion, steps in several plans."""
+    today = timezone.localdate()
+
+    def assign(plans, steps_each):
+        for n in range(plans):
+            plan = make_plan(
+                acme.org,
+                acme.manager,
+                title=f"Plan {steps_each}-{n}",
+                start=today - timedelta(days=60),
+                end=today + timedelta(days=300),
+                milestones=1,
+                objectives=1,
+                steps=steps_each,
+            )
+            for i, step in enumerate(ActionStep.objects.filter(plan=plan)):
+                step.assignee = acme.member
+                step.due_date = today + timedelta(days=i - steps_each // 2) if i % 3 else None
+                step.recurrence = "weekly" if i % 4 == 0 else "none"
+                step.save()
+
+    url = reverse("my_work", args=[acme.org.slug])
+    assign(plans=1, steps_each=2)
+    with django_assert_max_num_queries(12) as small:
+        assert clients["member"].get(url).status_code == 200
+    assign(plans=3, steps_each=20)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        html = clients["member"].get(url).content.decode()
+    assert html.count('class="work-row"') == 62
+
+
+@pytest.mark.django_db
 def test_one_click_status_returns_the_row(acme, clients, plan, tree):
     _, _, step = tree
     response = clients["member"].post(
