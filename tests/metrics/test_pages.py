@@ -110,6 +110,24 @@ def test_kpi_page_shows_chart_status_and_history(acme, clients, leads):
 
 
 @pytest.mark.django_db
+def test_kpi_history_strikes_out_a_corrected_value_and_escapes_notes(acme, clients, leads):
+    from metrics import services
+
+    period = date.today().replace(day=1)
+    services.measurement_record(actor=acme.member, kpi=leads, period=period, value="70", note="first")
+    services.measurement_record(
+        actor=acme.member, kpi=leads, period=period, value="80.5", note="<script>x</script> fixed"
+    )
+    html = clients["viewer"].get(reverse("kpi_detail", args=[acme.org.slug, leads.pk])).content.decode()
+    history = html[html.index("<h2>Measurements</h2>") :]
+    rows = history.split("<tr")[2:]  # after the header row; newest first
+    assert '<td class="num">80.50</td>' in rows[0] and "fixed" in rows[0]
+    assert "&lt;script&gt;x&lt;/script&gt; fixed" in rows[0] and "<script>x" not in history
+    assert 'class="superseded"' in rows[1] and "<del>70</del>" in rows[1] and "corrected" in rows[1]
+    assert acme.member.user.display_name in rows[0]
+
+
+@pytest.mark.django_db
 def test_csv_export_neutralises_formulas(acme, clients, leads):
     Measurement.objects.create(
         organization=acme.org, kpi=leads, period_start=date(2027, 1, 1), value=1, note="=HYPERLINK(1)"
