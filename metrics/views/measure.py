@@ -108,7 +108,8 @@ def objective_check_in(request: HttpRequest, objective_id: int) -> HttpResponse:
 def key_result_detail(request: HttpRequest, key_result_id: int) -> HttpResponse:
     """Check in on a key result, seeing the previous check-in and the trend while writing."""
     kr = org_object_or_404(
-        KeyResult.objects.select_related("objective__team", "objective__owner__user", "plan", "owner__user"),
+        # The objective's owner and team are needed as ids only (who may check in).
+        KeyResult.objects.select_related("objective", "plan", "owner__user"),
         request.org,
         pk=key_result_id,
     )
