@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import datetime
 import html
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
 
 from django import template
+from django.conf import settings
 from django.template import defaultfilters
 from django.template.defaultfilters import floatformat
 from django.utils.dates import MONTHS, MONTHS_3
+from django.utils.formats import get_format
 from django.utils.html import format_html
 from django.utils.translation import get_language
 
@@ -167,3 +170,26 @@ def _format_plan(arg) -> tuple | None:
         else:
             return None
     return tuple(plan)
+
+
+_CENT = Decimal("0.01")
+
+
+def two_places(value) -> str:
+    """``floatformat(value, "-2")``: a whole number without decimals, anything else with two.
+
+    The same text as Django's filter, built directly when the decimal separator is "." (English,
+    the app's language) and numbers are not grouped; otherwise (or for odd values) Django's filter.
+    A timeline prints two numbers per entry, and the filter costs ~12 µs each.
+    """
+    if settings.USE_THOUSAND_SEPARATOR or get_format("DECIMAL_SEPARATOR") != ".":
+        return floatformat(value, "-2")
+    try:
+        number = Decimal(value) if not isinstance(value, float) else Decimal(repr(value))
+        if not number.is_finite():
+            return floatformat(value, "-2")
+        if number == number.to_integral_value():
+            return str(int(number))
+        return f"{number.quantize(_CENT, rounding=ROUND_HALF_UP):f}"
+    except (InvalidOperation, TypeError, ValueError):
+        return floatformat(value, "-2")

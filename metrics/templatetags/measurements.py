@@ -4,11 +4,10 @@ markup they were a third of the page (~60 µs each); this takes a fifth of that.
 from __future__ import annotations
 
 from django import template
-from django.template.defaultfilters import floatformat
 from django.utils.safestring import mark_safe
 from django.utils.timezone import template_localtime
 
-from bizops.templatetags.ui import date, esc
+from bizops.templatetags.ui import date, esc, two_places
 
 register = template.Library()
 
@@ -16,7 +15,7 @@ register = template.Library()
 @register.simple_tag
 def measurement_row(measurement) -> str:
     """Period, value (struck through when a later one corrected it), who recorded it, when, the note."""
-    value = esc(floatformat(measurement.value, "-2"))
+    value = esc(two_places(measurement.value))
     if measurement.is_current:
         row, shown = "<tr>", value
     else:

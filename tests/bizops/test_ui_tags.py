@@ -61,3 +61,35 @@ def test_a_remembered_badge_never_serves_safe_markup_for_plain_text():
     assert "<i>x</i>" in ui.badge(mark_safe("<i>x</i>"))  # a template literal is drawn as written
     assert "&lt;i&gt;x&lt;/i&gt;" in ui.badge("<i>x</i>")  # the same text from data is escaped
     assert "&lt;b&gt;" in ui.progress(5, label="<b>")
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_two_places_prints_what_floatformat_minus_two_prints(language, settings):
+    from decimal import Decimal
+
+    values = [
+        Decimal("0"),
+        Decimal("-0"),
+        Decimal("3"),
+        Decimal("3.0000"),
+        Decimal("184.5000"),
+        Decimal("0.005"),
+        Decimal("0.015"),
+        Decimal("-2.675"),
+        Decimal("1234567.891"),
+        Decimal("99999999.9950"),
+        7,
+        0.1,
+        2.5,
+        -3.25,
+        "12.5",
+        "abc",
+        None,
+        Decimal("NaN"),
+        float("inf"),
+    ]
+    with translation.override(language):
+        for value in values:
+            assert ui.two_places(value) == defaultfilters.floatformat(value, "-2"), value
+        settings.USE_THOUSAND_SEPARATOR = True
+        assert ui.two_places(Decimal("1234567.5")) == defaultfilters.floatformat(Decimal("1234567.5"), "-2")
