@@ -540,7 +540,7 @@ def check_in_objective(
     _same_org(actor, objective)
     if not can_check_in(actor, owner_id=objective.owner_id, team_id=objective.team_id):
         raise PermissionDenied("You check in on the objectives you own.")
-    plan = Plan.objects.get(pk=objective.plan_id)
+    plan = _plan_shared(objective.plan_id)  # a close in progress finishes first (see check_in_key_result)
     _require_running(plan)
     note = _check_confidence(confidence, note)
     check_in = CheckIn.objects.create(

@@ -231,9 +231,10 @@ def test_a_period_target_overrides_the_standing_one(acme, march, client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result):
+@pytest.mark.parametrize("on", ["key_result", "objective"])
+def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result, on):
     """Real threads and connections: a transition holds the plan's row (as ``plan_close`` does); a
-    key-result check-in arriving meanwhile waits, then sees the plan closed and saves nothing."""
+    check-in arriving meanwhile waits, then sees the plan closed and saves nothing."""
     import threading
     import time
 
@@ -256,9 +257,14 @@ def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result)
     def check_in():
         holding.wait(timeout=5)
         try:
-            services.check_in_key_result(
-                actor=acme.manager, key_result=key_result, value=4, confidence="on_track"
-            )
+            if on == "key_result":
+                services.check_in_key_result(
+                    actor=acme.manager, key_result=key_result, value=4, confidence="on_track"
+                )
+            else:
+                services.check_in_objective(
+                    actor=acme.manager, objective=key_result.objective, confidence="at_risk"
+                )
             outcome["result"] = "saved"
         except Conflict as exc:
             outcome["result"] = exc.message
@@ -271,5 +277,5 @@ def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result)
     for t in threads:
         t.join(timeout=20)
     assert outcome["result"] == "This plan is closed: check-ins are over."
-    assert not CheckIn.objects.filter(key_result=key_result).exists()
+    assert not CheckIn.objects.filter(plan_id=key_result.plan_id).exists()
     assert KeyResult.objects.get(pk=key_result.pk).current == key_result.current
