@@ -67,12 +67,14 @@ def memberships_with_current(
     if badges:
         queryset = with_badges(queryset)
     memberships = list(queryset.order_by("organization__name"))
+    current = None
     for membership in memberships:
         membership.user = user  # already loaded by the session: no join for it
-    for membership in memberships:
         if membership.organization.slug == org_slug:
-            return membership, memberships
-    raise Http404("No such organization.")
+            current = membership
+    if current is None:
+        raise Http404("No such organization.")
+    return current, memberships
 
 
 def require(membership: Membership, action: str) -> None:

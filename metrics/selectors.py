@@ -136,6 +136,20 @@ def objective_key_results(*, objective: Objective) -> list[KeyResult]:
     return krs
 
 
+def objective_check_ins(objective_id: int, *, key_result_ids: list[int] | None = None) -> Q:
+    """The filter for an objective's check-ins and its key results' ones (their ids are read in one
+    small query unless given).
+
+    The key results' ids go in as a list, not a join or a subquery: PostgreSQL then ORs two index
+    scans instead of reading every check-in of the organization (36 ms -> 0.3 ms on the bench).
+    """
+    if key_result_ids is None:
+        key_result_ids = list(
+            KeyResult.objects.filter(objective_id=objective_id).values_list("pk", flat=True)
+        )
+    return Q(objective_id=objective_id) | Q(key_result_id__in=key_result_ids)
+
+
 def check_in_timeline(
     *,
     key_result: KeyResult | None = None,
@@ -149,11 +163,8 @@ def check_in_timeline(
     if key_result is not None:
         qs = qs.filter(key_result=key_result)
     elif objective is not None:
-        if key_results is None:
-            key_results = list(KeyResult.objects.filter(objective=objective).only("pk"))
-        # The key results' ids as a list, not a join or a subquery: PostgreSQL then ORs two index
-        # scans instead of reading every check-in of the organization (36 ms -> 0.3 ms on the bench).
-        qs = qs.filter(Q(objective=objective) | Q(key_result_id__in=[kr.pk for kr in key_results]))
+        ids = None if key_results is None else [kr.pk for kr in key_results]
+        qs = qs.filter(objective_check_ins(objective.pk, key_result_ids=ids))
         qs = qs.select_related("key_result")  # this timeline names each entry's key result
     else:
         qs = qs.filter(step=step)

@@ -19,8 +19,8 @@ from planning.access import plan_for
 from planning.api.common import ETAG, IF_MATCH, LOCATION, pinned_version
 from planning.selectors import plan_tree
 
+from .. import selectors, services
 from .. import serializers as s
-from .. import services
 from ..models import CheckIn, KeyResult
 from .common import (
     ERROR_400,
@@ -192,10 +192,7 @@ def check_ins_of(
     if plan is not None:
         queryset = queryset.filter(plan_id=plan)
     if objective is not None:
-        # Its key results' ids as a list (one small query): a join here reads every check-in.
-        key_results = KeyResult.objects.filter(organization=organization, objective_id=objective)
-        key_result_ids = list(key_results.values_list("pk", flat=True))
-        queryset = queryset.filter(Q(objective_id=objective) | Q(key_result_id__in=key_result_ids))
+        queryset = queryset.filter(selectors.objective_check_ins(objective))
     if key_result is not None:
         queryset = queryset.filter(key_result_id=key_result)
     if step is not None:
