@@ -3,8 +3,8 @@
     .venv/bin/python -m bench.load                      # 20 users, 30 s, the default mix
     .venv/bin/python -m bench.load --duration 60 --mix my_work=50,check_in=50
 
-Starts gunicorn (bizops.wsgi, 2 workers x 4 threads as in the Procfile, ``--no-control-socket``) on
-127.0.0.1 with bench.settings, logs each user in through the real login form (CSRF token and all),
+Starts gunicorn (bizops.wsgi with the project's ``gunicorn.conf.py``, as the Procfile does: two
+single-threaded workers per core) on 127.0.0.1 with bench.settings, logs each user in through the real login form (CSRF token and all),
 then runs the users as threads of this process, each on its own keep-alive connection, with no think
 time (a closed loop: throughput is what the server gives), until ``--duration`` seconds or
 ``--max-requests`` requests. Then it reads the workers' peak RSS, stops gunicorn and prints
@@ -279,20 +279,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(port: int, workers: int, threads: int, log_path) -> subprocess.Popen:
-    command = [
-        str(ROOT / ".venv" / "bin" / "gunicorn"),
-        "bizops.wsgi",
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--workers",
-        str(workers),
-        "--threads",
-        str(threads),
-        "--no-control-socket",
-        "--keep-alive",
-        "5",
-    ]
+def start_gunicorn(port: int, workers: int | None, threads: int | None, log_path) -> subprocess.Popen:
+    """gunicorn as deployed (``gunicorn.conf.py``, read from ROOT); ``workers``/``threads`` override it."""
+    command = [str(ROOT / ".venv" / "bin" / "gunicorn"), "bizops.wsgi", "--bind", f"127.0.0.1:{port}"]
+    if workers:
+        command += ["--workers", str(workers)]
+    if threads:
+        command += ["--threads", str(threads)]
     log = open(log_path, "w")  # noqa: SIM115 - handed to the child, closed with it
     process = subprocess.Popen(
         command, cwd=ROOT, env=bench_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -310,6 +303,13 @@ def start_gunicorn(port: int, workers: int, threads: int, log_path) -> subproces
         time.sleep(0.25)
     stop(process)
     raise SystemExit(f"gunicorn did not answer within 60 s: see {log_path}")
+
+
+def threads_configured() -> int:
+    """Threads per worker as ``gunicorn.conf.py`` sets them (it reads the environment)."""
+    import runpy
+
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))["threads"]
 
 
 def worker_pids(master: int) -> list[int]:
@@ -423,8 +423,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--max-requests", type=int, default=100_000, help="stop after this many (default 100,000)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's)")
+    parser.add_argument("--threads", type=int, help="threads per worker (default: gunicorn.conf.py's)")
     parser.add_argument("--mix", help="action=weight,... (default: the module's MIX)")
     parser.add_argument("--seed", type=int, default=1, help="random seed of the users' choices")
     parser.add_argument(
@@ -489,7 +489,8 @@ def main(argv: list[str] | None = None) -> None:
         stop(process)
     print(f"load average after: {load_average()}\n")
     print(
-        f"gunicorn {args.workers} workers x {args.threads} threads on 127.0.0.1:{port}; {len(users)} users, "
+        f"gunicorn {len(workers)} workers x {args.threads or threads_configured()} threads on 127.0.0.1:{port}; "
+        f"{len(users)} users, "
         f"closed loop, no think time; {args.duration:.0f} s or {args.max_requests} requests\n"
     )
     result = report(samples, elapsed)
