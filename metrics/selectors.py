@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Q, QuerySet, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Case, Count, F, Max, Q, QuerySet, When, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from bizops.models import Membership, Organization
@@ -256,7 +256,7 @@ def dashboard(
         objectives = [o for o in objectives if o.team_id == team.pk]
     if member is not None:
         objectives = [o for o in objectives if o.owner_id == member.pk]
-    latest_confidence, checked = _recent_check_ins(trees, objectives)
+    latest_confidence, checked = _recent_check_ins(plans, objectives)
     shown = {o.pk for o in objectives}  # a set: a list made this loop quadratic on big plans
     at_risk = []
     for tree in trees:
@@ -298,43 +298,39 @@ def dashboard(
     )
 
 
-def _recent_check_ins(trees: list, objectives: list[Objective]) -> tuple[dict[int, str], set[int]]:
+def _recent_check_ins(plans: list[Plan], objectives: list[Objective]) -> tuple[dict[int, str], set[int]]:
     """For the dashboard, in one query: the confidence of each objective's latest check-in (last 45
     days), and the objectives checked in on, directly or through a key result, in the last 7 days.
 
-    Grouped by objective, key result and confidence, so the rows are bounded by the nodes, not by the
-    check-ins; key results are mapped to their objectives from the roll-up's parts, without a join.
+    Grouped by objective (a key result's check-in counts for its objective) and, for check-ins on the
+    objective itself, by confidence: one row per objective and confidence, however many check-ins.
+    The check-ins are found by their plans, not by lists of thousands of node ids.
     """
     ids = {o.pk for o in objectives}
-    objective_of = {
-        part.node_id: objective_id
-        for tree in trees
-        for objective_id, figure in tree.progress.objectives.items()
-        if objective_id in ids
-        for part in figure.parts
-        if part.kind == "key_result"
-    }
     if not ids:
         return {}, set()
     now = timezone.now()
     week_ago = now - timedelta(days=7)
     rows = (
-        CheckIn.objects.filter(
-            Q(objective_id__in=ids, created_at__gte=now - timedelta(days=45))
-            | Q(key_result_id__in=list(objective_of), created_at__gte=week_ago)
-        )
+        CheckIn.objects.filter(plan__in=plans, created_at__gte=now - timedelta(days=45))
+        .filter(Q(objective__isnull=False) | Q(key_result__isnull=False, created_at__gte=week_ago))
         .order_by()
-        .values_list("objective_id", "key_result_id", "confidence")
+        .annotate(
+            owner=Coalesce("objective_id", "key_result__objective_id"),
+            own_confidence=Case(When(objective__isnull=False, then="confidence")),
+        )
+        .values_list("owner", "own_confidence")
         .annotate(last=Max("created_at"))
     )
     latest: dict[int, tuple] = {}
     checked: set[int] = set()
-    for objective_id, key_result_id, confidence, last in rows:
-        owner = objective_id if objective_id is not None else objective_of.get(key_result_id)
-        if last >= week_ago and owner is not None:
+    for owner, confidence, last in rows:
+        if owner not in ids:
+            continue
+        if last >= week_ago:
             checked.add(owner)
-        if objective_id is not None and (objective_id not in latest or last > latest[objective_id][0]):
-            latest[objective_id] = (last, confidence)
+        if confidence is not None and (owner not in latest or last > latest[owner][0]):
+            latest[owner] = (last, confidence)
     return {pk: confidence for pk, (_, confidence) in latest.items()}, checked
 
 
