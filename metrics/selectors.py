@@ -250,7 +250,7 @@ def dashboard(
         .select_related("owner__user")
         .order_by("-period_start", "title")[:20]
     )
-    trees = plan_trees(plans=plans, today=today, step_rows=True)
+    trees = plan_trees(plans=plans, today=today, step_tallies=True)
     objectives = [o for tree in trees for o in tree.objectives.values()]
     if team is not None:
         objectives = [o for o in objectives if o.team_id == team.pk]

@@ -12,6 +12,7 @@ import calendar
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from math import fsum
 from typing import TYPE_CHECKING
 
 from .models import Recurrence, StepStatus
@@ -50,15 +51,19 @@ class Figure:
 
 
 def weighted(parts: list[Part], empty_note: str) -> Figure:
-    """Weighted mean of the parts; all-zero weights count equally, with a note saying so."""
+    """Weighted mean of the parts; all-zero weights count equally, with a note saying so.
+
+    The sums are exact (``math.fsum``), so they do not depend on the parts' order: a figure built
+    from an objective's steps one by one equals the one built from their tally (``StepTally``).
+    """
     if not parts:
         return Figure(0.0, [], empty_note)
-    total = sum(p.weight for p in parts)
+    total = fsum(p.weight for p in parts)
     note = ""
     if total <= 0:
         note = "All weights are zero, so each part counts equally."
-        return Figure(sum(p.value for p in parts) / len(parts), parts, note)
-    return Figure(sum(p.value * p.weight for p in parts) / total, parts, note)
+        return Figure(fsum(p.value for p in parts) / len(parts), parts, note)
+    return Figure(fsum(p.value * p.weight for p in parts) / total, parts, note)
 
 
 # --- Recurring steps --------------------------------------------------------------------------------
@@ -131,6 +136,28 @@ def step_part(step, completions: Iterable[date], today: date, period_start: date
     return Part(step.title, done / len(occurrences), 1.0, "step", step.pk, detail)
 
 
+@dataclass
+class StepTally:
+    """An objective's steps counted rather than listed, for pages that show figures, not steps.
+
+    One-off steps weigh 1 each and are done or not, so they count as two parts: the done ones (value
+    1, weight = how many) and the others (value 0). Recurring steps keep a part each (their rates).
+    With exact sums in ``weighted``, the figure is the one the steps give one by one.
+    """
+
+    done: int = 0
+    open: int = 0
+    recurring: list[Part] = field(default_factory=list)
+
+    def parts(self) -> list[Part]:
+        parts = []
+        if self.done:
+            parts.append(Part(f"{self.done} steps done", 1.0, float(self.done), "steps", None, "done"))
+        if self.open:
+            parts.append(Part(f"{self.open} steps not done", 0.0, float(self.open), "steps", None, "open"))
+        return parts + self.recurring
+
+
 # --- Contributions from other apps ----------------------------------------------------------------
 
 # A contributor takes the loaded trees and returns extra parts per objective id, in one query
@@ -183,6 +210,8 @@ def rollup(tree: PlanTree, today: date, extra: dict[int, list[Part]] | None = No
                 )
                 steps[step.pk] = part
                 parts.append(part)
+            if (tally := tree.step_tallies.get(objective.pk)) is not None:
+                parts.extend(tally.parts())
             parts.extend(extra.get(objective.pk, ()))
             figure = weighted(parts, "No steps or key results yet.")
             objectives[objective.pk] = figure

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from django.db.models import Count, FilteredRelation, Q, QuerySet
+from django.db.models import Case, Count, FilteredRelation, Q, QuerySet, When
 from django.utils import timezone
 
 from bizops.models import Membership, Organization
@@ -33,7 +33,15 @@ from .models import (
     StepStatus,
     Suggestion,
 )
-from .progress import Rollup, contributions, occurrence_start, rollup, window_floor
+from .progress import (
+    Rollup,
+    StepTally,
+    contributions,
+    occurrence_start,
+    rollup,
+    step_part,
+    window_floor,
+)
 
 if TYPE_CHECKING:
     from .baselines import Diff
@@ -102,6 +110,8 @@ class PlanTree:
     steps: dict[int, ActionStep] = field(default_factory=dict)
     completions: dict[int, set[date]] = field(default_factory=dict)
     progress: Rollup | None = None
+    # ``step_tallies``: objective id -> its steps counted, not loaded (``steps`` is then empty).
+    step_tallies: dict[int, StepTally] = field(default_factory=dict)
     # Only some objectives' branches were loaded (``objective_ids``): their figures are right, the
     # milestones' and the plan's are not.
     partial: bool = False
@@ -135,6 +145,7 @@ def plan_trees(
     today: date | None = None,
     with_progress: bool = True,
     step_rows: bool = False,
+    step_tallies: bool = False,
     objective_ids: list[int] | None = None,
 ) -> list[PlanTree]:
     """The trees of several plans at once, in the same fixed number of queries as one.
@@ -144,8 +155,10 @@ def plan_trees(
     people and teams come in by joins.
     Children lists are attached in Python instead of ``prefetch_related`` so a 5,000-node plan
     builds no per-node querysets. ``step_rows`` loads the steps as read-only ``StepRow``s, for the
-    pages that only show them (steps are nine nodes in ten of a big plan). ``objective_ids`` loads
-    only those objectives' branches (under their milestones): a ``partial`` tree.
+    pages that only show them (steps are nine nodes in ten of a big plan). ``step_tallies`` (implies
+    ``step_rows`` for the other levels) loads no steps at all, only what the roll-up needs of them,
+    counted per objective (``StepTally``): for pages that show figures, not steps (dashboards).
+    ``objective_ids`` loads only those objectives' branches (under their milestones): a ``partial`` tree.
     """
     today = today or timezone.localdate()
     if not plans:
@@ -163,6 +176,7 @@ def plan_trees(
         completions_qs = completions_qs.filter(step__objective_id__in=objective_ids)
     milestones_qs = milestones_qs.select_related("owner__user")
     objectives_qs = objectives_qs.select_related("owner__user", "team")
+    step_rows = step_rows or step_tallies
     if step_rows:
         # Read-only pages: the owner's name, not their whole membership and user rows.
         milestones_qs = milestones_qs.only(*MILESTONE_READ_FIELDS, *OWNER_NAME_FIELDS)
@@ -170,7 +184,11 @@ def plan_trees(
     milestones = list(milestones_qs.order_by("position", "pk"))
     objectives = list(objectives_qs.order_by("position", "pk"))
     completions: dict[int, set[date]] = defaultdict(set)
-    if step_rows:
+    tallies: dict[int, StepTally] = {}
+    if step_tallies:
+        steps = []
+        tallies = _step_tallies(steps_qs, by_id, today)
+    elif step_rows:
         # Recent completions come joined to their step (one row each, next to each other in the
         # order), which saves the completions query: a step done 7 times in the window is 7 rows.
         recent = FilteredRelation(
@@ -212,6 +230,9 @@ def plan_trees(
         )
         for plan in plans
     }
+    for objective in objectives:
+        if objective.pk in tallies:
+            trees[objective.plan_id].step_tallies[objective.pk] = tallies[objective.pk]
     for milestone in milestones:
         milestone.plan = by_id[milestone.plan_id]
         milestone.children = by_milestone.get(milestone.pk, [])
@@ -227,6 +248,46 @@ def plan_trees(
         for tree in result:
             tree.progress = rollup(tree, today, extra)
     return result
+
+
+def _step_tallies(steps_qs: QuerySet, plans: dict[int, Plan], today: date) -> dict[int, StepTally]:
+    """Each objective's steps as the roll-up counts them, from one narrow row per step (and per recent
+    completion of a recurring one): no titles of one-off steps, no assignees, no step objects."""
+    recent = FilteredRelation("completions", condition=Q(completions__period_start__gte=window_floor(today)))
+    rows = (
+        steps_qs.order_by()
+        .annotate(recent=recent, recurring_title=Case(When(~Q(recurrence=Recurrence.NONE), then="title")))
+        .values_list(
+            "id", "plan_id", "objective_id", "recurrence", "status", "recurring_title", "recent__period_start"
+        )
+    )
+    tallies: dict[int, StepTally] = defaultdict(StepTally)
+    recurring: dict[int, tuple] = {}
+    completions: dict[int, set[date]] = defaultdict(set)
+    for step_id, plan_id, objective_id, recurrence, status, title, completed in rows:
+        if recurrence == Recurrence.NONE:
+            tally = tallies[objective_id]
+            if status == StepStatus.DONE:
+                tally.done += 1
+            else:
+                tally.open += 1
+            continue
+        recurring[step_id] = (plan_id, objective_id, _RecurringStep(step_id, title, recurrence))
+        if completed is not None:
+            completions[step_id].add(completed)
+    for step_id, (plan_id, objective_id, step) in recurring.items():
+        plan = plans[plan_id]
+        part = step_part(step, completions.get(step_id, ()), today, plan.period_start, plan.period_end)
+        tallies[objective_id].recurring.append(part)
+    return tallies
+
+
+class _RecurringStep(NamedTuple):
+    """What ``step_part`` reads of a recurring step."""
+
+    pk: int
+    title: str
+    recurrence: str
 
 
 def _count(model):

@@ -21,7 +21,7 @@ def step(pk, status="todo", recurrence="none", title="s"):
 
 def tree_of(milestones, completions=None):
     plan = SimpleNamespace(period_start=date(2027, 1, 1), period_end=date(2027, 12, 31))
-    return SimpleNamespace(plan=plan, milestones=milestones, completions=completions or {})
+    return SimpleNamespace(plan=plan, milestones=milestones, completions=completions or {}, step_tallies={})
 
 
 def node(pk, children, weight=1, title="n"):
@@ -35,6 +35,13 @@ def test_weighted_average_and_zero_weights():
     assert "equally" in figure.note
     empty = weighted([], "No steps yet.")
     assert (empty.value, empty.note) == (0.0, "No steps yet.")
+
+
+def test_weighted_does_not_depend_on_the_order_of_its_parts():
+    # 0.1 + 0.2 + 0.3 is 0.6000000000000001 added left to right, 0.6 right to left: the sums are exact,
+    # so a figure from steps counted in any order (the dashboards' tallies) is the map's figure.
+    parts = [Part("a", 0.1, 1), Part("b", 0.2, 1), Part("c", 0.3, 1)]
+    assert weighted(parts, "").value == weighted(parts[::-1], "").value == pytest.approx(0.2)
 
 
 def test_rollup_with_weights_up_to_the_plan():
@@ -107,3 +114,59 @@ def test_health_against_the_calendar():
     assert health(Figure(0.5), start, due, date(2027, 2, 15)) == "on_track"
     assert health(Figure(0.2), start, due, date(2027, 2, 10)) == "at_risk"
     assert health(Figure(0.1), start, due, date(2027, 5, 1)) == "off_track"
+
+
+@pytest.mark.django_db
+def test_counted_steps_give_the_same_figures_as_listed_steps(django_assert_num_queries):
+    """The dashboards count steps (``step_tallies``) where the map lists them: every figure must match
+    to the last bit, whatever the mix of done, open and recurring steps, weights and key results."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from metrics.models import KeyResult
+    from planning.models import ActionStep, Milestone, Objective, StepCompletion
+    from planning.progress import occurrence_start
+    from planning.selectors import plan_trees
+    from tests.planning.factories import PlanFactory, build_tree
+
+    plan = PlanFactory()
+    build_tree(plan, milestones=3, objectives=4, steps=7)
+    today = timezone.localdate()
+    Milestone.objects.filter(position=1).update(weight=3)
+    for i, objective in enumerate(Objective.objects.filter(plan=plan).order_by("pk")):
+        Objective.objects.filter(pk=objective.pk).update(weight=i % 4)  # some zero weights
+        if i % 2:
+            KeyResult.objects.create(
+                organization=plan.organization,
+                plan=plan,
+                objective=objective,
+                title="KR",
+                target=3,
+                current=1 + i % 2,
+                weight=1 + i % 3,
+            )
+    ActionStep.objects.filter(plan=plan, position=2).update(recurrence="daily")
+    this_week = occurrence_start("weekly", today)
+    for i, step in enumerate(ActionStep.objects.filter(plan=plan).exclude(recurrence="none")):
+        for back in range(i % 4):
+            day = (
+                this_week - timedelta(weeks=back)
+                if step.recurrence == "weekly"
+                else today - timedelta(days=back)
+            )
+            StepCompletion.objects.create(organization=plan.organization, step=step, period_start=day)
+    # A tree with no step at all in one objective.
+    ActionStep.objects.filter(objective=Objective.objects.filter(plan=plan).order_by("pk").first()).delete()
+
+    listed = plan_trees(plans=[plan], today=today, step_rows=True)[0]
+    with django_assert_num_queries(4):  # milestones, objectives, the steps counted, key results
+        counted = plan_trees(plans=[plan], today=today, step_tallies=True)[0]
+
+    assert counted.steps == {} and counted.step_tallies
+    assert counted.progress.plan.value == listed.progress.plan.value
+    for pk, figure in listed.progress.milestones.items():
+        assert counted.progress.milestones[pk].value == figure.value
+    for pk, figure in listed.progress.objectives.items():
+        assert counted.progress.objectives[pk].value == figure.value, pk
+    assert 0 < listed.progress.plan.value < 1
