@@ -150,6 +150,19 @@ def objective_check_ins(objective_id: int, *, key_result_ids: list[int] | None =
     return Q(objective_id=objective_id) | Q(key_result_id__in=key_result_ids)
 
 
+# What a timeline entry shows (``check_in_item``): not the author's password hash and the rest.
+TIMELINE_FIELDS = (
+    "confidence",
+    "created_at",
+    "key_result",
+    "value",
+    "previous_value",
+    "step_status",
+    "note",
+    "author__display_name",
+)
+
+
 def check_in_timeline(
     *,
     key_result: KeyResult | None = None,
@@ -159,16 +172,27 @@ def check_in_timeline(
     limit: int = 50,
 ):
     """Newest check-ins first. An objective's timeline includes its key results' (pass them if loaded)."""
-    qs = CheckIn.objects.select_related("author")
+    qs = CheckIn.objects.select_related("author").only(*TIMELINE_FIELDS)
+    known: dict[int, KeyResult] = {}  # key results already loaded, which entries are given as theirs
     if key_result is not None:
         qs = qs.filter(key_result=key_result)
+        known = {key_result.pk: key_result}
     elif objective is not None:
         ids = None if key_results is None else [kr.pk for kr in key_results]
         qs = qs.filter(objective_check_ins(objective.pk, key_result_ids=ids))
-        qs = qs.select_related("key_result")  # this timeline names each entry's key result
+        if key_results is None:
+            # This timeline names each entry's key result.
+            qs = qs.select_related("key_result").only(*TIMELINE_FIELDS, "key_result__title")
+        else:
+            # Joining them instead made PostgreSQL hash the whole key result table for 50 rows.
+            known = {kr.pk: kr for kr in key_results}
     else:
         qs = qs.filter(step=step)
-    return list(qs.order_by("-created_at", "-pk")[:limit])
+    entries = list(qs.order_by("-created_at", "-pk")[:limit])
+    for entry in entries:
+        if entry.key_result_id in known:
+            entry.key_result = known[entry.key_result_id]
+    return entries
 
 
 @dataclass
