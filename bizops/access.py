@@ -17,6 +17,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 
 from .badges import with_badges
+from .compiled import CompiledQuery
 from .models import Membership, Organization
 from .roles import PERMISSIONS, can
 
@@ -40,17 +41,38 @@ class Permissions:
     __getitem__ = __getattr__
 
 
+# Every API call and every organization page runs one of these: compiled once (``bizops.compiled``).
+_MEMBERSHIP = CompiledQuery(
+    lambda user_id, slug: Membership.objects.select_related("organization").filter(
+        user_id=user_id, organization__slug=slug
+    ),
+    text=("slug",),
+)
+_MEMBERSHIPS = CompiledQuery(
+    lambda user_id: (
+        Membership.objects.filter(user_id=user_id)
+        .select_related("organization")
+        .order_by("organization__name")
+    )
+)
+_MEMBERSHIPS_WITH_BADGES = CompiledQuery(
+    lambda user_id: (
+        with_badges(Membership.objects.filter(user_id=user_id))
+        .select_related("organization")
+        .order_by("organization__name")
+    )
+)
+
+
 def membership_for(user: User, org_slug: str) -> Membership:
     """The user's membership of the organization with this slug, or 404 (the API's lookup: no
     switcher, so no list of every membership)."""
     if not user.is_authenticated:
         raise Http404
-    try:
-        membership = Membership.objects.select_related("organization").get(
-            user=user, organization__slug=org_slug
-        )
-    except Membership.DoesNotExist:
-        raise Http404("No such organization.") from None
+    found = _MEMBERSHIP(user_id=user.pk, slug=org_slug)
+    if not found:
+        raise Http404("No such organization.")
+    membership = found[0]
     membership.user = user
     return membership
 
@@ -63,10 +85,7 @@ def memberships_with_current(
     ``badges`` adds the navigation's counts to each (``bizops.badges``), in the same query."""
     if not user.is_authenticated:
         raise Http404
-    queryset = Membership.objects.filter(user=user).select_related("organization")
-    if badges:
-        queryset = with_badges(queryset)
-    memberships = list(queryset.order_by("organization__name"))
+    memberships = (_MEMBERSHIPS_WITH_BADGES if badges else _MEMBERSHIPS)(user_id=user.pk)
     current = None
     for membership in memberships:
         membership.user = user  # already loaded by the session: no join for it

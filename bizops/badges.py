@@ -1,18 +1,16 @@
 """The counts the navigation shows on every organization page ("3 unread", "2 waiting for me").
 
 Each badge is a subquery annotated onto the membership query that every organization page runs
-anyway (``access.memberships_with_current``), so the counts cost no query of their own. Apps add
-their badges with ``register_badge`` from their ``AppConfig.ready`` (planning adds the review queue),
-so the core never imports them.
+anyway (``access.memberships_with_current``, compiled once per process), so the counts cost no query
+of their own. Apps add their badges with ``register_badge`` from their ``AppConfig.ready`` (planning
+adds the review queue), so the core never imports them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import DEFAULT_DB_ALIAS
 from django.db.models import Expression, F, Func, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 
 # name -> a function returning an expression over the outer Membership row (OuterRef("pk"), ...)
@@ -31,30 +29,8 @@ def count_of(queryset: QuerySet) -> Expression:
 
 
 def with_badges(queryset: QuerySet) -> QuerySet:
-    """``queryset`` (of ``Membership``, its table not aliased) with a ``badge_<name>`` count per badge."""
-    return queryset.annotate(**{f"badge_{name}": sql for name, sql in _compiled().items()})
-
-
-_compiled_badges: dict[str, RawSQL] = {}
-
-
-def _compiled() -> dict[str, RawSQL]:
-    """Each badge's subquery, compiled to SQL once per process.
-
-    Every organization page runs the membership query, and building and compiling these correlated
-    subqueries cost three times running them (~3 ms of a 15 ms page on the bench). Compiled once against
-    a plain ``Membership`` query, they refer to the outer row as ``"bizops_membership".<column>``, which
-    is what the membership query calls it. ``tests/bizops/test_badges.py`` checks the counts.
-    """
-    if len(_compiled_badges) != len(_badges):
-        from .models import Membership
-
-        query = Membership.objects.all().query
-        compiler = query.get_compiler(using=DEFAULT_DB_ALIAS)
-        for name, expression in _badges.items():
-            sql, params = compiler.compile(expression().resolve_expression(query))
-            _compiled_badges[name] = RawSQL(sql, params, output_field=IntegerField())
-    return _compiled_badges
+    """``queryset`` (of ``Membership``) with a ``badge_<name>`` count per badge."""
+    return queryset.annotate(**{f"badge_{name}": expression() for name, expression in _badges.items()})
 
 
 def badge(membership, name: str, fallback: Callable[[], int]) -> int:

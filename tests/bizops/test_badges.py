@@ -1,4 +1,4 @@
-"""The navigation's counts, annotated onto the membership query from SQL compiled once per process."""
+"""The navigation's counts, annotated onto the membership query every organization page runs."""
 
 import pytest
 from django.utils import timezone

@@ -1,0 +1,97 @@
+"""``CompiledQuery``: the same instances as the ORM's querysets, from SQL compiled once per connection."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+
+from bizops.access import membership_for, memberships_with_current
+from bizops.badges import with_badges
+from bizops.compiled import CompiledQuery
+from bizops.models import Membership, Organization, User
+from tests.factories import MembershipFactory
+
+
+def memberships(user_id):
+    return (
+        with_badges(Membership.objects.filter(user_id=user_id)).select_related("organization").order_by("pk")
+    )
+
+
+def fields_of(obj):
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+@pytest.mark.django_db
+def test_the_same_instances_as_the_queryset_with_related_rows_and_annotations(acme, other):
+    MembershipFactory(organization=other.org, user=acme.member.user)
+    compiled = CompiledQuery(memberships)
+
+    for user_id in (acme.member.user_id, acme.admin.user_id, 0):
+        expected = list(memberships(user_id))
+        got = compiled(user_id=user_id)
+        assert [fields_of(m) for m in got] == [fields_of(m) for m in expected]
+        assert [fields_of(m.organization) for m in got] == [fields_of(m.organization) for m in expected]
+        assert [(m.badge_unread, m.badge_review_queue) for m in got] == [
+            (m.badge_unread, m.badge_review_queue) for m in expected
+        ]
+    assert len(compiled(user_id=acme.member.user_id)) == 2
+    with CaptureQueriesContext(connection) as queries:
+        got = compiled(user_id=acme.member.user_id)
+        assert {m.organization.slug for m in got} == {"acme", "globex"}  # no query for the organizations
+    assert len(queries) == 1
+
+
+@pytest.mark.django_db
+def test_text_parameters_and_values_that_need_quoting(acme):
+    compiled = CompiledQuery(lambda slug: Organization.objects.filter(slug=slug), text=("slug",))
+    assert [o.pk for o in compiled(slug="acme")] == [acme.org.pk]
+    assert compiled(slug="acme' OR '1'='1") == []
+
+
+@pytest.mark.django_db
+def test_a_parameter_that_does_not_reach_the_sql_as_one_value_is_refused():
+    with pytest.raises(ValueError, match="email"):
+        CompiledQuery(lambda email: User.objects.filter(email__contains=email), text=("email",))(email="a")
+    with pytest.raises(ValueError, match="pk"):
+        CompiledQuery(lambda pk: User.objects.filter(pk__gt=pk + 1))(pk=1)
+    with pytest.raises(TypeError):
+        CompiledQuery(lambda user_id: Membership.objects.filter(user_id=user_id).values("pk"))(user_id=1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_thread_runs_the_compiled_query_on_its_own_connection(acme):
+    compiled = CompiledQuery(lambda pk: Organization.objects.filter(pk=pk))
+    results = []
+
+    def run():
+        try:
+            results.append([o.slug for o in compiled(pk=acme.org.pk)])
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    assert [o.slug for o in compiled(pk=acme.org.pk)] == ["acme"]
+    thread.start()
+    thread.join()
+    assert results == [["acme"]]
+    assert list(compiled._compiled) == ["default"]  # compiled once, whatever the connection
+
+
+@pytest.mark.django_db
+def test_the_access_lookups_find_only_the_users_own_memberships(acme, other):
+    member = acme.member
+    current, everyone = memberships_with_current(member.user, "acme", badges=True)
+    assert current.pk == member.pk and current.organization == acme.org and current.user is member.user
+    assert [m.pk for m in everyone] == [member.pk]
+    assert membership_for(member.user, "acme").pk == member.pk
+    from django.http import Http404
+
+    for lookup in (
+        lambda: membership_for(member.user, "globex"),
+        lambda: memberships_with_current(member.user, "globex"),
+        lambda: membership_for(member.user, "no-such-org"),
+    ):
+        with pytest.raises(Http404):
+            lookup()
