@@ -34,7 +34,7 @@ from .forms import (
 from .models import ApiToken, Invitation, Membership, Notification, OutboundEmail, Team
 from .roles import Role, assignable_roles
 
-AUTH_BACKEND = "django.contrib.auth.backends.ModelBackend"
+AUTH_BACKEND = "bizops.backends.ModelBackend"
 
 
 def home(request: HttpRequest) -> HttpResponse:

@@ -130,7 +130,7 @@ else:
 AUTH_USER_MODEL = "bizops.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "bizops.backends.ModelBackend",  # Django's, with the per-request user lookup compiled once
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

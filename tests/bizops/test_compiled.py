@@ -95,3 +95,18 @@ def test_the_access_lookups_find_only_the_users_own_memberships(acme, other):
     ):
         with pytest.raises(Http404):
             lookup()
+
+
+@pytest.mark.django_db
+def test_the_backend_loads_active_users_only(acme, client):
+    from bizops.backends import ModelBackend
+
+    backend = ModelBackend()
+    user = acme.member.user
+    assert fields_of(backend.get_user(str(user.pk))) == fields_of(User.objects.get(pk=user.pk))
+    assert backend.get_user(0) is None and backend.get_user("not-an-id") is None
+    client.force_login(user, backend="bizops.backends.ModelBackend")
+    assert client.get("/o/acme/my-work/").status_code == 200
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    assert backend.get_user(user.pk) is None
+    assert client.get("/o/acme/my-work/").status_code == 302  # signed out: off to the login page
