@@ -591,9 +591,13 @@ def _plan_shared(plan_id: int) -> Plan:
     Transitions (close, amend...) lock the plan for update, so they wait for check-ins in flight,
     and a check-in waiting on a transition reads the plan as it left it (closed: refused).
     """
-    table = connection.ops.quote_name(Plan._meta.db_table)
+    quote = connection.ops.quote_name
+    # The columns by name, not ``*``: a prepared ``*`` fails once a migration adds a column.
+    columns = ", ".join(quote(f.column) for f in Plan._meta.concrete_fields)
     suffix = " FOR SHARE" if connection.features.has_select_for_update else ""
-    return Plan.objects.raw(f"SELECT * FROM {table} WHERE id = %s{suffix}", [plan_id])[0]
+    return Plan.objects.raw(
+        f"SELECT {columns} FROM {quote(Plan._meta.db_table)} WHERE id = %s{suffix}", [plan_id]
+    )[0]
 
 
 def _check_in_created(check_in: CheckIn, actor: Membership) -> None:

@@ -97,9 +97,15 @@ if env.str("DATABASE_URL", default=""):
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
     if "postgresql" in DATABASES["default"]["ENGINE"]:
         # Fail fast (and let /readyz say so) rather than hang a worker when the database is unreachable.
-        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
-            "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5)
-        )
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+        # Prepared statements: a query a connection has run twice is planned once and kept, which halved
+        # PostgreSQL's CPU per request under the bench's mixed load (bench/README.md). They need the
+        # parameters bound by the server. A pooler in transaction mode (PgBouncer before 1.21) cannot
+        # keep them: DATABASE_PREPARED_STATEMENTS=false then.
+        if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
+            options.setdefault("server_side_binding", True)
+            options.setdefault("prepare_threshold", 2)
 else:
     # SQLite beside a Celery worker: WAL, a busy timeout and immediate write transactions, or the
     # web process and the worker trip over "database is locked" (see SETUP-NOTES).
