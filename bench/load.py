@@ -3,10 +3,10 @@
     .venv/bin/python -m bench.load                      # 20 users, 30 s, the default mix
     .venv/bin/python -m bench.load --duration 60 --mix my_work=50,check_in=50
 
-Starts gunicorn (bizops.wsgi with the project's ``gunicorn.conf.py``, as the Procfile does: two
-single-threaded workers per core) on 127.0.0.1 with bench.settings, logs each user in through the real login form (CSRF token and all),
-then runs the users as threads of this process, each on its own keep-alive connection, with no think
-time (a closed loop: throughput is what the server gives), until ``--duration`` seconds or
+Starts gunicorn (bizops.wsgi with the project's ``gunicorn.conf.py``, as the Procfile does: one
+single-threaded worker per core) on 127.0.0.1 with bench.settings, logs each user in through the
+real login form (CSRF token and all), then runs the users as threads of this process, each on its own
+connection (kept alive when the server allows it), with no think time (a closed loop: throughput is what the server gives), until ``--duration`` seconds or
 ``--max-requests`` requests. Then it reads the workers' peak RSS, stops gunicorn and prints
 throughput, latency percentiles and errors, overall and per action. Only loopback is ever called.
 
