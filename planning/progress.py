@@ -149,6 +149,10 @@ class StepTally:
     open: int = 0
     recurring: list[Part] = field(default_factory=list)
 
+    @property
+    def count(self) -> int:
+        return self.done + self.open + len(self.recurring)
+
     def parts(self) -> list[Part]:
         parts = []
         if self.done:

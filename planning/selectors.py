@@ -127,6 +127,7 @@ def plan_tree(
     today: date | None = None,
     with_progress: bool = True,
     step_rows: bool = False,
+    step_rows_up_to: int | None = None,
     objective_ids: list[int] | None = None,
 ) -> PlanTree:
     """Milestones, objectives and steps of a plan, each with ``.children``, plus the roll-up."""
@@ -135,6 +136,7 @@ def plan_tree(
         today=today,
         with_progress=with_progress,
         step_rows=step_rows,
+        step_rows_up_to=step_rows_up_to,
         objective_ids=objective_ids,
     )[0]
 
@@ -146,6 +148,7 @@ def plan_trees(
     with_progress: bool = True,
     step_rows: bool = False,
     step_tallies: bool = False,
+    step_rows_up_to: int | None = None,
     objective_ids: list[int] | None = None,
 ) -> list[PlanTree]:
     """The trees of several plans at once, in the same fixed number of queries as one.
@@ -158,6 +161,9 @@ def plan_trees(
     pages that only show them (steps are nine nodes in ten of a big plan). ``step_tallies`` (implies
     ``step_rows`` for the other levels) loads no steps at all, only what the roll-up needs of them,
     counted per objective (``StepTally``): for pages that show figures, not steps (dashboards).
+    ``step_rows_up_to=N``: rows while the plans have at most N steps, tallies past that (a big
+    plan's map, which loads each objective's steps when it is opened); each objective then carries
+    its ``step_count``.
     ``objective_ids`` loads only those objectives' branches (under their milestones): a ``partial`` tree.
     """
     today = today or timezone.localdate()
@@ -181,8 +187,12 @@ def plan_trees(
         # Read-only pages: the owner's name, not their whole membership and user rows.
         milestones_qs = milestones_qs.only(*MILESTONE_READ_FIELDS, *OWNER_NAME_FIELDS)
         objectives_qs = objectives_qs.only(*OBJECTIVE_READ_FIELDS, *OWNER_NAME_FIELDS, "team__name")
+    if step_rows_up_to is not None:
+        objectives_qs = objectives_qs.annotate(step_count=_count(ActionStep, "objective"))
     milestones = list(milestones_qs.order_by("position", "pk"))
     objectives = list(objectives_qs.order_by("position", "pk"))
+    if step_rows_up_to is not None and sum(o.step_count for o in objectives) > step_rows_up_to:
+        step_tallies = True
     completions: dict[int, set[date]] = defaultdict(set)
     tallies: dict[int, StepTally] = {}
     if step_tallies:
@@ -290,14 +300,15 @@ class _RecurringStep(NamedTuple):
     recurrence: str
 
 
-def _count(model):
+def _count(model, parent: str = "plan"):
+    """How many ``model`` rows point at the outer row through ``parent``, as a subquery (0 when none)."""
     from django.db.models import IntegerField, OuterRef, Subquery
     from django.db.models.functions import Coalesce
 
     counts = (
-        model.objects.filter(plan=OuterRef("pk"))
+        model.objects.filter(**{parent: OuterRef("pk")})
         .order_by()
-        .values("plan")
+        .values(parent)
         .annotate(c=Count("pk"))
         .values("c")
     )

@@ -50,6 +50,8 @@ def _decorate(tree: selectors.PlanTree, today, slug: str) -> None:
             objective.kr_parts = [part for part in figure.parts if part.kind == "key_result"]
             for part in objective.kr_parts:
                 part.url = key_result_url(part.node_id)
+            tally = tree.step_tallies.get(objective.pk)
+            objective.step_count = tally.count if tally is not None else len(objective.children)
             for step in objective.children:
                 step.part = rollup.steps[step.pk]
                 step.url = url["step"](step.pk)
@@ -60,12 +62,13 @@ def _decorate(tree: selectors.PlanTree, today, slug: str) -> None:
 def plan_map(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     today = timezone.localdate()
-    tree = selectors.plan_tree(plan=plan, today=today, step_rows=True)
+    # A big plan's steps are counted, not loaded: the map shows them when an objective is opened.
+    tree = selectors.plan_tree(plan=plan, today=today, step_rows=True, step_rows_up_to=LAZY_STEPS_ABOVE)
     _decorate(tree, today, request.org.slug)
     context = {
         "plan": plan,
         "tree": tree,
-        "lazy_steps": len(tree.steps) > LAZY_STEPS_ABOVE,
+        "lazy_steps": not tree.steps and bool(tree.step_tallies),
         "pending_suggestions": plan.suggestions.filter(status="pending").count(),
     }
     return render(request, "planning/plan_map.html", context)

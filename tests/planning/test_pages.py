@@ -143,6 +143,8 @@ def test_big_plans_load_steps_on_demand(acme, clients, django_assert_max_num_que
     large = make_plan(acme.org, acme.member, milestones=5, objectives=10, steps=10)  # 500 steps
     html = clients["owner"].get(reverse("plan_map", args=[acme.org.slug, large.pk])).content.decode()
     assert "Loading steps" in html and 'hx-trigger="toggle once"' in html
+    # Counted, not loaded: each of the 50 objectives still says how many steps it opens to.
+    assert html.count(">10 steps<span") == 50 and '<li class="tree__step' not in html
     objective = large.objectives.first()
     url = reverse("objective_steps", args=[acme.org.slug, large.pk, objective.pk])
     with django_assert_max_num_queries(12):
