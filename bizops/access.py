@@ -110,6 +110,29 @@ def org_object_or_404(queryset: QuerySet[M] | type[M], organization: Organizatio
         raise Http404(f"No such {qs.model._meta.verbose_name}.") from None
 
 
+class OrgObjects:
+    """``org_object_or_404`` by id for the objects a page loads on every request, compiled once
+    (``bizops.compiled``): ``KEY_RESULTS = OrgObjects(lambda: KeyResult.objects.select_related(...))``
+    at import, ``KEY_RESULTS.get_or_404(request.org, key_result_id)`` in the view."""
+
+    def __init__(self, queryset: Callable[[], QuerySet]) -> None:
+        self.query = CompiledQuery(
+            lambda organization_id, pk: queryset().filter(organization_id=organization_id, pk=pk)
+        )
+        self.queryset = queryset
+
+    def get_or_404(self, organization: Organization, pk: Any) -> Model:
+        try:
+            pk = int(pk)
+        except (TypeError, ValueError):
+            pk = 0
+        # Ids are positive 64-bit integers; anything else is as missing as another organization's.
+        found = self.query(organization_id=organization.pk, pk=pk) if 0 < pk < 2**63 else []
+        if not found:
+            raise Http404(f"No such {self.queryset().model._meta.verbose_name}.")
+        return found[0]
+
+
 def org_view(action: str = "org_view") -> Callable:
     """Decorate a view taking ``org_slug``: log-in required, membership resolved, action checked.
 

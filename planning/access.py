@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
-from bizops.access import org_object_or_404
+from bizops.access import OrgObjects
 from bizops.models import Membership
 from bizops.roles import can
 
@@ -32,6 +32,9 @@ def require_plan_edit(membership: Membership, plan: Plan) -> None:
         raise PermissionDenied("Only the plan's owner, managers and admins edit the plan.")
 
 
+_PLANS = OrgObjects(lambda: Plan.objects.select_related("owner__user"))
+
+
 def plan_for(membership: Membership, plan_id: int) -> Plan:
     """The plan with this id in the caller's organization, or 404."""
-    return org_object_or_404(Plan.objects.select_related("owner__user"), membership.organization, pk=plan_id)
+    return _PLANS.get_or_404(membership.organization, plan_id)

@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from bizops.access import org_object_or_404, org_view
+from bizops.access import OrgObjects, org_object_or_404, org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
 
@@ -88,9 +88,12 @@ def kpi_edit(request: HttpRequest, kpi_id: int) -> HttpResponse:
     return render(request, "metrics/kpi_form.html", {"form": form, "kpi": kpi}, status=status)
 
 
+KPIS = OrgObjects(lambda: KPI.objects.select_related("owner__user"))
+
+
 @org_view("kpi_view")
 def kpi_detail(request: HttpRequest, kpi_id: int) -> HttpResponse:
-    kpi = org_object_or_404(KPI.objects.select_related("owner__user"), request.org, pk=kpi_id)
+    kpi = KPIS.get_or_404(request.org, kpi_id)
     return _render_detail(request, kpi, MeasurementForm(initial={"period": timezone.localdate()}))
 
 
@@ -131,7 +134,7 @@ def _render_detail(request: HttpRequest, kpi: KPI, form: MeasurementForm, status
 @org_view("kpi_record")
 @require_POST
 def measurement_create(request: HttpRequest, kpi_id: int) -> HttpResponse:
-    kpi = org_object_or_404(KPI.objects.select_related("owner__user"), request.org, pk=kpi_id)
+    kpi = KPIS.get_or_404(request.org, kpi_id)
     form = MeasurementForm(request.POST)
     if form.is_valid():
         try:

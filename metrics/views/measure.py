@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from bizops.access import org_object_or_404, org_view
+from bizops.access import OrgObjects, org_object_or_404, org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
 from planning.access import can_edit_plan, can_update_step
@@ -21,13 +21,13 @@ from ..forms import CheckInForm, KeyResultCheckInForm, KeyResultForm, StepCheckI
 from ..models import KeyResult
 from ..rules import key_result_progress, plain_number
 
+OBJECTIVES = OrgObjects(lambda: Objective.objects.select_related("plan", "milestone", "team", "owner__user"))
+# The objective's owner and team are needed as ids only (who may check in).
+KEY_RESULTS = OrgObjects(lambda: KeyResult.objects.select_related("objective", "plan", "owner__user"))
+
 
 def _objective(request: HttpRequest, objective_id: int) -> Objective:
-    objective = org_object_or_404(
-        Objective.objects.select_related("plan", "milestone", "team", "owner__user"),
-        request.org,
-        pk=objective_id,
-    )
+    objective = OBJECTIVES.get_or_404(request.org, objective_id)
     objective.plan.organization = request.org
     objective.plan.can_edit = can_edit_plan(request.membership, objective.plan)
     return objective
@@ -107,12 +107,7 @@ def objective_check_in(request: HttpRequest, objective_id: int) -> HttpResponse:
 @org_view("plan_view")
 def key_result_detail(request: HttpRequest, key_result_id: int) -> HttpResponse:
     """Check in on a key result, seeing the previous check-in and the trend while writing."""
-    kr = org_object_or_404(
-        # The objective's owner and team are needed as ids only (who may check in).
-        KeyResult.objects.select_related("objective", "plan", "owner__user"),
-        request.org,
-        pk=key_result_id,
-    )
+    kr = KEY_RESULTS.get_or_404(request.org, key_result_id)
     kr.plan.organization = request.org
     kr.plan.can_edit = can_edit_plan(request.membership, kr.plan)
     owner_id = kr.owner_id or kr.objective.owner_id

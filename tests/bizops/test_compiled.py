@@ -110,3 +110,20 @@ def test_the_backend_loads_active_users_only(acme, client):
     User.objects.filter(pk=user.pk).update(is_active=False)
     assert backend.get_user(user.pk) is None
     assert client.get("/o/acme/my-work/").status_code == 302  # signed out: off to the login page
+
+
+@pytest.mark.django_db
+def test_org_objects_finds_only_the_organizations_own_and_treats_odd_ids_as_missing(acme, other):
+    from django.http import Http404
+
+    from bizops.access import OrgObjects
+    from bizops.models import Team
+
+    teams = OrgObjects(lambda: Team.objects.all())
+    mine = Team.objects.create(organization=acme.org, name="Sales")
+    theirs = Team.objects.create(organization=other.org, name="Sales")
+    assert teams.get_or_404(acme.org, mine.pk) == mine
+    assert teams.get_or_404(acme.org, str(mine.pk)) == mine
+    for pk in (theirs.pk, 0, -1, 2**63, 10**30, "x", None):
+        with pytest.raises(Http404):
+            teams.get_or_404(acme.org, pk)
