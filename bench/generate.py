@@ -652,20 +652,23 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     ensure_database()
     anchor = args.anchor or date.today()
+    dropped = False
     for scale in (LARGE, SMALL):
         if Organization.objects.filter(slug=scale.slug).exists():
             if not args.reset:
                 print(f"{scale.slug}: present, skipped (--reset drops and loads it again)")
                 continue
             t = time.perf_counter()
-            drop_organization(scale.slug)
+            dropped = drop_organization(scale.slug) or dropped
             print(f"{scale.slug}: dropped in {time.perf_counter() - t:.1f} s")
         t = time.perf_counter()
         counts = load(scale, anchor, args.seed)
         summary = ", ".join(f"{v:,} {k}" for k, v in counts.items())
         print(f"{scale.slug}: loaded in {time.perf_counter() - t:.1f} s: {summary}")
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        # After a drop, rewrite the tables: the deleted rows' space is otherwise kept, and a run on
+        # data reset ten times scans a check-in table seven times its size (129 MB for 100,000 rows).
+        cursor.execute("VACUUM (FULL, ANALYZE)" if dropped else "ANALYZE")
     print(f"done in {time.perf_counter() - started:.1f} s (database {connection.settings_dict['NAME']})")
 
 
