@@ -1,10 +1,10 @@
-"""The template builtins of bizops/templatetags/ui.py: the faster ``date`` filter prints what Django's does."""
+"""The template builtins of bizops/templatetags/ui.py: the faster ``date`` and ``url`` print what Django's do."""
 
 import datetime
 import zoneinfo
 
 import pytest
-from django.template import defaultfilters
+from django.template import Template, defaultfilters
 from django.utils import timezone, translation
 
 from bizops.templatetags import ui
@@ -93,3 +93,42 @@ def test_two_places_prints_what_floatformat_minus_two_prints(language, settings)
             assert ui.two_places(value) == defaultfilters.floatformat(value, "-2"), value
         settings.USE_THOUSAND_SEPARATOR = True
         assert ui.two_places(Decimal("1234567.5")) == defaultfilters.floatformat(Decimal("1234567.5"), "-2")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% url 'org_home' 'acme' %}",
+        "{% url 'org_home' org_slug=slug %}",
+        "{% url 'plan_map' slug 7 %}",
+        "{% url 'plan_map' slug pk %}",  # a str id: the same URL
+        "{% url 'org_home' safe_slug %}",  # a SafeString goes to reverse() itself
+        "{% url 'org_home' slug as link %}[{{ link }}]",
+        "{% url 'no_such_view' as link %}[{{ link }}]",
+    ],
+)
+def test_url_tag_builds_what_djangos_builds(source):
+    from django.template import Context, Engine
+    from django.utils.safestring import mark_safe
+
+    context = {"slug": "acme", "pk": "7", "safe_slug": mark_safe("acme")}
+    ours = Template(source).render(Context(context))
+    django = Engine(libraries={}).from_string(source).render(Context(context))
+    assert ours == django and ours
+    assert Template(source).render(Context(context)) == ours  # and again, from its memory
+
+
+def test_url_tag_follows_the_script_prefix_and_refuses_unknown_views():
+    from django.template import Context
+    from django.urls import NoReverseMatch, set_script_prefix
+
+    source = "{% url 'org_home' 'acme' %}"
+    assert Template(source).render(Context()) == "/o/acme/"
+    try:
+        set_script_prefix("/planner/")
+        assert Template(source).render(Context()) == "/planner/o/acme/"
+    finally:
+        set_script_prefix("/")
+    for source in ("{% url 'no_such_view' %}", "{% url 'org_home' 'a&b<' %}"):  # no such view, no such slug
+        with pytest.raises(NoReverseMatch):
+            Template(source).render(Context())
