@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from bizops.compiled import CompiledQuery
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
 from bizops.roles import can
@@ -492,6 +493,12 @@ def _require_running(plan: Plan) -> None:
         raise Conflict("This plan is closed: check-ins are over.")
 
 
+# Run by every key-result check-in, always inside its transaction: compiled once (bizops.compiled).
+_LOCKED_KEY_RESULT = CompiledQuery(
+    lambda pk: KeyResult.objects.select_for_update(of=("self",)).select_related("objective").filter(pk=pk)
+)
+
+
 @transaction.atomic
 def check_in_key_result(
     *, actor: Membership, key_result: KeyResult, value: Any, confidence: str, note: str = ""
@@ -501,9 +508,10 @@ def check_in_key_result(
     The key result's row is locked for update, its plan's only shared (``_plan_shared``): check-ins
     on one plan do not wait for each other, but a plan being closed waits for them, and they for it.
     """
-    current = (
-        KeyResult.objects.select_for_update(of=("self",)).select_related("objective").get(pk=key_result.pk)
-    )
+    found = _LOCKED_KEY_RESULT(pk=key_result.pk)
+    if not found:
+        raise KeyResult.DoesNotExist
+    current = found[0]
     current.plan = _plan_shared(current.plan_id)
     _same_org(actor, current)
     owner_id = current.owner_id or current.objective.owner_id

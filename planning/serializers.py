@@ -15,6 +15,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bizops.compiled import CompiledQuery
 from bizops.models import Membership, Team
 
 from .baselines import FIELDS as SNAPSHOT_FIELDS
@@ -136,6 +137,38 @@ class OrgScopedField(serializers.PrimaryKeyRelatedField):
         queryset = queryset.filter(organization=organization)
         # Never select_related() without names: that joins every non-null foreign key, recursively.
         return queryset.select_related(*self.related) if self.related else queryset
+
+    def to_internal_value(self, data: Any) -> Model:
+        """DRF's lookup (``queryset.get(pk=data)``, the same errors), through a query compiled once
+        per model and related rows: a check-in's key result is looked up on every check-in."""
+        organization = self.context.get("organization")
+        if organization is None or self.pk_field is not None:
+            return super().to_internal_value(data)
+        model = self.queryset.model
+        try:
+            if isinstance(data, bool):
+                raise TypeError
+            pk = model._meta.pk.get_prep_value(data)
+        except (TypeError, ValueError):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        related = self.related
+        if (model, related) not in _SCOPED_LOOKUPS:
+
+            def lookup(organization_id: int, pk: int) -> QuerySet:
+                queryset = model._default_manager.filter(organization_id=organization_id, pk=pk)
+                return queryset.select_related(*related) if related else queryset
+
+            _SCOPED_LOOKUPS[model, related] = CompiledQuery(lookup)
+        # Ids are positive 64-bit integers: any other number is as missing as another organization's.
+        found = (
+            _SCOPED_LOOKUPS[model, related](organization_id=organization.pk, pk=pk) if 0 < pk < 2**63 else []
+        )
+        if not found:
+            self.fail("does_not_exist", pk_value=data)
+        return found[0]
+
+
+_SCOPED_LOOKUPS: dict[tuple, CompiledQuery] = {}
 
 
 def member_field(**kwargs: Any) -> OrgScopedField:

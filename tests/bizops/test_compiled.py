@@ -127,3 +127,40 @@ def test_org_objects_finds_only_the_organizations_own_and_treats_odd_ids_as_miss
     for pk in (theirs.pk, 0, -1, 2**63, 10**30, "x", None):
         with pytest.raises(Http404):
             teams.get_or_404(acme.org, pk)
+
+
+@pytest.mark.django_db
+def test_org_scoped_ids_give_drfs_answers_through_the_compiled_lookup(acme, other):
+    from rest_framework import serializers
+
+    from bizops.models import Team
+    from planning.serializers import OrgScopedField, member_field
+
+    class Form(serializers.Serializer):
+        team = OrgScopedField(Team, required=False)
+        member = member_field(required=False)
+
+    mine = Team.objects.create(organization=acme.org, name="Sales")
+    theirs = Team.objects.create(organization=other.org, name="Sales")
+
+    def check(data, context={"organization": acme.org}):  # noqa: B006 - read only
+        form = Form(data=data, context=context)
+        return (
+            form.validated_data
+            if form.is_valid()
+            else {k: [str(e) for e in v] for k, v in form.errors.items()}
+        )
+
+    assert check({"team": mine.pk, "member": str(acme.member.pk)}) == {"team": mine, "member": acme.member}
+    with CaptureQueriesContext(connection) as queries:
+        assert check({"member": acme.member.pk})["member"].user == acme.member.user  # the user came along
+    assert len(queries) == 1
+    missing = f'Invalid pk "{theirs.pk}" - object does not exist.'
+    assert check({"team": theirs.pk}) == {"team": [missing]}
+    assert check({"team": 2**63}) == {"team": [f'Invalid pk "{2**63}" - object does not exist.']}
+    assert check({"team": "x"}) == {"team": ["Incorrect type. Expected pk value, received str."]}
+    assert check({"team": True}) == {"team": ["Incorrect type. Expected pk value, received bool."]}
+    assert check({"team": [1]}) == {"team": ["Incorrect type. Expected pk value, received list."]}
+    assert check({"team": mine.pk}, context={}) == {
+        "team": [f'Invalid pk "{mine.pk}" - object does not exist.']
+    }

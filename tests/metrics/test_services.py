@@ -279,3 +279,48 @@ def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result,
     assert outcome["result"] == "This plan is closed: check-ins are over."
     assert not CheckIn.objects.filter(plan_id=key_result.plan_id).exists()
     assert KeyResult.objects.get(pk=key_result.pk).current == key_result.current
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_ins_on_one_key_result_take_turns_and_lose_no_value(acme, key_result):
+    """Real threads and connections: while one check-in holds the key result's row, another waits for
+    it, then records the first one's value as its previous value (no lost update)."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    holding, outcome = threading.Event(), {}
+
+    def first():
+        try:
+            with transaction.atomic():
+                services.check_in_key_result(
+                    actor=acme.manager, key_result=key_result, value=3, confidence="on_track"
+                )
+                holding.set()
+                time.sleep(0.5)  # the second check-in starts and must wait for this commit
+        finally:
+            connection.close()
+
+    def second():
+        holding.wait(timeout=5)
+        try:
+            check_in = services.check_in_key_result(
+                actor=acme.manager, key_result=key_result, value=5, confidence="on_track"
+            )
+            outcome["previous"] = check_in.previous_value
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=20)
+    assert outcome["previous"] == 3
+    assert KeyResult.objects.get(pk=key_result.pk).current == 5
+    assert list(CheckIn.objects.order_by("pk").values_list("previous_value", "value")) == [
+        (key_result.current, 3),
+        (3, 5),
+    ]
