@@ -86,7 +86,8 @@ def kpi_rows(*, kpis: list[KPI], today: date | None = None, periods: int = SPARK
         Measurement.objects.filter(kpi__in=kpis, is_current=True, period_start__lte=today)
         .annotate(rank=Window(RowNumber(), partition_by=[F("kpi_id")], order_by=F("period_start").desc()))
         .filter(rank__lte=periods)
-        .select_related("recorded_by")
+        # What the series and ``latest`` show (LatestMeasurementSerializer): not who recorded it.
+        .only("kpi", "period_start", "value", "recorded_at")
     )
     by_kpi: dict[int, dict[date, Measurement]] = defaultdict(dict)
     for m in latest_rows:
