@@ -24,6 +24,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.utils import timezone
 
+from .compiled import CompiledQuery
 from .errors import ValidationError
 
 EVENTS: dict[str, str] = {
@@ -94,18 +95,24 @@ def encode(document: dict) -> bytes:
     return json.dumps(document, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True).encode()
 
 
+def _active_hooks(organization_id: int):
+    from .models import Webhook
+
+    return Webhook.objects.filter(organization_id=organization_id, paused_at__isnull=True)
+
+
+# Every check-in and status change asks: compiled once (bizops.compiled).
+_ACTIVE_HOOKS = CompiledQuery(_active_hooks)
+
+
 def emit(*, organization, event: str, data: dict[str, Any]) -> int:
     """Record a delivery for each active hook of the organization subscribed to ``event`` and deliver
     them after commit. Returns how many deliveries were created (one query when nobody listens)."""
-    from .models import Webhook, WebhookDelivery
+    from .models import WebhookDelivery
 
     if event not in EVENTS:
         raise ValueError(f"Unknown webhook event {event!r}")
-    hooks = [
-        h
-        for h in Webhook.objects.filter(organization=organization, paused_at__isnull=True)
-        if event in h.events
-    ]
+    hooks = [h for h in _ACTIVE_HOOKS(organization_id=organization.pk) if event in h.events]
     if not hooks:
         return 0
     document = payload(event, organization.slug, data)

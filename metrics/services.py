@@ -488,8 +488,8 @@ def _check_confidence(confidence: str, note: str) -> str:
     return note
 
 
-def _require_running(plan: Plan) -> None:
-    if plan.status == PlanStatus.CLOSED:
+def _require_running(plan_status: str) -> None:
+    if plan_status == PlanStatus.CLOSED:
         raise Conflict("This plan is closed: check-ins are over.")
 
 
@@ -505,19 +505,20 @@ def check_in_key_result(
 ) -> CheckIn:
     """A new value for a key result; its current value moves in the same transaction.
 
-    The key result's row is locked for update, its plan's only shared (``_plan_shared``): check-ins
-    on one plan do not wait for each other, but a plan being closed waits for them, and they for it.
+    The key result's row is locked for update, its plan's only shared (``_plan_status_shared``):
+    check-ins on one plan do not wait for each other, but a plan being closed waits for them, and
+    they for it.
     """
     found = _LOCKED_KEY_RESULT(pk=key_result.pk)
     if not found:
         raise KeyResult.DoesNotExist
     current = found[0]
-    current.plan = _plan_shared(current.plan_id)
+    plan_status = _plan_status_shared(current.plan_id)
     _same_org(actor, current)
     owner_id = current.owner_id or current.objective.owner_id
     if not can_check_in(actor, owner_id=owner_id, team_id=current.objective.team_id):
         raise PermissionDenied("You check in on the key results you own.")
-    _require_running(current.plan)
+    _require_running(plan_status)
     note = _check_confidence(confidence, note)
     errors: dict[str, str] = {}
     number = _decimal(value, "value", errors)
@@ -525,7 +526,7 @@ def check_in_key_result(
         raise ValidationError(errors)
     check_in = CheckIn.objects.create(
         organization_id=current.organization_id,
-        plan=current.plan,
+        plan_id=current.plan_id,
         target=CheckIn.Target.KEY_RESULT,
         key_result=current,
         value=number,
@@ -548,12 +549,12 @@ def check_in_objective(
     _same_org(actor, objective)
     if not can_check_in(actor, owner_id=objective.owner_id, team_id=objective.team_id):
         raise PermissionDenied("You check in on the objectives you own.")
-    plan = _plan_shared(objective.plan_id)  # a close in progress finishes first (see check_in_key_result)
-    _require_running(plan)
+    # A close in progress finishes first (see check_in_key_result).
+    _require_running(_plan_status_shared(objective.plan_id))
     note = _check_confidence(confidence, note)
     check_in = CheckIn.objects.create(
         organization_id=objective.organization_id,
-        plan=plan,
+        plan_id=objective.plan_id,
         target=CheckIn.Target.OBJECTIVE,
         objective=objective,
         confidence=confidence,
@@ -573,7 +574,7 @@ def check_in_step(
     plan = Plan.objects.get(pk=step.plan_id)
     if not can_update_step(actor, step, plan) and not can_edit_plan(actor, plan):
         raise PermissionDenied("You check in on the steps assigned to you.")
-    _require_running(plan)
+    _require_running(plan.status)
     if status not in StepStatus.values:
         raise ValidationError({"status": "Choose one of the statuses."})
     note = _check_confidence(confidence, note)
@@ -593,19 +594,18 @@ def check_in_step(
     return check_in
 
 
-def _plan_shared(plan_id: int) -> Plan:
-    """The plan, read under a shared row lock (``FOR SHARE``) until the transaction ends.
+def _plan_status_shared(plan_id: int) -> str:
+    """The plan's status, read under a shared row lock (``FOR SHARE``) until the transaction ends.
 
     Transitions (close, amend...) lock the plan for update, so they wait for check-ins in flight,
     and a check-in waiting on a transition reads the plan as it left it (closed: refused).
+    Raw SQL: Django's ``select_for_update`` has no shared mode.
     """
     quote = connection.ops.quote_name
-    # The columns by name, not ``*``: a prepared ``*`` fails once a migration adds a column.
-    columns = ", ".join(quote(f.column) for f in Plan._meta.concrete_fields)
     suffix = " FOR SHARE" if connection.features.has_select_for_update else ""
-    return Plan.objects.raw(
-        f"SELECT {columns} FROM {quote(Plan._meta.db_table)} WHERE id = %s{suffix}", [plan_id]
-    )[0]
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {quote(Plan._meta.db_table)} WHERE id = %s{suffix}", [plan_id])
+        return cursor.fetchone()[0]
 
 
 def _check_in_created(check_in: CheckIn, actor: Membership) -> None:
