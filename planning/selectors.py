@@ -274,8 +274,13 @@ def _step_tallies(steps_qs: QuerySet, plans: dict[int, Plan], today: date) -> di
     tallies: dict[int, StepTally] = defaultdict(StepTally)
     recurring: dict[int, tuple] = {}
     completions: dict[int, set[date]] = defaultdict(set)
+    counted: set[int] = set()
     for step_id, plan_id, objective_id, recurrence, status, title, completed in rows:
         if recurrence == Recurrence.NONE:
+            # A step made one-off after it recurred keeps its completions: one row each, one step.
+            if step_id in counted:
+                continue
+            counted.add(step_id)
             tally = tallies[objective_id]
             if status == StepStatus.DONE:
                 tally.done += 1

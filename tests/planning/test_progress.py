@@ -156,6 +156,13 @@ def test_counted_steps_give_the_same_figures_as_listed_steps(django_assert_num_q
                 else today - timedelta(days=back)
             )
             StepCompletion.objects.create(organization=plan.organization, step=step, period_start=day)
+    # A step made one-off after it recurred keeps its completions; it still counts once.
+    was_weekly = ActionStep.objects.filter(plan=plan, recurrence="weekly").order_by("pk").last()
+    for back in range(3):
+        StepCompletion.objects.get_or_create(
+            organization=plan.organization, step=was_weekly, period_start=this_week - timedelta(weeks=back)
+        )
+    ActionStep.objects.filter(pk=was_weekly.pk).update(recurrence="none", status="done")
     # A tree with no step at all in one objective.
     ActionStep.objects.filter(objective=Objective.objects.filter(plan=plan).order_by("pk").first()).delete()
 
@@ -164,6 +171,8 @@ def test_counted_steps_give_the_same_figures_as_listed_steps(django_assert_num_q
         counted = plan_trees(plans=[plan], today=today, step_tallies=True)[0]
 
     assert counted.steps == {} and counted.step_tallies
+    tally = counted.step_tallies[was_weekly.objective_id]
+    assert tally.count == len(listed.objectives[was_weekly.objective_id].children)
     assert counted.progress.plan.value == listed.progress.plan.value
     for pk, figure in listed.progress.milestones.items():
         assert counted.progress.milestones[pk].value == figure.value
