@@ -10,5 +10,6 @@ RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost DJANGO_SETTINGS_
     python manage.py collectstatic --noinput -v0 && useradd --system --uid 1000 bizops && mkdir -p /app/var && chown bizops /app/var
 USER bizops
 EXPOSE 8000
-# Workers, threads and logging: gunicorn.conf.py (WEB_CONCURRENCY sets the number of processes).
+# Workers and threads: gunicorn.conf.py (WEB_CONCURRENCY sets the number of processes). No gunicorn
+# access log: bizops.middleware.RequestIdMiddleware writes one line a request, with its id.
 CMD ["gunicorn", "bizops.wsgi", "--bind", "0.0.0.0:8000"]

@@ -124,7 +124,7 @@ class OrgObjects:
     def get_or_404(self, organization: Organization, pk: Any) -> Model:
         try:
             pk = int(pk)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pk = 0
         # Ids are positive 64-bit integers; anything else is as missing as another organization's.
         found = self.query(organization_id=organization.pk, pk=pk) if 0 < pk < 2**63 else []

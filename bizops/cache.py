@@ -17,10 +17,11 @@ class _Client(RedisCacheClient):
         self._clients: dict[int, object] = {}
 
     def get_client(self, key=None, *, write=False):
-        index = self._get_connection_pool_index(write)
+        index = self._get_connection_pool_index(write)  # random among replicas for reads
         client = self._clients.get(index)
         if client is None:
-            self._get_connection_pool(write)  # makes the pool for this index, as Django's does
+            if index not in self._pools:  # as Django's _get_connection_pool, for this index
+                self._pools[index] = self._pool_class.from_url(self._servers[index], **self._pool_options)
             client = self._clients[index] = self._client(connection_pool=self._pools[index])
         return client
 

@@ -9,7 +9,9 @@ annotations, the backend's converters).
 
 Only for fixed shapes: each named parameter must reach the SQL unchanged, as one parameter (``pk=``,
 ``user_id=``, ``slug=``; not ``__contains``, not ``__in``). A placeholder that does not turns up
-exactly once among the parameters is an error on the first call, not a wrong query.
+exactly once among the parameters is an error on the first call, not a wrong query. Everything else
+in the queryset is frozen at the first call: never build one from the clock (``timezone.now()``), a
+setting or anything else that changes, only from its parameters.
 ``tests/bizops/test_compiled.py`` checks the results against the same querysets run by the ORM.
 """
 
@@ -22,6 +24,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
+from django.db.transaction import TransactionManagementError
 
 
 class CompiledQuery:
@@ -57,6 +60,7 @@ class _Plan:
         queryset = build(**placeholders)
         if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups:
             raise TypeError("CompiledQuery runs querysets of model instances, without prefetches")
+        self.locks = bool(queryset.query.select_for_update)
         compiler = queryset.query.get_compiler(using=using)
         self.sql, params = compiler.as_sql()
         self.params = list(params)
@@ -79,6 +83,9 @@ class _Plan:
         self.annotations = list(compiler.annotation_col_map.items())
 
     def run(self, connection, values: dict[str, Any]) -> list[Model]:
+        if self.locks and connection.get_autocommit():
+            # Django checks this while compiling; compiled once, the check is made here on every call.
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(self.params)
         for position, name in self.slots:
             params[position] = values[name]

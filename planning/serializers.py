@@ -149,7 +149,7 @@ class OrgScopedField(serializers.PrimaryKeyRelatedField):
             if isinstance(data, bool):
                 raise TypeError
             pk = model._meta.pk.get_prep_value(data)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 in JSON is infinity
             self.fail("incorrect_type", data_type=type(data).__name__)
         related = self.related
         if (model, related) not in _SCOPED_LOOKUPS:

@@ -101,11 +101,14 @@ if env.str("DATABASE_URL", default=""):
         options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
         # Prepared statements: a query a connection has run twice is planned once and kept, which halved
         # PostgreSQL's CPU per request under the bench's mixed load (bench/README.md). They need the
-        # parameters bound by the server. A pooler in transaction mode (PgBouncer before 1.21) cannot
-        # keep them: DATABASE_PREPARED_STATEMENTS=false then.
+        # parameters bound by the server. A pooler in transaction mode cannot keep them (PgBouncer
+        # 1.21 and later can, with max_prepared_statements set): DATABASE_PREPARED_STATEMENTS=false.
         if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
             options.setdefault("server_side_binding", True)
             options.setdefault("prepare_threshold", 2)
+            # Bound by the server, a statement takes at most 65,535 parameters. Django 5.2 sends bulk
+            # inserts as arrays (UNNEST), a parameter per column (tests/bizops/test_database.py), and
+            # no query here lists that many ids.
 else:
     # SQLite beside a Celery worker: WAL, a busy timeout and immediate write transactions, or the
     # web process and the worker trip over "database is locked" (see SETUP-NOTES).

@@ -19,3 +19,12 @@ def test_the_cache_reads_and_writes_through_one_client_per_pool():
     client = cache._cache.get_client("x")
     assert cache._cache.get_client("y", write=True) is client  # made once, not per call
     assert client.connection_pool is cache._cache._pools[0]
+
+
+def test_reads_spread_over_replicas_each_with_its_own_client():
+    from bizops.cache import _Client
+
+    client = _Client(["redis://127.0.0.1:6379/15", "redis://127.0.0.1:6379/14", "redis://127.0.0.1:6379/13"])
+    readers = {id(client.get_client("k")) for _ in range(60)}  # random replica 1 or 2, never a KeyError
+    assert len(readers) == 2 and client.get_client("k", write=True) is client.get_client(write=True)
+    assert set(client._pools) == {0, 1, 2}

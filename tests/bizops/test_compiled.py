@@ -164,3 +164,33 @@ def test_org_scoped_ids_give_drfs_answers_through_the_compiled_lookup(acme, othe
     assert check({"team": mine.pk}, context={}) == {
         "team": [f'Invalid pk "{mine.pk}" - object does not exist.']
     }
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_compiled_lock_outside_a_transaction_is_refused_every_time(acme):
+    from django.db import transaction
+    from django.db.transaction import TransactionManagementError
+
+    locked = CompiledQuery(lambda pk: Organization.objects.select_for_update().filter(pk=pk))
+    with transaction.atomic():
+        assert [o.pk for o in locked(pk=acme.org.pk)] == [acme.org.pk]
+    with pytest.raises(TransactionManagementError):
+        locked(pk=acme.org.pk)
+
+
+@pytest.mark.django_db
+def test_an_infinite_id_is_a_bad_id_not_a_crash(acme):
+    from django.http import Http404
+    from rest_framework import serializers
+
+    from bizops.access import OrgObjects
+    from bizops.models import Team
+    from planning.serializers import OrgScopedField
+
+    class Form(serializers.Serializer):
+        team = OrgScopedField(Team)
+
+    form = Form(data={"team": float("inf")}, context={"organization": acme.org})
+    assert not form.is_valid() and "Incorrect type" in str(form.errors["team"][0])
+    with pytest.raises(Http404):
+        OrgObjects(lambda: Team.objects.all()).get_or_404(acme.org, float("inf"))
