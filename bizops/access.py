@@ -121,16 +121,21 @@ class OrgObjects:
         )
         self.queryset = queryset
 
+    def get(self, organization: Organization, pk: int) -> Model | None:
+        """The organization's object with this id, or None (missing, another organization's)."""
+        # Ids are positive 64-bit integers; anything else is as missing as another organization's.
+        found = self.query(organization_id=organization.pk, pk=pk) if 0 < pk < 2**63 else []
+        return found[0] if found else None
+
     def get_or_404(self, organization: Organization, pk: Any) -> Model:
         try:
             pk = int(pk)
         except (TypeError, ValueError, OverflowError):
             pk = 0
-        # Ids are positive 64-bit integers; anything else is as missing as another organization's.
-        found = self.query(organization_id=organization.pk, pk=pk) if 0 < pk < 2**63 else []
-        if not found:
+        obj = self.get(organization, pk)
+        if obj is None:
             raise Http404(f"No such {self.queryset().model._meta.verbose_name}.")
-        return found[0]
+        return obj
 
 
 def org_view(action: str = "org_view") -> Callable:

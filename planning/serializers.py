@@ -15,7 +15,7 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from bizops.compiled import CompiledQuery
+from bizops.access import OrgObjects
 from bizops.models import Membership, Team
 
 from .baselines import FIELDS as SNAPSHOT_FIELDS
@@ -134,9 +134,7 @@ class OrgScopedField(serializers.PrimaryKeyRelatedField):
         queryset = super().get_queryset()
         if organization is None:
             return queryset.none()
-        queryset = queryset.filter(organization=organization)
-        # Never select_related() without names: that joins every non-null foreign key, recursively.
-        return queryset.select_related(*self.related) if self.related else queryset
+        return _with_related(queryset.filter(organization=organization), self.related)
 
     def to_internal_value(self, data: Any) -> Model:
         """DRF's lookup (``queryset.get(pk=data)``, the same errors), through a query compiled once
@@ -153,22 +151,21 @@ class OrgScopedField(serializers.PrimaryKeyRelatedField):
             self.fail("incorrect_type", data_type=type(data).__name__)
         related = self.related
         if (model, related) not in _SCOPED_LOOKUPS:
-
-            def lookup(organization_id: int, pk: int) -> QuerySet:
-                queryset = model._default_manager.filter(organization_id=organization_id, pk=pk)
-                return queryset.select_related(*related) if related else queryset
-
-            _SCOPED_LOOKUPS[model, related] = CompiledQuery(lookup)
-        # Ids are positive 64-bit integers: any other number is as missing as another organization's.
-        found = (
-            _SCOPED_LOOKUPS[model, related](organization_id=organization.pk, pk=pk) if 0 < pk < 2**63 else []
-        )
-        if not found:
+            _SCOPED_LOOKUPS[model, related] = OrgObjects(
+                lambda: _with_related(model._default_manager.all(), related)
+            )
+        obj = _SCOPED_LOOKUPS[model, related].get(organization, pk)
+        if obj is None:
             self.fail("does_not_exist", pk_value=data)
-        return found[0]
+        return obj
 
 
-_SCOPED_LOOKUPS: dict[tuple, CompiledQuery] = {}
+_SCOPED_LOOKUPS: dict[tuple, OrgObjects] = {}
+
+
+def _with_related(queryset: QuerySet, related: tuple[str, ...]) -> QuerySet:
+    # Never select_related() without names: that joins every non-null foreign key, recursively.
+    return queryset.select_related(*related) if related else queryset
 
 
 def member_field(**kwargs: Any) -> OrgScopedField:

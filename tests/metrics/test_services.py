@@ -1,9 +1,12 @@
 """KPIs, measurements (corrections keep history), key results, check-ins, CSV import."""
 
+import threading
+import time
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.db import connection
 
 from bizops.errors import Conflict, ValidationError
 from metrics import services
@@ -230,29 +233,39 @@ def test_a_period_target_overrides_the_standing_one(acme, march, client):
     assert response.status_code == 302 and leads.period_targets.get().target == 120
 
 
+def run_together(*targets) -> None:
+    """Each target in its own thread, with its own database connection (closed when it ends)."""
+
+    def run(target) -> None:
+        try:
+            target()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("on", ["key_result", "objective"])
 def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result, on):
     """Real threads and connections: a transition holds the plan's row (as ``plan_close`` does); a
     check-in arriving meanwhile waits, then sees the plan closed and saves nothing."""
-    import threading
-    import time
-
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from planning.models import Plan
 
     holding, outcome = threading.Event(), {}
 
     def close():
-        try:
-            with transaction.atomic():
-                Plan.objects.select_for_update().get(pk=key_result.plan_id)
-                holding.set()
-                time.sleep(0.5)  # the check-in starts and must wait here
-                Plan.objects.filter(pk=key_result.plan_id).update(status=PlanStatus.CLOSED)
-        finally:
-            connection.close()
+        with transaction.atomic():
+            Plan.objects.select_for_update().get(pk=key_result.plan_id)
+            holding.set()
+            time.sleep(0.5)  # the check-in starts and must wait here
+            Plan.objects.filter(pk=key_result.plan_id).update(status=PlanStatus.CLOSED)
 
     def check_in():
         holding.wait(timeout=5)
@@ -268,14 +281,8 @@ def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result,
             outcome["result"] = "saved"
         except Conflict as exc:
             outcome["result"] = exc.message
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=close), threading.Thread(target=check_in)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=20)
+    run_together(close, check_in)
     assert outcome["result"] == "This plan is closed: check-ins are over."
     assert not CheckIn.objects.filter(plan_id=key_result.plan_id).exists()
     assert KeyResult.objects.get(pk=key_result.pk).current == key_result.current
@@ -285,39 +292,26 @@ def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result,
 def test_check_ins_on_one_key_result_take_turns_and_lose_no_value(acme, key_result):
     """Real threads and connections: while one check-in holds the key result's row, another waits for
     it, then records the first one's value as its previous value (no lost update)."""
-    import threading
-    import time
-
-    from django.db import connection, transaction
+    from django.db import transaction
 
     holding, outcome = threading.Event(), {}
 
     def first():
-        try:
-            with transaction.atomic():
-                services.check_in_key_result(
-                    actor=acme.manager, key_result=key_result, value=3, confidence="on_track"
-                )
-                holding.set()
-                time.sleep(0.5)  # the second check-in starts and must wait for this commit
-        finally:
-            connection.close()
+        with transaction.atomic():
+            services.check_in_key_result(
+                actor=acme.manager, key_result=key_result, value=3, confidence="on_track"
+            )
+            holding.set()
+            time.sleep(0.5)  # the second check-in starts and must wait for this commit
 
     def second():
         holding.wait(timeout=5)
-        try:
-            check_in = services.check_in_key_result(
-                actor=acme.manager, key_result=key_result, value=5, confidence="on_track"
-            )
-            outcome["previous"] = check_in.previous_value
-        finally:
-            connection.close()
+        check_in = services.check_in_key_result(
+            actor=acme.manager, key_result=key_result, value=5, confidence="on_track"
+        )
+        outcome["previous"] = check_in.previous_value
 
-    threads = [threading.Thread(target=first), threading.Thread(target=second)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=20)
+    run_together(first, second)
     assert outcome["previous"] == 3
     assert KeyResult.objects.get(pk=key_result.pk).current == 5
     assert list(CheckIn.objects.order_by("pk").values_list("previous_value", "value")) == [
