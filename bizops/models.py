@@ -20,6 +20,10 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(f"“{value}” is not a known time zone.")
 
 
+def new_security_stamp() -> str:
+    return uuid.uuid4().hex
+
+
 class Weekday(models.IntegerChoices):
     MONDAY = 0, "Monday"
     TUESDAY = 1, "Tuesday"
@@ -64,6 +68,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Changes on a password change and on "sign out everywhere": sessions, API tokens and signed
+    # links made before it stop working (bizops.authentication, bizops.links).
+    security_stamp = models.CharField(max_length=32, default=new_security_stamp, editable=False)
 
     objects = UserManager()
 
