@@ -125,3 +125,24 @@ def stamp_session(sender, request: HttpRequest, user, **kwargs) -> None:
     session = getattr(request, "session", None)
     if session is not None:
         session[SessionRefreshMiddleware.KEY] = int(time.time())
+
+
+class DomainConflictMiddleware:
+    """A ``Conflict`` that a page did not catch (the plan was submitted or closed while the request
+    waited for its lock) answers 409 with the reason, never a 500. Pages that can say more (a form
+    shown again with the message) catch it themselves; the API maps it in ``bizops.api``."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponseBase | None:
+        from django.shortcuts import render
+
+        from .errors import Conflict
+
+        if not isinstance(exception, Conflict):
+            return None
+        return render(request, "409.html", {"message": exception.message}, status=409)

@@ -10,17 +10,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
+from django.http import Http404
 from django.utils import timezone
 
-from bizops.compiled import CompiledQuery
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
 from bizops.roles import can
 from bizops.webhooks import emit
 from planning.access import can_edit_plan, can_update_step
 from planning.models import ActionStep, Objective, Plan, PlanStatus, StepStatus
-from planning.services import step_set_status
+from planning.services import plan_for_write, step_set_status
 
 from .models import (
     KPI,
@@ -419,7 +419,9 @@ def _require_plan_writable(actor: Membership, plan: Plan) -> None:
 @transaction.atomic
 def key_result_create(*, actor: Membership, objective: Objective, **fields: Any) -> KeyResult:
     _same_org(actor, objective)
-    plan = Plan.objects.select_for_update().get(pk=objective.plan_id)
+    plan = plan_for_write(objective.plan_id)
+    if not Objective.objects.filter(pk=objective.pk).exists():
+        raise Http404("No such objective.")  # deleted while this request waited for the plan
     _require_plan_writable(actor, plan)
     data = _clean_key_result(
         plan, {"kind": KeyResultKind.NUMBER, "direction": Direction.INCREASE, "start": 0, **fields}
@@ -430,17 +432,30 @@ def key_result_create(*, actor: Membership, objective: Objective, **fields: Any)
     )
 
 
+def _lock_key_result(pk: int) -> KeyResult:
+    """The key result under its row lock, taken after its plan's (``plan_for_write``); deleted
+    meanwhile is a 404."""
+    found = (
+        KeyResult.objects.select_for_update(of=("self",)).select_related("objective").filter(pk=pk).first()
+    )
+    if found is None:
+        raise Http404("No such key result.")
+    return found
+
+
 @transaction.atomic
 def key_result_update(
     *, actor: Membership, key_result: KeyResult, version: int | None, **fields: Any
 ) -> KeyResult:
-    current = KeyResult.objects.select_for_update().select_related("plan").get(pk=key_result.pk)
-    _require_plan_writable(actor, current.plan)
+    plan = plan_for_write(key_result.plan_id, shared=True)
+    current = _lock_key_result(key_result.pk)
+    current.plan = plan
+    _require_plan_writable(actor, plan)
     if version is not None and int(version) != current.version:
         raise Conflict(
             "Someone else changed this key result while you were editing it.", current_version=current.version
         )
-    data = _clean_key_result(current.plan, fields, existing=current)
+    data = _clean_key_result(plan, fields, existing=current)
     for name, value in data.items():
         setattr(current, name, value)
     current.version += 1
@@ -450,9 +465,10 @@ def key_result_update(
 
 @transaction.atomic
 def key_result_delete(*, actor: Membership, key_result: KeyResult, version: int | None = None) -> None:
-    current = KeyResult.objects.select_for_update().select_related("plan").get(pk=key_result.pk)
+    plan = plan_for_write(key_result.plan_id, shared=True)
+    current = _lock_key_result(key_result.pk)
     _same_org(actor, current)
-    _require_plan_writable(actor, current.plan)
+    _require_plan_writable(actor, plan)
     if version is not None and int(version) != current.version:
         raise Conflict(
             "Someone else changed this key result since you loaded it.", current_version=current.version
@@ -493,32 +509,23 @@ def _require_running(plan_status: str) -> None:
         raise Conflict("This plan is closed: check-ins are over.")
 
 
-# Run by every key-result check-in, always inside its transaction: compiled once (bizops.compiled).
-_LOCKED_KEY_RESULT = CompiledQuery(
-    lambda pk: KeyResult.objects.select_for_update(of=("self",)).select_related("objective").filter(pk=pk)
-)
-
-
 @transaction.atomic
 def check_in_key_result(
     *, actor: Membership, key_result: KeyResult, value: Any, confidence: str, note: str = ""
 ) -> CheckIn:
     """A new value for a key result; its current value moves in the same transaction.
 
-    The key result's row is locked for update, its plan's only shared (``_plan_status_shared``):
+    The plan is locked shared first (``plan_for_write``), then the key result's row for update:
     check-ins on one plan do not wait for each other, but a plan being closed waits for them, and
     they for it.
     """
-    found = _LOCKED_KEY_RESULT(pk=key_result.pk)
-    if not found:
-        raise KeyResult.DoesNotExist
-    current = found[0]
-    plan_status = _plan_status_shared(current.plan_id)
+    plan = plan_for_write(key_result.plan_id, shared=True)
+    current = _lock_key_result(key_result.pk)
     _same_org(actor, current)
     owner_id = current.owner_id or current.objective.owner_id
     if not can_check_in(actor, owner_id=owner_id, team_id=current.objective.team_id):
         raise PermissionDenied("You check in on the key results you own.")
-    _require_running(plan_status)
+    _require_running(plan.status)
     note = _check_confidence(confidence, note)
     errors: dict[str, str] = {}
     number = _decimal(value, "value", errors)
@@ -550,7 +557,9 @@ def check_in_objective(
     if not can_check_in(actor, owner_id=objective.owner_id, team_id=objective.team_id):
         raise PermissionDenied("You check in on the objectives you own.")
     # A close in progress finishes first (see check_in_key_result).
-    _require_running(_plan_status_shared(objective.plan_id))
+    _require_running(plan_for_write(objective.plan_id, shared=True).status)
+    if not Objective.objects.filter(pk=objective.pk).exists():
+        raise Http404("No such objective.")
     note = _check_confidence(confidence, note)
     check_in = CheckIn.objects.create(
         organization_id=objective.organization_id,
@@ -571,7 +580,7 @@ def check_in_step(
 ) -> CheckIn:
     """Status and a note on a step; the step's status changes through planning's service."""
     _same_org(actor, step)
-    plan = Plan.objects.get(pk=step.plan_id)
+    plan = plan_for_write(step.plan_id, shared=True)
     if not can_update_step(actor, step, plan) and not can_edit_plan(actor, plan):
         raise PermissionDenied("You check in on the steps assigned to you.")
     _require_running(plan.status)
@@ -592,20 +601,6 @@ def check_in_step(
     )
     _check_in_created(check_in, actor)
     return check_in
-
-
-def _plan_status_shared(plan_id: int) -> str:
-    """The plan's status, read under a shared row lock (``FOR SHARE``) until the transaction ends.
-
-    Transitions (close, amend...) lock the plan for update, so they wait for check-ins in flight,
-    and a check-in waiting on a transition reads the plan as it left it (closed: refused).
-    Raw SQL: Django's ``select_for_update`` has no shared mode.
-    """
-    quote = connection.ops.quote_name
-    suffix = " FOR SHARE" if connection.features.has_select_for_update else ""
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT status FROM {quote(Plan._meta.db_table)} WHERE id = %s{suffix}", [plan_id])
-        return cursor.fetchone()[0]
 
 
 def _check_in_created(check_in: CheckIn, actor: Membership) -> None:

@@ -100,13 +100,13 @@ class NodeMoveApi(OrgApi):
 
     def post(self, request: Request, pk: int, **kwargs: Any) -> Response:
         node = node_for(self.organization, self.model, pk)
-        # Checked before the service locks the plan: node_move takes no version (unlike node_delete), so
-        # a save in between slips through. Reordering does not change a node's version anyway.
-        required_version(request, node.version)
+        pinned = required_version(request, node.version)
         data = self.validated(self.move_input, request.data)
         parent = data.pop(self.parent_field, None) if self.parent_field else None
-        with fields_renamed(parent=self.parent_field or "parent"):
-            services.node_move(actor=self.membership, node=node, parent=parent, **data)
+        # The service compares the pinned version again under the plan's lock: of concurrent moves
+        # sent with one ETag, exactly one succeeds.
+        with fields_renamed(parent=self.parent_field or "parent"), precondition(pinned is not None):
+            services.node_move(actor=self.membership, node=node, parent=parent, version=pinned, **data)
         return self.detail(node_for(self.organization, self.model, pk), self.output)
 
 

@@ -1,6 +1,7 @@
 """Every write of the planning app, as ``<thing>_<verb>(*, actor, ...)`` functions."""
 
 from .collaboration import comment_create, suggestion_accept, suggestion_create, suggestion_decline
+from .common import plan_for_write, require_not_closed
 from .plans import plan_clone, plan_create, plan_create_from_template, plan_delete, plan_update
 from .tree import (
     StaleEdit,
@@ -48,12 +49,14 @@ __all__ = [
     "plan_create",
     "plan_create_from_template",
     "plan_delete",
+    "plan_for_write",
     "plan_request_changes",
     "plan_revise",
     "plan_start_amendment",
     "plan_submit",
     "plan_update",
     "plan_withdraw",
+    "require_not_closed",
     "step_create",
     "step_set_status",
     "suggestion_accept",

@@ -6,6 +6,7 @@ import re
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from bizops.roles import can
 
 from ..access import require_plan_edit
 from ..models import Comment, Milestone, NodeKind, Objective, Plan, Suggestion
-from .common import activity_record, require_editable
+from .common import activity_record, plan_for_write, require_editable, require_not_closed
 from .tree import milestone_create, objective_create, step_create
 
 MENTION = re.compile(r"(?<![\w.])@([\w.+-]+(?:@[\w-]+(?:\.[\w-]+)+)?)")
@@ -35,6 +36,7 @@ def suggestion_create(
 ) -> Suggestion:
     if not can(actor.role, "plan_suggest"):
         raise PermissionDenied("Viewers cannot make suggestions.")
+    plan = plan_for_write(plan.pk, shared=True)
     require_editable(plan)
     title = (title or "").strip()
     errors = {}
@@ -143,6 +145,12 @@ def mentioned_users(organization_id: int, body: str) -> list[User]:
 def comment_create(*, actor: Membership, plan: Plan, node_kind: str, node, body: str) -> Comment:
     if not can(actor.role, "plan_comment"):
         raise PermissionDenied("Viewers read plans but do not comment.")
+    organization = plan.organization
+    plan = plan_for_write(plan.pk, shared=True)
+    plan.organization = organization
+    require_not_closed(plan)
+    if node_kind != "plan" and not type(node).objects.filter(pk=node.pk, plan_id=plan.pk).exists():
+        raise Http404("No such node in this plan.")  # deleted while this request waited for the plan
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Write something first."})

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from django.db import connection
 from django.db.models import Model
+from django.http import Http404
 
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership, Team, User
 
-from ..models import Activity, Plan, Recurrence, StepStatus
+from ..models import Activity, Plan, PlanStatus, Recurrence, StepStatus
 
 NODE_FIELDS: dict[str, list[str]] = {
     "milestone": ["title", "description", "target_date", "owner", "weight"],
@@ -21,6 +23,35 @@ NODE_FIELDS: dict[str, list[str]] = {
 ASSIGNEE_FIELDS = frozenset({"status", "notes"})
 PLAN_FIELDS = ["title", "ultimate_goal", "description", "period_start", "period_end", "owner"]
 DATE_FIELDS = ("target_date", "start_date", "due_date")
+
+
+def plan_for_write(plan_id: int, *, shared: bool = False) -> Plan:
+    """The plan read again inside the caller's transaction, its row locked until the transaction ends.
+
+    Every write that depends on the plan's state (its status, its period, its version) decides on
+    this copy, never on one read before the transaction: a submit, approval or close locks the row
+    for update, so a write waiting here sees the plan as the transition left it, and a transition
+    waits for the writes in flight. ``shared`` takes ``FOR SHARE``: edits of different nodes and
+    check-ins on one plan do not wait for each other, only for a transition or a structural edit
+    (``FOR UPDATE``). Callers lock the plan before any node of it, so two writers never wait on
+    each other's rows in opposite order (a deadlock). A plan deleted meanwhile is a 404.
+    """
+    if shared and connection.features.has_select_for_update:
+        # Django's select_for_update has no shared mode; the columns are named, not ``*``, so a
+        # prepared statement survives a migration that adds one.
+        columns = ", ".join(connection.ops.quote_name(f.column) for f in Plan._meta.concrete_fields)
+        table = connection.ops.quote_name(Plan._meta.db_table)
+        found = list(Plan.objects.raw(f"SELECT {columns} FROM {table} WHERE id = %s FOR SHARE", [plan_id]))
+    else:
+        found = list(Plan.objects.select_for_update(of=("self",)).filter(pk=plan_id))
+    if not found:
+        raise Http404("No such plan.")
+    return found[0]
+
+
+def require_not_closed(plan: Plan) -> None:
+    if plan.status == PlanStatus.CLOSED:
+        raise Conflict("This plan is closed and can no longer change.")
 
 
 def require_editable(plan: Plan) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Max
+from django.http import Http404
 from django.utils import timezone
 
 from bizops.errors import Conflict, ValidationError
@@ -18,7 +19,7 @@ from bizops.models import Membership
 from bizops.webhooks import emit
 
 from ..access import can_edit_plan, can_update_step, require_plan_edit
-from ..models import ActionStep, Milestone, Objective, Plan, PlanStatus, StepCompletion, StepStatus
+from ..models import ActionStep, Milestone, Objective, Plan, StepCompletion, StepStatus
 from ..progress import occurrence_start
 from .common import (
     ASSIGNEE_FIELDS,
@@ -26,7 +27,9 @@ from .common import (
     clean_node_fields,
     diff,
     display,
+    plan_for_write,
     require_editable,
+    require_not_closed,
 )
 
 Node = Milestone | Objective | ActionStep
@@ -58,7 +61,20 @@ def _label(node: Node) -> str:
 
 
 def _lock_plan(plan: Plan) -> Plan:
-    return Plan.objects.select_for_update().get(pk=plan.pk)
+    return plan_for_write(plan.pk)
+
+
+def _lock_node(model: type[Node], pk: int, *related: str) -> Node:
+    """The node re-read under its row lock (after its plan's: see ``plan_for_write``); a node
+    deleted meanwhile is a 404, never a 500."""
+    found = model.objects.select_for_update(of=("self",)).select_related(*related).filter(pk=pk).first()
+    if found is None:
+        raise Http404(f"No such {_label_of(model)}.")
+    return found
+
+
+def _label_of(model: type[Node]) -> str:
+    return {Milestone: "milestone", Objective: "objective", ActionStep: "action step"}[model]
 
 
 def _next_position(queryset) -> int:
@@ -80,6 +96,11 @@ def _create(
     plan = _lock_plan(plan)
     require_plan_edit(actor, plan)
     require_editable(plan)
+    for parent_node in parent.values():
+        # Deleted (or moved to another plan's copy) while this request waited for the plan's lock.
+        _lock_node(type(parent_node), parent_node.pk)
+        if parent_node.plan_id != plan.pk:
+            raise ValidationError({parent_node.kind: "Choose a node of this plan."})
     fields = clean_node_fields(plan, model.kind, {"title": "", **fields})
     if model is ActionStep and fields.get("status") == StepStatus.DONE:
         fields["completed_at"] = timezone.now()
@@ -117,14 +138,14 @@ def step_create(*, actor: Membership, objective: Objective, **fields: Any) -> Ac
 def node_update(*, actor: Membership, node: Node, version: int | None, **fields: Any) -> Node:
     """Change a node's fields. ``version`` is what the editor saw; an older one raises ``StaleEdit``.
 
-    ``version=None`` skips the check (API clients that send no precondition).
+    ``version=None`` skips the check (API clients that send no precondition). The plan's status is
+    read under its shared lock, so an edit racing a submit or a close lands before it or is refused.
     """
-    plan = node.plan
+    plan = plan_for_write(node.plan_id, shared=True)
     model = type(node)
-    current = (
-        model.objects.select_for_update(of=("self",)).select_related(*_people(node.kind)).get(pk=node.pk)
-    )
+    current = _lock_node(model, node.pk, *_people(node.kind))
     current.plan = plan
+    require_not_closed(plan)
     if isinstance(node, ActionStep) and not can_edit_plan(actor, plan):
         if not can_update_step(actor, current, plan):
             raise _forbidden()
@@ -135,8 +156,6 @@ def node_update(*, actor: Membership, node: Node, version: int | None, **fields:
         # Step status and notes stay open while a plan runs; everything else needs a plan in writing.
         if not (isinstance(node, ActionStep) and set(fields) <= ASSIGNEE_FIELDS):
             require_editable(plan)
-    if plan.status == PlanStatus.CLOSED:
-        raise Conflict("This plan is closed and can no longer change.")
     cleaned = clean_node_fields(plan, node.kind, fields)
     if version is not None and int(version) != current.version:
         raise StaleEdit(current, cleaned)
@@ -188,11 +207,12 @@ def _forbidden():
 def step_set_status(*, actor: Membership, step: ActionStep, status: str) -> ActionStep:
     """One-click status change. For a recurring step, "done" checks off the current day, week or
     month (once, however often it is clicked) and any other status un-checks it."""
-    plan = step.plan
     if status not in StepStatus.values:
         raise ValidationError({"status": "Choose one of the statuses."})
-    current = ActionStep.objects.select_for_update().get(pk=step.pk)
+    plan = plan_for_write(step.plan_id, shared=True)
+    current = _lock_node(ActionStep, step.pk)
     current.plan = plan
+    require_not_closed(plan)  # a 409 that says why, before the assignee check would say 403
     if not can_update_step(actor, current, plan):
         raise _forbidden()
     if not current.is_recurring:
@@ -255,19 +275,27 @@ def node_move(
     position: int | None = None,
     direction: str | None = None,
     parent: Any = None,
+    version: int | None = None,
 ) -> Node:
     """Reorder a node among its siblings (``direction`` up/down or a ``position``), or move it under
-    another ``parent`` of the same plan (an objective to another milestone, a step to another objective)."""
+    another ``parent`` of the same plan (an objective to another milestone, a step to another objective).
+
+    With ``version``, a node changed since the caller saw it is not moved (``StaleEdit``): compared
+    under the plan's lock, so of many moves sent with one ETag exactly one succeeds (a move that
+    changes the node's place gives it a new version)."""
     plan = _lock_plan(node.plan)
     require_plan_edit(actor, plan)
     require_editable(plan)
-    current = type(node).objects.select_for_update().get(pk=node.pk)
+    current = _lock_node(type(node), node.pk)
     current.plan = plan
+    if version is not None and int(version) != current.version:
+        raise StaleEdit(current, {})
     old_parent = None
     if parent is not None:
         parent_model = {"objective": Milestone, "step": Objective}.get(current.kind)
         if parent_model is None or not isinstance(parent, parent_model):
             raise ValidationError({"parent": "A milestone sits directly under the plan's goal."})
+        parent = _lock_node(parent_model, parent.pk)
         if parent.plan_id != plan.pk:
             raise ValidationError({"parent": "A node can only move within its own plan."})
         field = "milestone" if current.kind == "objective" else "objective"
@@ -309,24 +337,28 @@ def node_move(
 def node_delete(*, actor: Membership, node: Node, version: int | None = None) -> dict[str, int]:
     """Delete a node and everything under it; returns how many of each kind went.
 
-    With ``version``, a node changed since the caller saw it is not deleted (``StaleEdit``)."""
+    With ``version``, a node changed since the caller saw it is not deleted (``StaleEdit``). Counts
+    and siblings come from the node as it is under the lock: a move committed while this request
+    waited may have given it another parent, whose positions must close the gap."""
     plan = _lock_plan(node.plan)
     require_plan_edit(actor, plan)
     require_editable(plan)
-    current = type(node).objects.select_for_update().get(pk=node.pk)
+    current = _lock_node(type(node), node.pk)
     if version is not None and int(version) != current.version:
         raise StaleEdit(current, {})
     removed = {"objectives": 0, "steps": 0}
-    if isinstance(node, Milestone):
-        removed["objectives"] = node.objectives.count()
-        removed["steps"] = ActionStep.objects.filter(objective__milestone=node).count()
-    elif isinstance(node, Objective):
-        removed["steps"] = node.steps.count()
-    siblings_filter = _siblings(node)
+    if isinstance(current, Milestone):
+        removed["objectives"] = current.objectives.count()
+        removed["steps"] = ActionStep.objects.filter(objective__milestone=current).count()
+    elif isinstance(current, Objective):
+        removed["steps"] = current.steps.count()
+    siblings = _siblings(current)
     changes = {k: [v, 0] for k, v in removed.items() if v}
-    activity_record(plan=plan, actor=actor.user, verb="deleted", kind=node.kind, node=node, changes=changes)
-    type(node).objects.filter(pk=node.pk).delete()
-    _renumber(list(siblings_filter.order_by("position", "pk")))
+    activity_record(
+        plan=plan, actor=actor.user, verb="deleted", kind=current.kind, node=current, changes=changes
+    )
+    type(current).objects.filter(pk=current.pk).delete()
+    _renumber(list(siblings.order_by("position", "pk")))
     _touch(plan)
     return removed
 

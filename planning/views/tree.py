@@ -285,6 +285,8 @@ def node_detail(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> 
                 )
             except ValidationError as exc:
                 add_service_errors(form, exc)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
             else:
                 messages.success(request, "Your comment is posted.")
                 return redirect(request.path + "#comments")

@@ -354,11 +354,13 @@ def test_a_plans_owner_with_a_member_role_edits_it(acme, world):
 
 @pytest.mark.django_db
 def test_nobody_changes_step_status_on_a_closed_plan(acme, world):
+    """A state, not a right: 409 with the reason (it used to be a bare 403)."""
     Plan.objects.filter(pk=world.plan.pk).update(status="closed")
     for membership in (acme.member, acme.owner):
         response = api_client(membership).post(
             _url("api_step_status", world, world.own_step.pk), {"status": "done"}
         )
-        assert response.status_code == 403
+        assert response.status_code == 409
+        assert response.json()["detail"] == "This plan is closed and can no longer change."
     world.own_step.refresh_from_db()
     assert world.own_step.status == "todo"

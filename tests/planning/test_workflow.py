@@ -258,7 +258,7 @@ def test_close_asks_owners_for_scores_and_the_plan_becomes_read_only(
     assert any("Score your objectives" in m.subject for m in mailoutbox)
     _, objective, step = tree
     step.plan = plan
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(Conflict, match="closed"):
         services.step_set_status(actor=acme.member, step=step, status="done")
     services.objective_score_set(
         actor=acme.manager, objective=objective, score=80, reflection="Close, not quite"
