@@ -6,6 +6,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from .errors import ValidationError
 from .models import Membership, Organization, Team, Weekday
 from .roles import Role, assignable_roles
+from .text import Form, ModelForm
 
 TIME_ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
 TIME_ZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in TIME_ZONES]
@@ -26,7 +27,7 @@ class EmailLoginForm(AuthenticationForm):
     )
 
 
-class SignupForm(forms.Form):
+class SignupForm(Form):
     display_name = forms.CharField(label="Your name", max_length=120)
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password = forms.CharField(
@@ -39,22 +40,22 @@ class SignupForm(forms.Form):
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
 
 
-class AcceptInvitationSignupForm(forms.Form):
+class AcceptInvitationSignupForm(Form):
     display_name = forms.CharField(label="Your name", max_length=120)
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
 
 
-class ProfileForm(forms.Form):
+class ProfileForm(Form):
     display_name = forms.CharField(label="Name", max_length=120)
     time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
 
 
-class OrganizationCreateForm(forms.Form):
+class OrganizationCreateForm(Form):
     name = forms.CharField(max_length=120)
 
 
-class OrganizationForm(forms.ModelForm):
+class OrganizationForm(ModelForm):
     checkin_hour = forms.TypedChoiceField(
         label="Check-in hour", coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)]
     )
@@ -67,7 +68,7 @@ class OrganizationForm(forms.ModelForm):
         labels = {"approvals_required": "Approvals a plan needs"}
 
 
-class InviteForm(forms.Form):
+class InviteForm(Form):
     email = forms.EmailField()
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="No team")
@@ -79,11 +80,11 @@ class InviteForm(forms.Form):
         self.fields["team"].queryset = Team.objects.filter(organization=membership.organization)
 
 
-class RoleForm(forms.Form):
+class RoleForm(Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
-class TeamForm(forms.Form):
+class TeamForm(Form):
     name = forms.CharField(max_length=120)
     lead = forms.ModelChoiceField(queryset=Membership.objects.none(), required=False, empty_label="No lead")
 
@@ -93,7 +94,7 @@ class TeamForm(forms.Form):
         self.fields["lead"].label_from_instance = member_label
 
 
-class TeamMemberForm(forms.Form):
+class TeamMemberForm(Form):
     member = forms.ModelChoiceField(queryset=Membership.objects.none(), empty_label="Choose a member")
 
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
@@ -114,7 +115,7 @@ def member_label(membership: Membership) -> str:
     return f"{membership.user.display_name} ({membership.user.email})"
 
 
-class PreferencesForm(forms.Form):
+class PreferencesForm(Form):
     """Per kind of notification: email, in-app only or off; and the check-in cadence."""
 
     cadence = forms.ChoiceField(
@@ -159,7 +160,7 @@ class PreferencesForm(forms.Form):
         return [self[f"kind_{kind}"] for kind in self.kinds]
 
 
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(Form):
     """A personal API token's name, organization and optional last day. The profile page writes its
     fields by hand (its view predates tokens): keep the names in step with ``templates/bizops/profile.html``."""
 

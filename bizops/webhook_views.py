@@ -14,9 +14,10 @@ from .access import org_object_or_404, org_view
 from .errors import ValidationError
 from .forms import add_service_errors
 from .models import Webhook, WebhookDelivery
+from .text import Form
 
 
-class WebhookForm(forms.Form):
+class WebhookForm(Form):
     url = forms.URLField(label="Address (URL)", max_length=500, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=list(webhooks.EVENTS.items()), widget=forms.CheckboxSelectMultiple, label="Send these events"

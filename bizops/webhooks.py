@@ -64,16 +64,23 @@ def verify(secret: str, header: str, body: bytes, *, tolerance: int = 300, now: 
 def check_url(url: str) -> None:
     """Only http(s) URLs, and (unless allowed for local use) never to private or loopback addresses:
     a webhook must not become a way to reach the servers behind the firewall."""
-    parts = urlsplit(url)
+    try:
+        # ``port`` raises ValueError past 65535, ``urlsplit`` on a broken IPv6 literal ("http://[::1").
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValidationError({"url": "Enter a valid address: the port must be between 1 and 65535."}) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError({"url": "Enter an http:// or https:// address."})
+    if port == 0:
+        raise ValidationError({"url": "Enter a valid address: the port must be between 1 and 65535."})
     if len(url) > 500:
         raise ValidationError({"url": "Keep the address under 500 characters."})
     if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE", False):
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, parts.port or 443)}
-    except OSError:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port or 443)}
+    except (OSError, UnicodeError):  # UnicodeError: a name IDNA cannot encode ("a..example")
         raise ValidationError({"url": "This host name does not resolve."}) from None
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from datetime import timedelta
 
@@ -52,13 +53,17 @@ def calendar_feed_for(token: str) -> CalendarFeed | None:
     return feed
 
 
+# Other control characters have no escape in iCalendar TEXT (RFC 5545 3.3.11) and a lone CR ends a
+# line for many readers (``\rEND:VEVENT\rBEGIN:VEVENT`` forged an event): they are dropped. Inputs
+# refuse them today (``bizops.text``); rows saved before that still reach this feed.
+_ICAL_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _escape(text: str) -> str:
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _ICAL_CONTROLS.sub(
+        "",
+        text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n"),
     )
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership, Team
+from bizops.text import clean_text
 from planning import services as planning
 from planning.models import Plan, StepStatus
 from planning.selectors import plan_tree
@@ -120,6 +121,10 @@ def plan_export(*, plan: Plan) -> dict:
 # --- Import -------------------------------------------------------------------------------------------
 
 
+# Text that may hold line breaks; every other text of the file is one line (see ``bizops.text``).
+MULTILINE_KEYS = frozenset({"ultimate_goal", "description", "why", "notes"})
+
+
 class _Reader:
     """Walks the document, collecting errors by path ("milestones[0].objectives[1].title")."""
 
@@ -147,6 +152,11 @@ class _Reader:
             return ""
         if not isinstance(value, str):
             self.errors[f"{path}{key}"] = "Expected text."
+            return ""
+        try:
+            value = clean_text(value, multiline=key in MULTILINE_KEYS)
+        except ValidationError as exc:
+            self.errors[f"{path}{key}"] = " ".join(exc.messages)
             return ""
         if len(value) > limit:
             self.errors[f"{path}{key}"] = f"Longer than {limit} characters."

@@ -4,13 +4,14 @@ from django import forms
 
 from bizops.forms import org_members
 from bizops.models import Organization
+from bizops.text import Form, ModelForm
 from planning.forms import DATE, MemberChoiceField
 from planning.models import Objective, StepStatus
 
 from .models import KPI, Confidence, Direction, KeyResult, KeyResultKind
 
 
-class KPIForm(forms.ModelForm):
+class KPIForm(ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -61,13 +62,13 @@ class KPIForm(forms.ModelForm):
         pass
 
 
-class MeasurementForm(forms.Form):
+class MeasurementForm(Form):
     period = forms.DateField(widget=DATE, help_text="Any day in the period: it is rounded to its start.")
     value = forms.DecimalField(max_digits=18, decimal_places=4)
     note = forms.CharField(required=False, max_length=2000)
 
 
-class ImportForm(forms.Form):
+class ImportForm(Form):
     file = forms.FileField(
         label="CSV file",
         help_text="Columns: kpi, period (YYYY-MM-DD), value, note. Up to 1 MB. If any row is wrong, nothing is saved.",
@@ -75,7 +76,7 @@ class ImportForm(forms.Form):
     )
 
 
-class KeyResultForm(forms.ModelForm):
+class KeyResultForm(ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     class Meta:
@@ -105,7 +106,7 @@ class KeyResultForm(forms.ModelForm):
         pass
 
 
-class CheckInForm(forms.Form):
+class CheckInForm(Form):
     confidence = forms.ChoiceField(
         choices=Confidence.choices, widget=forms.RadioSelect, initial=Confidence.ON_TRACK
     )
@@ -124,7 +125,7 @@ class StepCheckInForm(CheckInForm):
     field_order = ["status", "confidence", "note"]
 
 
-class PeriodTargetForm(forms.Form):
+class PeriodTargetForm(Form):
     period = forms.DateField(widget=DATE, help_text="Any day in the period.")
     target = forms.DecimalField(
         max_digits=18, decimal_places=4, required=False, help_text="Empty removes it."

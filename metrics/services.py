@@ -17,6 +17,7 @@ from django.utils import timezone
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
 from bizops.roles import can
+from bizops.text import clean_text
 from bizops.webhooks import emit
 from planning.access import can_edit_plan, can_update_step
 from planning.models import ActionStep, Objective, Plan, PlanStatus, StepStatus
@@ -331,7 +332,12 @@ def measurements_import_csv(*, actor: Membership, content: bytes) -> ImportResul
             if not can_record(actor, kpi):
                 result.errors.append((line, f"You cannot record values for “{kpi.name}”."))
                 continue
-            parsed.append((kpi, day, row.get("value", ""), row.get("note", "")))
+            try:
+                note = clean_text(row.get("note", ""), multiline=True)
+            except ValidationError as exc:
+                result.errors.append((line, f"note: {' '.join(exc.messages)}"))
+                continue
+            parsed.append((kpi, day, row.get("value", ""), note))
     except csv.Error as exc:
         result.errors.append((reader.line_num, f"The file is not valid CSV: {exc}."))
     if result.errors:

@@ -6,6 +6,7 @@ from django import forms
 
 from bizops.forms import member_label, org_members
 from bizops.models import Organization, Team
+from bizops.text import Form, ModelForm
 
 from .blueprints import BLUEPRINTS
 from .models import ActionStep, Milestone, Objective, Plan, PlanStatus, Recurrence, StepStatus
@@ -25,12 +26,12 @@ def _members(organization: Organization, label: str, empty: str = "Nobody yet") 
     )
 
 
-class PlanFilterForm(forms.Form):
+class PlanFilterForm(Form):
     status = forms.ChoiceField(choices=[("", "Any status"), *PlanStatus.choices], required=False)
     period = forms.ChoiceField(choices=list(PERIOD_FILTERS.items()), required=False, initial="all")
 
 
-class PlanCreateForm(forms.Form):
+class PlanCreateForm(Form):
     START_CHOICES = [
         ("blank", "A blank plan"),
         ("template", "The four-stage template (a copywriting agency closing five clients a month)"),
@@ -67,7 +68,7 @@ class PlanCreateForm(forms.Form):
         return data
 
 
-class PlanForm(forms.ModelForm):
+class PlanForm(ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     class Meta:
@@ -90,7 +91,7 @@ class PlanForm(forms.ModelForm):
         pass
 
 
-class CloneForm(forms.Form):
+class CloneForm(Form):
     title = forms.CharField(max_length=200)
     period_start = forms.DateField(widget=DATE, label="Period starts")
     period_end = forms.DateField(widget=DATE, label="Period ends")
@@ -100,7 +101,7 @@ class CloneForm(forms.Form):
 # --- Nodes ------------------------------------------------------------------------------------------
 
 
-class NodeForm(forms.ModelForm):
+class NodeForm(ModelForm):
     """Base for milestone, objective and step forms; ``version`` is what the editor loaded."""
 
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
@@ -180,13 +181,13 @@ class StepForm(NodeForm):
 NODE_FORMS = {"milestone": MilestoneForm, "objective": ObjectiveForm, "step": StepForm}
 
 
-class QuickAddForm(forms.Form):
+class QuickAddForm(Form):
     """The one-line “add” form under each level of the editor."""
 
     title = forms.CharField(max_length=200, label="Title")
 
 
-class SuggestionForm(forms.Form):
+class SuggestionForm(Form):
     kind = forms.ChoiceField(
         choices=[("milestone", "A milestone"), ("objective", "An objective"), ("step", "An action step")],
         label="I suggest",
@@ -210,11 +211,11 @@ class SuggestionForm(forms.Form):
         )
 
 
-class DeclineForm(forms.Form):
+class DeclineForm(Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), label="Reason")
 
 
-class CommentForm(forms.Form):
+class CommentForm(Form):
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         label="Comment",
@@ -228,7 +229,7 @@ BLUEPRINT_CHOICES = [(key, bp.name) for key, bp in BLUEPRINTS.items()]
 # --- Review -----------------------------------------------------------------------------------------
 
 
-class SubmitForm(forms.Form):
+class SubmitForm(Form):
     approvers = forms.ModelMultipleChoiceField(
         queryset=Plan.objects.none(),
         widget=forms.CheckboxSelectMultiple,
@@ -250,7 +251,7 @@ class SubmitForm(forms.Form):
             self.initial["approvers"] = [m.pk for m in eligible]
 
 
-class DecisionForm(forms.Form):
+class DecisionForm(Form):
     comment = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
@@ -258,6 +259,6 @@ class DecisionForm(forms.Form):
     )
 
 
-class ScoreForm(forms.Form):
+class ScoreForm(Form):
     score = forms.IntegerField(min_value=0, max_value=100, label="Score (0–100%)")
     reflection = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
