@@ -163,6 +163,11 @@ class KeyResult(models.Model):
     )
     weight = models.PositiveSmallIntegerField(default=1)
     owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # Measured by a KPI of the same unit: its current value follows the KPI's latest measurement in
+    # the key result's period, and a check-in on it records a measurement (one value, one source).
+    kpi = models.ForeignKey(
+        KPI, null=True, blank=True, on_delete=models.SET_NULL, related_name="key_results"
+    )
     position = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)

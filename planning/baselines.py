@@ -7,19 +7,147 @@ renamed node is a change, a node under a new parent is a move, and new ids are a
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from .selectors import PlanTree
 
-SNAPSHOT_VERSION = 1
+# 2: key results and the KPIs linked to the plan's objectives are part of what is approved.
+SNAPSHOT_VERSION = 2
 PLAN_FIELDS = ["title", "ultimate_goal", "description", "period_start", "period_end", "owner"]
 FIELDS = {
     "milestone": ["title", "description", "target_date", "owner", "weight"],
     "objective": ["title", "why", "description", "start_date", "due_date", "team", "owner", "weight"],
     "step": ["title", "notes", "assignee", "due_date", "recurrence"],
 }
+# What a baseline leaves out on purpose, per model: execution state (a step's status changes every
+# day without changing the plan), bookkeeping, and the workflow's own fields. Every concrete field of
+# a model a plan owns is either in a snapshot or here (tests/planning/test_baseline_coverage.py), so
+# a field added later cannot slip past approval unnoticed. ``position`` is in every node's snapshot.
+NOT_APPROVED: dict[str, dict[str, str]] = {
+    "planning.Plan": {
+        "id": "identity",
+        "organization": "the tenant never changes",
+        "status": "the workflow's state, recorded by transitions",
+        "version": "bookkeeping for concurrent edits",
+        "cloned_from": "where the draft came from, not what it commits to",
+        "review_round": "the workflow's state",
+        "submitted_by": "the workflow's state",
+        "submitted_at": "the workflow's state",
+        "activated_at": "the workflow's state",
+        "closed_at": "the workflow's state",
+        "created_by": "bookkeeping",
+        "created_at": "bookkeeping",
+        "updated_at": "bookkeeping",
+    },
+    "planning.Milestone": {
+        "id": "identity",
+        "organization": "the tenant",
+        "plan": "identity",
+        "version": "bookkeeping",
+        "created_at": "bookkeeping",
+        "updated_at": "bookkeeping",
+    },
+    "planning.Objective": {
+        "id": "identity",
+        "organization": "the tenant",
+        "plan": "identity",
+        "milestone": "the node's parent (moves are diffed)",
+        "version": "bookkeeping",
+        "created_at": "bookkeeping",
+        "updated_at": "bookkeeping",
+    },
+    "planning.ActionStep": {
+        "id": "identity",
+        "organization": "the tenant",
+        "plan": "identity",
+        "objective": "the node's parent (moves are diffed)",
+        "version": "bookkeeping",
+        "created_at": "bookkeeping",
+        "updated_at": "bookkeeping",
+        "status": "execution: assignees move it every day",
+        "completed_at": "execution",
+    },
+}
+# Whole models a plan owns that record what happens while it runs or is reviewed, not what is approved.
+NOT_APPROVED_MODELS: dict[str, str] = {
+    "planning.StepCompletion": "execution: a recurring step done for a day, week or month",
+    "planning.Suggestion": "proposals; an accepted one becomes a node, which is in the snapshot",
+    "planning.Comment": "conversation about the plan",
+    "planning.Activity": "the log of changes",
+    "planning.PlanTransition": "the workflow's own record",
+    "planning.PlanApprover": "who reviews a round, not what is reviewed",
+    "planning.Approval": "the decisions themselves",
+    "planning.Baseline": "the snapshots themselves",
+    "planning.Submission": "the snapshots themselves",
+    "planning.ObjectiveScore": "the reflection at the close of a cycle",
+}
+
+
+@dataclass(frozen=True)
+class SnapshotPart:
+    """Nodes another app adds to a plan's snapshot (planning imports none of them): ``build(tree)``
+    returns node dicts like ``_node`` makes; ``fields`` are what it freezes, ``not_approved`` what it
+    leaves out of ``model`` and why (both for the coverage test)."""
+
+    kind: str
+    label: str
+    parent_kind: str | None
+    model: str
+    fields: tuple[str, ...]
+    not_approved: dict[str, str]
+    build: Callable[[PlanTree], list[dict]]
+    other_models: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+_PARTS: list[SnapshotPart] = []
 LABELS = {"milestone": "Milestone", "objective": "Objective", "step": "Action step"}
+PARENT_KIND = {"objective": "milestone", "step": "objective"}
+FIELD_LABELS = {
+    "ultimate_goal": "Ultimate goal",
+    "period_start": "Period start",
+    "period_end": "Period end",
+    "target_date": "Target date",
+    "start_date": "Start date",
+    "due_date": "Due date",
+    "why": "Why it matters",
+    "target_upper": "Upper target",
+    "amber_threshold": "Amber line",
+    "red_threshold": "Red line",
+    "objectives": "Linked objectives",
+    "targets": "Period targets",
+    "kpi": "Measured by KPI",
+}
+
+
+def register_snapshot_part(part: SnapshotPart) -> None:
+    """Called from another app's ``ready()`` (see ``metrics/apps.py``); registering twice is harmless."""
+    if any(p.kind == part.kind for p in _PARTS):
+        return
+    _PARTS.append(part)
+    LABELS[part.kind] = part.label
+    if part.parent_kind:
+        PARENT_KIND[part.kind] = part.parent_kind
+
+
+def snapshot_parts() -> list[SnapshotPart]:
+    return list(_PARTS)
+
+
+def shown(value: Any) -> Any:
+    """A snapshot value as a page shows it: lists joined, period targets as "period: value"."""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return value
+
+
+def field_label(name: str) -> str:
+    return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
 def _value(obj: Any, name: str) -> Any:
@@ -33,7 +161,7 @@ def _value(obj: Any, name: str) -> Any:
 
 
 def snapshot(tree: PlanTree) -> dict:
-    """The tree as JSON-ready data, in map order."""
+    """The tree as JSON-ready data, in map order, then what other apps add (key results, KPIs)."""
     nodes: list[dict] = []
     for m in tree.milestones:
         nodes.append(_node("milestone", m, None))
@@ -41,6 +169,8 @@ def snapshot(tree: PlanTree) -> dict:
             nodes.append(_node("objective", o, m.pk))
             for s in o.children:
                 nodes.append(_node("step", s, o.pk))
+    for part in _PARTS:
+        nodes.extend(part.build(tree))
     return {
         "version": SNAPSHOT_VERSION,
         "plan": {name: _value(tree.plan, name) for name in PLAN_FIELDS},
@@ -48,14 +178,36 @@ def snapshot(tree: PlanTree) -> dict:
     }
 
 
+def outline(snap: dict) -> dict[str, list[dict]]:
+    """A snapshot as the tree it froze, for a page: milestones, each with its objectives, each with
+    its key results and steps (``children`` by kind); the KPIs apart."""
+    by_key: dict[tuple[str, int], dict] = {}
+    roots: dict[str, list[dict]] = {"milestones": [], "kpis": []}
+    for node in snap["nodes"]:
+        item = {**node, "title": _title(node), "children": {}}
+        by_key[node["kind"], node["id"]] = item
+        parent = by_key.get((PARENT_KIND.get(node["kind"], ""), node["parent"]))
+        if parent is not None:
+            parent["children"].setdefault(node["kind"], []).append(item)
+        elif node["kind"] == "milestone":
+            roots["milestones"].append(item)
+        elif node["kind"] == "kpi":
+            roots["kpis"].append(item)
+    return roots
+
+
+def digest(snap: dict) -> str:
+    """A short name for a snapshot's content: an approval names the content its approver saw."""
+    text = json.dumps(snap, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _node(kind: str, obj: Any, parent: int | None) -> dict:
-    return {
-        "kind": kind,
-        "id": obj.pk,
-        "parent": parent,
-        "position": obj.position,
-        "fields": {name: _value(obj, name) for name in FIELDS[kind]},
-    }
+    return node_dict(kind, obj.pk, parent, obj.position, {name: _value(obj, name) for name in FIELDS[kind]})
+
+
+def node_dict(kind: str, pk: int, parent: int | None, position: int, fields: dict[str, Any]) -> dict:
+    return {"kind": kind, "id": pk, "parent": parent, "position": position, "fields": fields}
 
 
 @dataclass
@@ -71,6 +223,13 @@ class NodeChange:
     def label(self) -> str:
         return LABELS.get(self.kind, self.kind)
 
+    @property
+    def field_rows(self) -> list[tuple[str, Any, Any]]:
+        """(label, before, after) for each changed field, for pages."""
+        return [
+            (field_label(name), shown(before), shown(after)) for name, (before, after) in self.fields.items()
+        ]
+
 
 @dataclass
 class Diff:
@@ -84,6 +243,10 @@ class Diff:
     def count(self, change: str) -> int:
         return sum(1 for c in self.changes if c.change == change)
 
+    @property
+    def plan_field_rows(self) -> list[tuple[str, Any, Any]]:
+        return [(field_label(name), before, after) for name, (before, after) in self.plan_fields.items()]
+
 
 def diff(before: dict | None, after: dict) -> Diff:
     """What changed from ``before`` to ``after`` (both snapshots); no baseline means all is new."""
@@ -95,43 +258,41 @@ def diff(before: dict | None, after: dict) -> Diff:
     }
     old = {(n["kind"], n["id"]): n for n in before["nodes"]}
     new = {(n["kind"], n["id"]): n for n in after["nodes"]}
-    titles = {
-        **{k: n["fields"]["title"] for k, n in old.items()},
-        **{k: n["fields"]["title"] for k, n in new.items()},
-    }
+    titles = {**{k: _title(n) for k, n in old.items()}, **{k: _title(n) for k, n in new.items()}}
     changes: list[NodeChange] = []
     reordered = _reordered(before["nodes"], after["nodes"])
     for key, node in new.items():
         if key not in old:
-            changes.append(NodeChange("added", node["kind"], node["id"], node["fields"]["title"]))
+            changes.append(NodeChange("added", node["kind"], node["id"], _title(node)))
             continue
         previous = old[key]
         if previous["parent"] != node["parent"]:
-            parent_kind = {"objective": "milestone", "step": "objective"}[node["kind"]]
+            parent_kind = PARENT_KIND.get(node["kind"], "")
             detail = (
                 f"from “{titles.get((parent_kind, previous['parent']), '?')}” "
                 f"to “{titles.get((parent_kind, node['parent']), '?')}”"
             )
-            changes.append(
-                NodeChange("moved", node["kind"], node["id"], node["fields"]["title"], detail=detail)
-            )
+            changes.append(NodeChange("moved", node["kind"], node["id"], _title(node), detail=detail))
         elif key in reordered:
-            changes.append(
-                NodeChange("moved", node["kind"], node["id"], node["fields"]["title"], detail="reordered")
-            )
+            changes.append(NodeChange("moved", node["kind"], node["id"], _title(node), detail="reordered"))
         fields = {
             name: [previous["fields"].get(name), value]
             for name, value in node["fields"].items()
             if previous["fields"].get(name) != value
         }
         if fields:
-            changes.append(NodeChange("changed", node["kind"], node["id"], node["fields"]["title"], fields))
+            changes.append(NodeChange("changed", node["kind"], node["id"], _title(node), fields))
     for key, node in old.items():
         if key not in new:
-            changes.append(NodeChange("removed", node["kind"], node["id"], node["fields"]["title"]))
+            changes.append(NodeChange("removed", node["kind"], node["id"], _title(node)))
     order = {"removed": 0, "added": 1, "moved": 2, "changed": 3}
     changes.sort(key=lambda c: (order[c.change], c.kind, c.title))
     return Diff(plan_fields, changes)
+
+
+def _title(node: dict) -> str:
+    fields = node["fields"]
+    return str(fields.get("title") or fields.get("name") or "")
 
 
 def _reordered(before: list[dict], after: list[dict]) -> set[tuple[str, int]]:

@@ -257,6 +257,23 @@ class DecisionForm(Form):
         required=False,
         help_text="Required when you request changes.",
     )
+    # The content the approver saw (``baselines.digest``): an approval of an older view is refused.
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+
+
+class ReviewCommentForm(Form):
+    """A comment on any node of the plan, left from its review page."""
+
+    node = forms.ChoiceField(label="On")
+    body = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Comment",
+        help_text="Mention someone with @ and the name before the @ of their email, e.g. @mia.",
+    )
+
+    def __init__(self, *args, nodes: list[tuple[str, str]], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["node"].choices = nodes
 
 
 class ScoreForm(Form):

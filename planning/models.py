@@ -391,6 +391,29 @@ class Baseline(models.Model):
         return f"{self.plan} as approved on {self.approved_at:%Y-%m-%d} (#{self.number})"
 
 
+class Submission(models.Model):
+    """The plan as submitted for one round of review: what its approvers were asked to approve.
+
+    A resubmission is compared with the round in which changes were requested, so approvers see
+    exactly what was fixed; ``digest`` names the content an approver saw (``baselines.digest``).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="submissions")
+    round = models.PositiveIntegerField()
+    snapshot = models.JSONField()
+    digest = models.CharField(max_length=64)
+    submitted_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-round"]
+        constraints = [models.UniqueConstraint(fields=["plan", "round"], name="submission_once_per_round")]
+
+    def __str__(self) -> str:
+        return f"{self.plan} as submitted for round {self.round}"
+
+
 class ObjectiveScore(models.Model):
     """At the close of a cycle, the objective's owner scores it (0–100%) and reflects."""
 

@@ -435,6 +435,11 @@ def suggestion_list(*, plan: Plan) -> QuerySet[Suggestion]:
     )
 
 
+def plan_comments(*, plan: Plan) -> QuerySet[Comment]:
+    """The plan's comments on any of its nodes, newest first, with their authors."""
+    return Comment.objects.filter(plan=plan).select_related("author").order_by("-created_at", "-pk")
+
+
 def node_comments(*, plan: Plan, kind: str, node_id: int) -> QuerySet[Comment]:
     return (
         Comment.objects.filter(plan=plan, node_kind=kind, node_id=node_id)
@@ -643,37 +648,88 @@ def plan_actions_for(*, plan: Plan, membership: Membership) -> list[str]:
 
 @dataclass
 class PlanReview:
-    """What the review of a plan shows: is it ready, who decides, and what changed since approval."""
+    """Everything the review of a plan shows, so that the decision is made on one page: is it ready,
+    who decides, what changed since the last approval, and on a resubmission what changed since the
+    approvers asked for changes."""
 
     plan: Plan
+    tree: PlanTree
     readiness: Readiness
     approvers: list[PlanApprover]  # the current round's, each with ``.decision`` (an Approval or None)
+    decisions: dict[int, Approval]  # user id -> this round's decision
+    transitions: list[PlanTransition]
     approved_count: int
     approvals_required: int
     baseline: Baseline | None  # the latest
     diff: Diff | None  # against that baseline; None without one
+    snapshot: dict  # the plan's content now (``baselines.snapshot``)
+    digest: str  # its name: an approval sends it back (``plan_approve(seen=...)``)
+    requested_round: int | None  # the last round whose approvers asked for changes, since approval
+    requests: list[Approval]  # what they asked
+    since_request: Diff | None  # what changed since that round was submitted
+    since_submitted: Diff | None  # in review: what changed since this round was submitted (a KPI moved)
+
+    @property
+    def outline(self) -> dict[str, list[dict]]:
+        """The content to approve as a tree (the whole map, before a first approval)."""
+        from .baselines import outline
+
+        return outline(self.snapshot)
 
 
 def plan_review(*, plan: Plan, membership: Membership) -> PlanReview:
     """The review of a plan as ``membership`` sees it (``plan.allowed_actions`` is set for them).
 
-    A fixed number of queries whatever the plan's size: the tree, the latest baseline, the round.
+    A fixed number of queries whatever the plan's size: the tree, its key results and KPIs (the
+    snapshot), the latest baseline, the round, the submissions compared.
     """
-    from .baselines import diff, snapshot  # both import this module
+    from .baselines import diff, digest, snapshot  # both import this module
+    from .models import Submission
     from .readiness import plan_readiness
 
     tree = plan_tree(plan=plan, with_progress=False)
+    now = snapshot(tree)
     latest = Baseline.objects.filter(plan=plan).order_by("-number").first()
     state = review_state(plan=plan)
     plan.allowed_actions = plan_actions_for(plan=plan, membership=membership)
+    last_request = (
+        Approval.objects.filter(plan=plan, decision=Approval.Decision.CHANGES_REQUESTED)
+        .order_by("-round")
+        .values_list("round", flat=True)
+        .first()
+    )
+    if last_request is not None and latest is not None and last_request <= latest.round:
+        last_request = None  # the plan was approved since: that request is history
+    rounds = {r for r in (last_request, plan.review_round) if r}
+    submissions = {s.round: s for s in Submission.objects.filter(plan=plan, round__in=rounds)}
+    requested = submissions.get(last_request) if last_request else None
+    this_round = submissions.get(plan.review_round) if plan.status == PlanStatus.IN_REVIEW else None
+    since_submitted = None
+    if this_round is not None and this_round.digest != digest(now):
+        since_submitted = diff(this_round.snapshot, now)
     return PlanReview(
         plan=plan,
+        tree=tree,
         readiness=plan_readiness(tree),
         approvers=state["approvers"],
+        decisions=state["decisions"],
+        transitions=state["transitions"],
         approved_count=state["approved_count"],
         approvals_required=membership.organization.approvals_required,
         baseline=latest,
-        diff=diff(latest.snapshot, snapshot(tree)) if latest is not None else None,
+        diff=diff(latest.snapshot, now) if latest is not None else None,
+        snapshot=now,
+        digest=digest(now),
+        requested_round=last_request,
+        requests=list(
+            Approval.objects.filter(
+                plan=plan, round=last_request, decision=Approval.Decision.CHANGES_REQUESTED
+            ).select_related("approver")
+        )
+        if last_request
+        else [],
+        since_request=diff(requested.snapshot, now) if requested is not None else None,
+        since_submitted=since_submitted,
     )
 
 

@@ -16,6 +16,7 @@ from .tree import (
 )
 from .workflow import (
     TRANSITIONS,
+    StaleReview,
     allowed_actions,
     eligible_approvers,
     objective_score_set,
@@ -32,6 +33,7 @@ from .workflow import (
 __all__ = [
     "TRANSITIONS",
     "StaleEdit",
+    "StaleReview",
     "allowed_actions",
     "comment_create",
     "eligible_approvers",

@@ -23,7 +23,7 @@ from bizops.roles import can
 from bizops.webhooks import emit
 
 from ..access import can_edit_plan
-from ..baselines import snapshot
+from ..baselines import digest, snapshot
 from ..models import (
     Approval,
     Baseline,
@@ -33,6 +33,7 @@ from ..models import (
     PlanApprover,
     PlanStatus,
     PlanTransition,
+    Submission,
 )
 from ..readiness import plan_readiness
 from ..selectors import plan_tree
@@ -142,7 +143,8 @@ def plan_submit(
 ) -> Plan:
     plan = _lock(plan, "submit")
     _require_editor(actor, plan)
-    readiness = plan_readiness(plan_tree(plan=plan, with_progress=False))
+    tree = plan_tree(plan=plan, with_progress=False)
+    readiness = plan_readiness(tree)
     if not readiness.ready:
         raise ValidationError(
             {
@@ -178,6 +180,17 @@ def plan_submit(
     PlanApprover.objects.bulk_create(
         PlanApprover(organization_id=plan.organization_id, plan=plan, round=plan.review_round, membership=m)
         for m in chosen
+    )
+    # What this round's approvers are asked to approve; a later resubmission is compared with it.
+    submitted = snapshot(tree)
+    Submission.objects.create(
+        organization_id=plan.organization_id,
+        plan=plan,
+        round=plan.review_round,
+        snapshot=submitted,
+        digest=digest(submitted),
+        submitted_by=actor.user,
+        submitted_at=plan.submitted_at,
     )
     emit(organization=plan.organization, event="plan.submitted", data=_plan_data(plan, actor))
     for membership in chosen:
@@ -227,15 +240,32 @@ def _record_decision(actor: Membership, plan: Plan, decision: str, comment: str)
         raise Conflict("You have already decided on this round of review.") from None
 
 
+class StaleReview(Conflict):
+    """The approver decided on a view of the plan that is no longer its content."""
+
+    def __init__(self, current: str) -> None:
+        super().__init__(
+            "The plan changed since you opened it: review what changed, then decide again. "
+            "Nothing was recorded."
+        )
+        self.current = current
+
+
 @transaction.atomic
-def plan_approve(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
+def plan_approve(*, actor: Membership, plan: Plan, comment: str = "", seen: str | None = None) -> Plan:
     """Record an approval; the last one needed approves the plan and freezes a baseline.
 
-    The plan row lock serializes approvers acting at the same moment: each is recorded, and exactly
-    one of them sees the count reach the organization's threshold.
+    ``seen`` is the content the approver saw (``baselines.digest`` of the snapshot their page or
+    client showed): when the plan's content is no longer that (an older round; a KPI's lines moved
+    meanwhile), nothing is recorded and ``StaleReview`` says so. The plan row lock serializes
+    approvers acting at the same moment: each is recorded, and exactly one of them sees the count
+    reach the organization's threshold.
     """
     plan = _lock(plan, "approve")
     _require_approver(actor, plan)
+    current = snapshot(plan_tree(plan=plan, with_progress=False))
+    if seen is not None and seen != digest(current):
+        raise StaleReview(digest(current))
     approval = _record_decision(actor, plan, Approval.Decision.APPROVED, comment.strip())
     approvals = Approval.objects.filter(
         plan=plan, round=plan.review_round, decision=Approval.Decision.APPROVED
@@ -260,7 +290,7 @@ def plan_approve(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
         plan=plan,
         number=(previous.number + 1) if previous else 1,
         round=plan.review_round,
-        snapshot=snapshot(plan_tree(plan=plan, with_progress=False)),
+        snapshot=current,
     )
     _delegate(plan, baseline, previous)
     emit(

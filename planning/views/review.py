@@ -15,9 +15,8 @@ from bizops.forms import add_service_errors
 
 from .. import selectors, services
 from ..baselines import diff, snapshot
-from ..forms import DecisionForm, ScoreForm, SubmitForm
+from ..forms import DecisionForm, ReviewCommentForm, ScoreForm, SubmitForm
 from ..models import Baseline, Objective, ObjectiveScore, PlanStatus
-from ..readiness import plan_readiness
 from .common import error_message, load_plan
 
 SIMPLE_ACTIONS = {
@@ -36,38 +35,98 @@ DONE_MESSAGES = {
 }
 
 
+# A plan this size lists its steps among the nodes one can comment on from the review page; a
+# bigger one offers its milestones and objectives (a step's own page takes comments too).
+COMMENT_STEPS_UP_TO = 400
+
+
+def _comment_targets(plan, tree) -> list[tuple[str, str]]:
+    targets = [(f"plan:{plan.pk}", f"The plan: {plan.title}")]
+    with_steps = len(tree.steps) <= COMMENT_STEPS_UP_TO
+    for milestone in tree.milestones:
+        targets.append((f"milestone:{milestone.pk}", f"Milestone · {milestone.title}"))
+        for objective in milestone.children:
+            targets.append((f"objective:{objective.pk}", f"— Objective · {objective.title}"))
+            if with_steps:
+                targets.extend((f"step:{step.pk}", f"—— Step · {step.title}") for step in objective.children)
+    return targets
+
+
+def _node_titles(plan, tree) -> dict[tuple[str, int], str]:
+    titles = {("plan", plan.pk): plan.title}
+    titles.update((("milestone", m.pk), m.title) for m in tree.milestones)
+    titles.update((("objective", pk), o.title) for pk, o in tree.objectives.items())
+    titles.update((("step", pk), step.title) for pk, step in tree.steps.items())
+    return titles
+
+
 @org_view("plan_view")
 def plan_review(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """The page where a plan is reviewed and decided: readiness, what changed (since the baseline,
+    and on a resubmission since the approvers asked for changes), comments on any node, and the
+    moves this person may make now."""
     plan = load_plan(request, plan_id)
-    tree = selectors.plan_tree(plan=plan)
-    latest = plan.baselines.order_by("-number").first()
-    changes = diff(latest.snapshot if latest else None, snapshot(tree))
-    state = selectors.review_state(plan=plan)
     me = request.membership
-    is_approver = any(a.membership_id == me.pk for a in state["approvers"])
-    can_decide = (
-        plan.status == PlanStatus.IN_REVIEW
-        and is_approver
-        and me.user_id not in state["decisions"]
-        and plan.submitted_by_id != me.user_id
-    )
+    review = selectors.plan_review(plan=plan, membership=me)
+    tree = review.tree
+    comment_form = None
+    if request.can.plan_comment and plan.status != PlanStatus.CLOSED:
+        initial = {"node": request.GET.get("comment_on") or f"plan:{plan.pk}"}
+        comment_form = ReviewCommentForm(
+            request.POST if request.method == "POST" else None,
+            nodes=_comment_targets(plan, tree),
+            initial=initial,
+        )
+    status = 200
+    if request.method == "POST":
+        if comment_form is None:
+            raise PermissionDenied("Your role does not comment on this plan.")
+        if comment_form.is_valid():
+            kind, _, node_id = comment_form.cleaned_data["node"].partition(":")
+            node = plan if kind == "plan" else selectors.node_get(plan=plan, kind=kind, node_id=node_id)
+            try:
+                services.comment_create(
+                    actor=me, plan=plan, node_kind=kind, node=node, body=comment_form.cleaned_data["body"]
+                )
+            except ValidationError as exc:
+                add_service_errors(comment_form, exc)
+            except Conflict as exc:
+                comment_form.add_error(None, exc.message)
+            else:
+                messages.success(request, "Your comment is posted; people you mentioned are told.")
+                return redirect(f"{request.path}#review-comments")
+        status = 400
+    asked_for_changes = any(a.approver_id == me.user_id for a in review.requests)
     submit_form = None
-    if plan.can_edit and plan.is_editable:
+    # The approver who asked for changes does not resubmit the plan they sent back, unless it is theirs.
+    if plan.can_edit and plan.is_editable and (not asked_for_changes or plan.owner_id == me.pk):
         submit_form = SubmitForm(eligible=services.eligible_approvers(plan, me))
+    can_decide = "approve" in plan.allowed_actions
+    titles = _node_titles(plan, tree)
+    comments = [
+        (comment, titles.get((comment.node_kind, comment.node_id), "a removed node"))
+        for comment in selectors.plan_comments(plan=plan)[:20]
+    ]
     context = {
         "plan": plan,
+        "review": review,
         "tree": tree,
-        "baseline": latest,
-        "changes": changes,
-        "readiness": plan_readiness(tree) if plan.is_editable else None,
+        "baseline": review.baseline,
+        "changes": review.diff,
+        "readiness": review.readiness,
         "submit_form": submit_form,
-        "decision_form": DecisionForm() if can_decide else None,
+        "decision_form": DecisionForm(initial={"seen": review.digest}) if can_decide else None,
+        "comment_form": comment_form,
+        "comments": comments,
         "actions": services.allowed_actions(plan),
         "is_submitter": plan.submitted_by_id == me.user_id,
+        "asked_for_changes": asked_for_changes,
         "required": request.org.approvals_required,
-        **state,
+        "approvers": review.approvers,
+        "transitions": review.transitions,
+        "approved_count": review.approved_count,
     }
-    return render(request, "planning/review.html", context)
+    return render(request, "planning/review.html", context, status=status)
 
 
 @org_view("plan_view")
@@ -86,7 +145,8 @@ def plan_transition(request: HttpRequest, plan_id: int, action: str) -> HttpResp
             )
             messages.success(request, "Submitted: the approvers are told by email.")
         elif action == "approve":
-            plan = services.plan_approve(actor=actor, plan=plan, comment=comment)
+            seen = request.POST.get("seen") or None
+            plan = services.plan_approve(actor=actor, plan=plan, comment=comment, seen=seen)
             if plan.status == PlanStatus.IN_REVIEW:
                 messages.success(request, "Your approval is recorded; the plan waits for more approvals.")
             else:

@@ -1,0 +1,147 @@
+"""What metrics adds to a plan's baseline: its key results and the KPIs linked to its objectives.
+
+Registered with ``planning.baselines.register_snapshot_part`` in ``MetricsConfig.ready`` (planning
+imports nothing from metrics). An approver approves a key result's target and weight and a linked
+KPI's target and amber/red lines as much as an objective's title: an amendment that moves one shows
+in the diff and needs a new approval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from planning.baselines import SnapshotPart, node_dict
+from planning.selectors import PlanTree
+
+from .models import KPI, KeyResult, KPITarget
+from .rules import plain_number
+
+KEY_RESULT_FIELDS = ("title", "kind", "start", "target", "direction", "weight", "owner", "kpi")
+KPI_FIELDS = (
+    "name",
+    "description",
+    "unit",
+    "currency",
+    "direction",
+    "target",
+    "target_upper",
+    "amber_threshold",
+    "red_threshold",
+    "frequency",
+    "owner",
+    "objectives",
+    "targets",
+)
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    return plain_number(value)
+
+
+def _person(membership) -> str | None:
+    return membership.user.display_name if membership is not None else None
+
+
+def key_result_nodes(tree: PlanTree) -> list[dict]:
+    rows = (
+        KeyResult.objects.filter(plan=tree.plan)
+        .select_related("owner__user", "kpi")
+        .order_by("objective_id", "position", "pk")
+    )
+    nodes = []
+    for kr in rows:
+        fields = {
+            "title": kr.title,
+            "kind": kr.kind,
+            "start": _plain(kr.start),
+            "target": _plain(kr.target),
+            "direction": kr.direction,
+            "weight": kr.weight,
+            "owner": _person(kr.owner),
+            "kpi": kr.kpi.name if kr.kpi_id else None,
+        }
+        nodes.append(node_dict("key_result", kr.pk, kr.objective_id, kr.position, fields))
+    return nodes
+
+
+def kpi_nodes(tree: PlanTree) -> list[dict]:
+    plan = tree.plan
+    kpis = list(
+        KPI.objects.filter(objectives__plan=plan)
+        .distinct()
+        .select_related("owner__user")
+        .order_by("name", "pk")
+    )
+    if not kpis:
+        return []
+    links: dict[int, list[str]] = {}
+    for kpi_id, title in (
+        KPI.objects.filter(pk__in=[k.pk for k in kpis], objectives__plan=plan)
+        .order_by("objectives__title")
+        .values_list("pk", "objectives__title")
+    ):
+        links.setdefault(kpi_id, []).append(title)
+    targets: dict[int, dict[str, str]] = {}
+    for row in KPITarget.objects.filter(
+        kpi__in=kpis, period_start__gte=plan.period_start, period_start__lte=plan.period_end
+    ).order_by("period_start"):
+        targets.setdefault(row.kpi_id, {})[row.period_start.isoformat()] = _plain(row.target)
+    nodes = []
+    for kpi in kpis:
+        fields = {name: _plain(getattr(kpi, name)) for name in KPI_FIELDS[:10]}
+        fields["owner"] = _person(kpi.owner)
+        fields["objectives"] = links.get(kpi.pk, [])
+        fields["targets"] = targets.get(kpi.pk, {})
+        nodes.append(node_dict("kpi", kpi.pk, None, 0, fields))
+    return nodes
+
+
+KEY_RESULTS = SnapshotPart(
+    kind="key_result",
+    label="Key result",
+    parent_kind="objective",
+    model="metrics.KeyResult",
+    fields=KEY_RESULT_FIELDS,
+    not_approved={
+        "id": "identity",
+        "organization": "the tenant",
+        "plan": "identity",
+        "objective": "the key result's parent (moves are diffed)",
+        "current": "execution: check-ins move it",
+        "position": "in every node's snapshot",
+        "version": "bookkeeping",
+        "created_at": "bookkeeping",
+    },
+    build=key_result_nodes,
+)
+KPIS = SnapshotPart(
+    kind="kpi",
+    label="KPI",
+    parent_kind=None,
+    model="metrics.KPI",
+    fields=KPI_FIELDS,
+    not_approved={
+        "id": "identity",
+        "organization": "the tenant",
+        "version": "bookkeeping",
+        "created_at": "bookkeeping",
+    },
+    build=kpi_nodes,
+    other_models={
+        # A KPI's targets for the plan's periods are frozen under the KPI's "targets".
+        "metrics.KPITarget": {
+            "id": "identity",
+            "organization": "the tenant",
+            "kpi": "the target's KPI",
+            "period_start": "in the KPI's targets",
+            "target": "in the KPI's targets",
+        },
+    },
+)
+# Records of what happens while a plan runs, owned by its nodes or KPIs, never approved.
+NOT_APPROVED_MODELS = {
+    "metrics.Measurement": "execution: the values a KPI took",
+    "metrics.CheckIn": "execution: the updates people give",
+}
