@@ -59,7 +59,7 @@ def _changes(diff, kind):
 
 @pytest.mark.django_db
 def test_an_amended_key_result_and_kpi_line_are_in_the_diff(acme, amended):
-    plan, kr, kpi = amended
+    plan, _kr, _kpi = amended
     from planning.selectors import baseline_diff
 
     diff = baseline_diff(plan=plan, number=1)
@@ -138,7 +138,7 @@ def test_every_field_of_a_plan_owned_model_is_approved_or_explicitly_not():
         if label in whole_models:
             continue
         fields = {
-            f.name for f in model._meta.get_fields() if f.concrete or f.many_to_many and not f.auto_created
+            f.name for f in model._meta.get_fields() if f.concrete or (f.many_to_many and not f.auto_created)
         }
         for name in fields:
             if name not in decided.get(label, set()) and name not in not_approved.get(label, {}):
@@ -156,7 +156,7 @@ def test_a_field_added_without_a_decision_fails_the_coverage_test(monkeypatch):
     field = models.CharField(max_length=10, default="")
     field.contribute_to_class(KeyResult, "sneaky")
     try:
-        with pytest.raises(AssertionError, match="metrics.KeyResult.sneaky"):
+        with pytest.raises(AssertionError, match=r"metrics\.KeyResult\.sneaky"):
             test_every_field_of_a_plan_owned_model_is_approved_or_explicitly_not()
     finally:
         KeyResult._meta.local_fields.remove(field)
@@ -168,7 +168,7 @@ def test_a_field_added_without_a_decision_fails_the_coverage_test(monkeypatch):
 
 @pytest.mark.django_db
 def test_a_resubmission_shows_exactly_what_changed_since_the_request(acme, clients, plan, tree):
-    _, objective, step = tree
+    _, objective, _step = tree
     services.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
     services.plan_request_changes(
         actor=acme.admin, plan=Plan.objects.get(pk=plan.pk), comment="Sharper title"
