@@ -26,6 +26,11 @@ class PlanStatus(models.TextChoices):
 
 # The tree may be edited only while the plan is being written (or an amendment of it).
 EDITABLE_STATUSES = frozenset({PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED, PlanStatus.AMENDING})
+# Work that runs: an approved plan (and one being amended: its approved work goes on). Only these
+# plans' steps are work people are asked to do, can be overdue, or are reminded of.
+RUNNING_STATUSES = frozenset({PlanStatus.APPROVED, PlanStatus.ACTIVE, PlanStatus.AMENDING})
+# Being written or reviewed: its steps are plans, not work yet.
+IN_PLANNING_STATUSES = frozenset({PlanStatus.DRAFT, PlanStatus.IN_REVIEW, PlanStatus.CHANGES_REQUESTED})
 
 
 class Recurrence(models.TextChoices):

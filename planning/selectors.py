@@ -15,6 +15,7 @@ from bizops.roles import can
 
 from .access import can_edit_plan
 from .models import (
+    IN_PLANNING_STATUSES,
     ActionStep,
     Activity,
     Approval,
@@ -371,6 +372,8 @@ class MyWork:
     later: list[ActionStep]
     no_date: list[ActionStep]
     done_recently: list[ActionStep]
+    # Steps of plans still being written or reviewed: not work yet, never overdue.
+    in_planning: list[ActionStep] = field(default_factory=list)
 
     @property
     def open_count(self) -> int:
@@ -378,7 +381,8 @@ class MyWork:
 
 
 def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
-    """The member's steps across the organization's open plans, grouped by when they are due."""
+    """The member's steps of running plans, grouped by when they are due; those of plans still being
+    written or reviewed apart (``in_planning``)."""
     today = today or timezone.localdate()
     end_of_week = today + timedelta(days=6 - today.weekday())
     steps = list(
@@ -407,7 +411,10 @@ def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
         step.done_this_period = (
             step.is_recurring and (step.pk, occurrence_start(step.recurrence, today)) in done_periods
         )
-        if not step.is_recurring and step.status == StepStatus.DONE:
+        if step.plan.status in IN_PLANNING_STATUSES:
+            if step.status != StepStatus.DONE:
+                work.in_planning.append(step)
+        elif not step.is_recurring and step.status == StepStatus.DONE:
             work.done_recently.append(step)
         elif step.is_recurring:
             # A recurring step is due every period: it belongs to this week until the plan ends.

@@ -21,6 +21,7 @@ def test_my_work_groups_steps_by_when_they_are_due(acme, clients):
         end=today + timedelta(days=300),
         milestones=1,
         objectives=1,
+        status="active",
     )
     objective = plan.objectives.get()
 
@@ -51,6 +52,29 @@ def test_my_work_groups_steps_by_when_they_are_due(acme, clients):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("status", ["draft", "in_review", "changes_requested"])
+def test_steps_of_plans_in_planning_are_apart_and_never_overdue(acme, clients, status):
+    today = timezone.localdate()
+    running = make_plan(acme.org, acme.manager, milestones=1, objectives=1, status="active", title="Running")
+    planned = make_plan(acme.org, acme.manager, milestones=1, objectives=1, status=status, title="Next year")
+    for plan, title in ((running, "Call the leads"), (planned, "Draft idea")):
+        ActionStep.objects.create(
+            organization=acme.org,
+            plan=plan,
+            objective=plan.objectives.get(),
+            title=title,
+            assignee=acme.member,
+            due_date=today - timedelta(days=5),
+        )
+    html = clients["member"].get(reverse("my_work", args=[acme.org.slug])).content.decode()
+    overdue = html[html.index('id="group-overdue"') : html.index('id="group-planning"')]
+    assert "Call the leads" in overdue and "Draft idea" not in overdue
+    planning = html[html.index('id="group-planning"') :]
+    assert "Draft idea" in planning and "<details>" in html[html.index("work-group--planning") :]
+    assert "overdue since" not in planning
+
+
+@pytest.mark.django_db
 def test_my_work_queries_do_not_grow_with_the_steps(acme, clients, django_assert_max_num_queries):
     """Every group, recurring steps with this period's completion, steps in several plans."""
     today = timezone.localdate()
@@ -66,6 +90,7 @@ def test_my_work_queries_do_not_grow_with_the_steps(acme, clients, django_assert
                 milestones=1,
                 objectives=1,
                 steps=steps_each,
+                status="active",
             )
             for i, step in enumerate(ActionStep.objects.filter(plan=plan)):
                 step.assignee = acme.member
