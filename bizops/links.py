@@ -1,4 +1,8 @@
-"""One-click links in emails: signed (they cannot be forged), bound to one person, and expiring."""
+"""One-click links in emails: signed (they cannot be forged), bound to one person, and expiring.
+
+A link also carries a digest of its person's security stamp: once the stamp rotates (a password
+change, "Sign out everywhere": ``bizops.account_security``) links made before read as revoked.
+"""
 
 from __future__ import annotations
 
@@ -6,19 +10,39 @@ from datetime import timedelta
 
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 SALT = "bizops.action-link"
 MAX_AGE = timedelta(days=7)
 
 
 class LinkInvalid(Exception):
-    def __init__(self, reason: str) -> None:  # "forged" or "expired"
+    def __init__(self, reason: str) -> None:  # "forged", "expired" or "revoked"
         super().__init__(reason)
         self.reason = reason
 
 
-def action_token(*, user_id: int, organization_id: int, action: str, object_id: int, value: str = "") -> str:
-    payload = {"u": user_id, "o": organization_id, "a": action, "i": object_id}
+def stamp_digest(stamp: str) -> str:
+    """What a link carries of the stamp: enough to tell an old one, without the stamp in a URL."""
+    return salted_hmac(f"{SALT}.stamp", stamp, algorithm="sha256").hexdigest()[:16]
+
+
+def action_token(
+    *,
+    user_id: int,
+    organization_id: int,
+    action: str,
+    object_id: int,
+    value: str = "",
+    stamp: str | None = None,
+) -> str:
+    """``stamp`` is the person's ``User.security_stamp``: pass it when the user is loaded already,
+    or it is read from the database (a query per link)."""
+    if stamp is None:
+        from .models import User
+
+        stamp = User.objects.values_list("security_stamp", flat=True).get(pk=user_id)
+    payload = {"u": user_id, "o": organization_id, "a": action, "i": object_id, "s": stamp_digest(stamp)}
     if value:
         payload["v"] = value
     return signing.dumps(payload, salt=SALT, compress=True)
@@ -35,3 +59,10 @@ def read_action_token(token: str, max_age: timedelta = MAX_AGE) -> dict:
         raise LinkInvalid("expired") from None
     except signing.BadSignature:
         raise LinkInvalid("forged") from None
+
+
+def require_current_stamp(data: dict, stamp: str) -> None:
+    """``LinkInvalid("revoked")`` unless the link was made with the person's current stamp (links
+    from before stamps were carried have none, and are refused too)."""
+    if not constant_time_compare(str(data.get("s", "")), stamp_digest(stamp)):
+        raise LinkInvalid("revoked")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import uuid
 import zoneinfo
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from .roles import Role
 
@@ -93,6 +95,20 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.display_name.split(" ")[0] if self.display_name else self.email
+
+    # Django keeps this hash in the session and logs the session out when it no longer matches. Its
+    # own hashes the password only; with the stamp mixed in, rotating the stamp ("Sign out
+    # everywhere", bizops.account_security) ends the other sessions as a password change does.
+    def get_session_auth_hash(self) -> str:
+        return self._stamped_session_hash(settings.SECRET_KEY)
+
+    def get_session_auth_fallback_hash(self):
+        for secret in settings.SECRET_KEY_FALLBACKS:
+            yield self._stamped_session_hash(secret)
+
+    def _stamped_session_hash(self, secret: str) -> str:
+        value = f"{self.password}\x00{self.security_stamp}"
+        return salted_hmac("bizops.User.session", value, secret=secret, algorithm="sha256").hexdigest()
 
 
 class Organization(models.Model):

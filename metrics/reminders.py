@@ -137,6 +137,7 @@ def send_checkin_due(
                 action="check_in",
                 object_id=kr.pk,
                 value=plain_number(kr.current),
+                stamp=m.user.security_stamp,
             )
         for objective in items["objectives"]:
             objective.link = reverse("objective_measures", args=[slug, objective.pk])
@@ -181,7 +182,11 @@ def send_overdue_steps(
             continue
         for step in steps:
             step.done_link = action_url(
-                user_id=m.user_id, organization_id=m.organization_id, action="step_done", object_id=step.pk
+                user_id=m.user_id,
+                organization_id=m.organization_id,
+                action="step_done",
+                object_id=step.pk,
+                stamp=m.user.security_stamp,
             )
         sent += notify(
             recipient=m.user,

@@ -2,7 +2,8 @@
 
 The token proves who the link was sent to, so it works without logging in; but a state change
 still needs a POST (mail scanners follow links with GET), and a link sent to someone else is
-refused to whoever is logged in.
+refused to whoever is logged in. A link made before its person changed their password or signed
+out everywhere is refused (``bizops.links.require_current_stamp``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from bizops.errors import Conflict, ValidationError
-from bizops.links import LinkInvalid, read_action_token
+from bizops.links import LinkInvalid, read_action_token, require_current_stamp
 from bizops.models import Membership
 from planning.models import ActionStep
 from planning.services import step_set_status
@@ -30,6 +31,11 @@ REASONS = {
     "expired": (
         "This link has expired",
         "Links in reminders work for a week. Open BizOps Planner to do it there.",
+        410,
+    ),
+    "revoked": (
+        "This link no longer works",
+        "It was sent before a password change or a “Sign out everywhere”. Open BizOps Planner to do it there.",
         410,
     ),
     "other_user": (
@@ -60,6 +66,10 @@ def action_link(request: HttpRequest, token: str) -> HttpResponse:
     )
     if membership is None:
         return _invalid(request, "gone")
+    try:
+        require_current_stamp(data, membership.user.security_stamp)
+    except LinkInvalid as exc:
+        return _invalid(request, exc.reason)
     slug = membership.organization.slug
     if data["a"] == "check_in":
         kr = KeyResult.objects.filter(pk=data["i"], organization_id=data["o"]).first()
