@@ -1,9 +1,11 @@
 import zoneinfo
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 
+from .account_security import password_reset_account_allow, password_reset_address_allow
 from .errors import ValidationError
+from .lockout import client_ip
 from .models import Membership, Organization, Team, Weekday
 from .roles import Role, assignable_roles
 from .text import Form, ModelForm
@@ -22,9 +24,29 @@ def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
 
 
 class EmailLoginForm(AuthenticationForm):
+    """The email is posted as ``username``, the name django-axes counts failures under
+    (``AXES_USERNAME_FORM_FIELD``, lowercased by ``bizops.lockout.lockout_username``)."""
+
     username = forms.EmailField(
         label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
     )
+
+
+class ThrottledPasswordResetForm(PasswordResetForm):
+    """Django's reset form, with at most ``PASSWORD_RESET_EMAILS_PER_ACCOUNT`` emails to an account and
+    ``PASSWORD_RESET_REQUESTS_PER_ADDRESS`` requests from an address an hour. Past either the view
+    answers as it always does ("check your email"), so the page tells nobody whether an account
+    exists or a limit was hit; only the email is not sent."""
+
+    def save(self, *args, request=None, **kwargs) -> None:
+        if request is not None and not password_reset_address_allow(address=client_ip(request)):
+            return
+        super().save(*args, request=request, **kwargs)
+
+    def get_users(self, email):
+        for user in super().get_users(email):
+            if password_reset_account_allow(user=user):
+                yield user
 
 
 class SignupForm(Form):

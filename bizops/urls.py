@@ -6,8 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from metrics.views.exchange import calendar_feed
 from metrics.views.links import action_link
 
-from . import views, webhook_views
-from .forms import EmailLoginForm
+from . import audit_views, views, webhook_views
+from .forms import EmailLoginForm, ThrottledPasswordResetForm
 from .health import healthz, readyz
 
 org_patterns = [
@@ -25,6 +25,8 @@ org_patterns = [
     path("notifications/preferences/", views.notification_preferences, name="notification_preferences"),
     path("webhooks/", webhook_views.webhook_list, name="webhook_list"),
     path("webhooks/<int:webhook_id>/", webhook_views.webhook_detail, name="webhook_detail"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit.csv", audit_views.audit_log_csv, name="audit_log_csv"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:email_id>/", views.outbox_detail, name="outbox_detail"),
 ]
@@ -36,10 +38,17 @@ urlpatterns = [
         auth_views.LoginView.as_view(authentication_form=EmailLoginForm, redirect_authenticated_user=True),
         name="login",
     ),
+    # Django's reset view with a form that limits reset emails per account and per address.
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=ThrottledPasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("signup/", views.signup, name="signup"),
     path("profile/", views.profile, name="profile"),
     path("profile/password/", views.password_change, name="profile_password"),
+    path("profile/sign-out-everywhere/", views.sign_out_everywhere, name="profile_sign_out_everywhere"),
     path("profile/tokens/", views.profile_token_create, name="profile_token_create"),
     path("profile/tokens/<int:token_id>/revoke/", views.profile_token_revoke, name="profile_token_revoke"),
     path("orgs/", views.organization_list, name="organization_list"),

@@ -14,7 +14,7 @@ from django.utils.cache import add_never_cache_headers
 from django.views import defaults
 from django.views.decorators.http import require_POST
 
-from . import authentication, selectors, services
+from . import account_security, authentication, selectors, services
 from .access import org_object_or_404, org_view, require
 from .errors import Conflict, ValidationError
 from .forms import (
@@ -86,14 +86,35 @@ def profile(request: HttpRequest) -> HttpResponse:
 def password_change(request: HttpRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # Saving the password rotates the security stamp (account_security.RotateStampOnPasswordChange):
+        # other sessions, API tokens and emailed links end. This session is kept with the new hash.
         form.save()
         update_session_auth_hash(request, form.user)
-        messages.success(request, "Your password is changed.")
+        messages.success(
+            request,
+            "Your password is changed. You are signed out on your other devices, and your API tokens "
+            "and the links in emails sent before no longer work.",
+        )
         return redirect("profile")
     profile_form = ProfileForm(
         initial={"display_name": request.user.display_name, "time_zone": request.user.time_zone}
     )
     return render(request, "bizops/profile.html", {"form": profile_form, "password_form": form})
+
+
+@login_required
+@require_POST
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """End every other session, revoke the API tokens and void emailed links; stay signed in here."""
+    revoked = account_security.user_sign_out_everywhere(actor=request.user)
+    update_session_auth_hash(request, request.user)
+    tokens = f" {revoked} API token{'s' if revoked != 1 else ''} revoked." if revoked else ""
+    messages.success(
+        request,
+        "You are signed out on every other device, and the links in emails sent before no longer work."
+        + tokens,
+    )
+    return redirect("profile")
 
 
 @login_required

@@ -147,6 +147,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Validates nothing: a saved new password rotates User.security_stamp through its password_changed
+    # hook, whatever saved it (profile, reset link, admin), ending other sessions, API tokens and links.
+    {"NAME": "bizops.account_security.RotateStampOnPasswordChange"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -184,13 +187,31 @@ CONTENT_SECURITY_POLICY = {
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2_621_440)  # 2.5 MiB
 FILE_UPLOAD_MAX_MEMORY_SIZE = env.int("FILE_UPLOAD_MAX_MEMORY_SIZE", default=5_242_880)  # 5 MiB
 
-# Lockout after repeated failed logins (django-axes): the account and the address are each locked.
+# The client's address (log-in lockout, password reset limits, the API's anonymous rate limit): the
+# socket's, unless this many reverse proxies of ours stand in front, each appending to X-Forwarded-For.
+# 0 (the default) never reads that header, which any client can set. bizops.lockout.client_ip.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Lockout after repeated failed log-ins (django-axes, bizops/lockout.py), within the cool-off: an account
+# after AXES_FAILURE_LIMIT failures from any addresses, an address after LOGIN_ADDRESS_FAILURE_LIMIT
+# failures against any accounts (higher: one office address is many people). A locked account's owner
+# is emailed. Every locked attempt gets the same page, whether its password was right or not.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=20)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own, not the pair
+AXES_USERNAME_FORM_FIELD = "username"  # what the log-in forms (ours and the admin's) post the email as
+AXES_USERNAME_CALLABLE = "bizops.lockout.lockout_username"  # the email, lowercased
+AXES_CLIENT_IP_CALLABLE = "bizops.lockout.client_ip"
+AXES_HANDLER = "bizops.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "bizops.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True  # the account's failures only (LockoutHandler.reset_user_attempts)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+
+# Password reset emails (bizops.forms.ThrottledPasswordResetForm), counted per hour in the cache.
+PASSWORD_RESET_EMAILS_PER_ACCOUNT = env.int("PASSWORD_RESET_EMAILS_PER_ACCOUNT", default=3)
+PASSWORD_RESET_REQUESTS_PER_ADDRESS = env.int("PASSWORD_RESET_REQUESTS_PER_ADDRESS", default=10)
 
 INVITATION_MAX_AGE = timedelta(days=env.int("INVITATION_MAX_AGE_DAYS", default=7))
 
@@ -271,6 +292,9 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Per token, per user for session callers (bizops.api.ApiRateThrottle); 429 with Retry-After.
     "DEFAULT_THROTTLE_CLASSES": ["bizops.api.ApiRateThrottle"],
+    # An anonymous caller's address, as bizops.lockout.client_ip takes it: without this DRF reads
+    # X-Forwarded-For whole, as the client sent it.
+    "NUM_PROXIES": TRUSTED_PROXY_COUNT,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "bizops.api.ApiPagination",
     "PAGE_SIZE": 50,
