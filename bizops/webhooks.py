@@ -69,7 +69,9 @@ def check_url(url: str) -> None:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise ValidationError({"url": "Enter a valid address: the port must be between 1 and 65535."}) from None
+        raise ValidationError(
+            {"url": "Enter a valid address: the port must be between 1 and 65535."}
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValidationError({"url": "Enter an http:// or https:// address."})
     if port == 0:
