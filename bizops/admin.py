@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from .models import (
     ApiToken,
+    AuditEvent,
     Invitation,
     Membership,
     Notification,

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 import zoneinfo
+from email.utils import parseaddr
 
 from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -241,17 +243,28 @@ class Invitation(models.Model):
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
 
 
+def new_message_token() -> str:
+    return secrets.token_hex(8)
+
+
 class OutboundEmail(models.Model):
     """Every email the product sends: the outbox admins read, and the claim that makes sending idempotent.
 
     ``dedupe_key`` is unique: a reminder or notice is claimed by inserting its row before it is sent,
     so a retried task or a second dispatcher cannot send it twice.
+
+    Delivery is at most once past the SMTP handoff (``bizops.emails``): a row is committed as
+    ``sending`` before the message goes to the server, and nothing ever sends a ``sending`` row
+    again. One left ``sending`` by a worker that died becomes ``unknown`` (it may or may not have
+    arrived) and waits for an admin's Resend instead of being sent twice silently.
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         SENT = "sent", "Sent"
         FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Unknown"
 
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="emails"
@@ -268,16 +281,34 @@ class OutboundEmail(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # A pending row is not taken by the sweep before this: moved on by each claim (a lease) and by
+    # each failed attempt (the backoff).
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    # With the row id, the Message-ID every attempt sends: a repeat is recognisable as one.
+    message_token = models.CharField(max_length=16, default=new_message_token, editable=False)
+    resent_at = models.DateTimeField(null=True, blank=True)
+    resent_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["organization", "-created_at"]),
-            models.Index(fields=["status", "created_at"]),
+            # What the sweep looks for, a handful of rows among millions sent.
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                condition=models.Q(status__in=["pending", "sending"]),
+                name="bizops_outb_due_idx",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.subject} → {self.to_email}"
+
+    @property
+    def message_id(self) -> str:
+        domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+        return f"<{self.pk}.{self.message_token}@{domain}>"
 
 
 class Notification(models.Model):
@@ -372,6 +403,7 @@ class WebhookDelivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
+        SENDING = "sending", "Sending"
         DELIVERED = "delivered", "Delivered"
         FAILED = "failed", "Failed"
 
@@ -385,6 +417,8 @@ class WebhookDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     delivered_at = models.DateTimeField(null=True, blank=True)
+    # Set when a task claims the delivery for its POST: another task leaves it alone until then.
+    sending_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "webhook deliveries"

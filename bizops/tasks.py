@@ -7,21 +7,28 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
-from datetime import timedelta
 
 from celery import shared_task
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from . import webhooks
-from .emails import email_enqueue
+from .emails import (
+    MAX_ATTEMPTS,
+    email_deliver,
+    email_enqueue,
+    emails_claim_due,
+    emails_expire_sending,
+)
 from .errors import ValidationError
 from .models import OutboundEmail
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
+# The sweep runs every minute (settings.CELERY_BEAT_SCHEDULE); what it cannot take in one run it
+# takes in the next, oldest first.
+SWEEP_LIMIT = 5000
+SWEEP_BATCH = 200
 
 
 @shared_task(
@@ -34,93 +41,44 @@ MAX_ATTEMPTS = 5
     max_retries=MAX_ATTEMPTS - 1,
 )
 def deliver_email(self, email_id: int) -> str:
-    """Send one stored email unless it was sent already.
+    """Send one stored email unless it was sent (or is being sent) already; see ``bizops.emails``.
 
-    The row is locked while sending so two deliveries of the same task (a redelivery after a killed
-    worker, or the sweep racing a late task) cannot both send it.
+    A failure before the handoff is recorded and raised again, for Celery's retry with backoff. The
+    retry does not wait for the row's own ``next_attempt_at``: that is the sweep's, later still, in
+    case this task's retry is lost.
     """
-    error: Exception | None = None
-    with transaction.atomic():
-        email = (
-            OutboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk=email_id, status=OutboundEmail.Status.PENDING)
-            .first()
-        )
-        if email is None:
-            return "skipped"
-        email.attempts += 1
-        message = EmailMultiAlternatives(email.subject, email.body_text, to=[email.to_email])
-        if email.body_html:
-            message.attach_alternative(email.body_html, "text/html")
-        try:
-            message.send()
-        except (smtplib.SMTPException, OSError) as exc:
-            error = exc
-            email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            if email.attempts >= MAX_ATTEMPTS:
-                email.status = OutboundEmail.Status.FAILED
-        else:
-            email.status = OutboundEmail.Status.SENT
-            email.sent_at = timezone.now()
-        # Saved in the same transaction as the lock, so the attempt is recorded even when we retry.
-        email.save(update_fields=["attempts", "status", "sent_at", "last_error"])
-    if error is not None:
-        if email.status == OutboundEmail.Status.FAILED:
-            log.error("email %s failed for good: %s", email_id, email.last_error)
-            return "failed"
-        raise error  # autoretry_for schedules the next try with backoff
-    return "sent"
+    outcomes = email_deliver([email_id], due_only=False)
+    if not outcomes:
+        return "skipped"
+    outcome = outcomes[0]
+    if outcome.status == OutboundEmail.Status.PENDING:
+        raise outcome.error  # autoretry_for schedules the next try with backoff
+    return outcome.status
 
 
 def deliver_batch(email_ids: list[int]) -> int:
-    """Send stored emails over one connection, each under its row lock (as ``deliver_email`` does).
+    """Send stored emails over one connection (the reminder batches: a task per email costs more
+    than the email); returns how many were sent. Those that fail before the handoff wait for their
+    backoff and the sweep; one never reached (the worker died) stays pending for the sweep too."""
+    return sum(1 for outcome in email_deliver(email_ids) if outcome.status == OutboundEmail.Status.SENT)
 
-    Used by the reminder batches: a task per email costs more than the email. Any email that fails
-    here is handed to ``deliver_email`` for its retries; one that is never reached (the worker died)
-    stays pending and the sweep below enqueues it.
-    """
-    from django.core.mail import get_connection
 
-    sent = 0
-    with get_connection() as connection:
-        for email_id in email_ids:
-            with transaction.atomic():
-                email = (
-                    OutboundEmail.objects.select_for_update(skip_locked=True)
-                    .filter(pk=email_id, status=OutboundEmail.Status.PENDING)
-                    .first()
-                )
-                if email is None:
-                    continue
-                message = EmailMultiAlternatives(
-                    email.subject, email.body_text, to=[email.to_email], connection=connection
-                )
-                if email.body_html:
-                    message.attach_alternative(email.body_html, "text/html")
-                try:
-                    message.send()
-                except (smtplib.SMTPException, OSError):
-                    transaction.on_commit(lambda email_id=email_id: deliver_email.delay(email_id))
-                    continue
-                email.attempts += 1
-                email.status = OutboundEmail.Status.SENT
-                email.sent_at = timezone.now()
-                email.save(update_fields=["attempts", "status", "sent_at"])
-                sent += 1
-    return sent
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def deliver_emails(email_ids: list[int]) -> int:
+    """A batch of the sweep's; redelivered after a killed worker, it sends only what is still pending."""
+    return deliver_batch(email_ids)
 
 
 @shared_task
 def deliver_pending_emails() -> int:
-    """Sweep: enqueue emails still pending a while after creation (e.g. the broker was down)."""
-    cutoff = timezone.now() - timedelta(minutes=2)
-    ids = list(
-        OutboundEmail.objects.filter(
-            status=OutboundEmail.Status.PENDING, created_at__lt=cutoff, attempts__lt=MAX_ATTEMPTS
-        ).values_list("pk", flat=True)[:500]
-    )
-    for email_id in ids:
-        deliver_email.delay(email_id)
+    """Sweep: call ``unknown`` what dead workers left ``sending``, then claim the emails still pending
+    past their grace or backoff (the broker was down, the worker died) and hand them out in batches."""
+    expired = emails_expire_sending()
+    ids = emails_claim_due(limit=SWEEP_LIMIT)
+    for start in range(0, len(ids), SWEEP_BATCH):
+        deliver_emails.delay(ids[start : start + SWEEP_BATCH])
+    if ids or expired:
+        log.info("sweep: %s emails handed out again, %s now unknown", len(ids), expired)
     return len(ids)
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from . import account_security, authentication, selectors, services
 from .access import org_object_or_404, org_view, require
+from .emails import email_resend
 from .errors import Conflict, ValidationError
 from .forms import (
     AcceptInvitationSignupForm,
@@ -414,6 +415,14 @@ def outbox(request: HttpRequest) -> HttpResponse:
 @org_view("outbox_view")
 def outbox_detail(request: HttpRequest, email_id: int) -> HttpResponse:
     email = org_object_or_404(OutboundEmail, request.org, pk=email_id)
+    if request.method == "POST" and request.POST.get("action") == "resend":
+        try:
+            email_resend(actor=request.membership, email=email)
+        except Conflict as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Sending it again to {email.to_email}.")
+        return redirect("outbox_detail", org_slug=request.org.slug, email_id=email.pk)
     return render(request, "bizops/outbox_detail.html", {"email": email})
 
 

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
-from bizops.models import Notification
+from bizops.models import Notification, OutboundEmail
 from bizops.tasks import deliver_batch
 
 from .reminders import SENDERS, find_due, load_memberships
@@ -18,17 +18,23 @@ log = logging.getLogger(__name__)
 BATCH = 200
 
 
-def _unclaimed(kind: str, periods: dict[int, str]) -> dict[int, str]:
-    """Drop reminders already claimed, before composing them: a reminder stays due for a day and the
-    dispatcher runs every few minutes, so most runs would otherwise re-render what was sent. (The
-    claim in ``notify`` still guards the race; this only saves work.) Approval nudges carry the plan
-    in their key and are few, so they are left to the claim."""
+def _unclaimed(kind: str, periods: dict[int, str]) -> tuple[dict[int, str], list[str]]:
+    """Split off the reminders claimed already, before composing them: a reminder stays due for a day
+    and the dispatcher runs every few minutes, so most runs would otherwise re-render what was sent.
+    (The claim in ``notify`` still guards the race; this only saves work.) Returns the unclaimed
+    ones and the keys of the claimed ones. Approval nudges carry the plan in their key and are few,
+    so they are left to the claim."""
     if kind not in ("checkin_due", "overdue_steps", "manager_digest"):
-        return periods
+        return periods, []
     keys = {f"{kind}:{membership_id}:{period}": membership_id for membership_id, period in periods.items()}
-    claimed = Notification.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True)
+    claimed = list(
+        Notification.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True)
+    )
     done = {keys[key] for key in claimed}
-    return {membership_id: period for membership_id, period in periods.items() if membership_id not in done}
+    unclaimed = {
+        membership_id: period for membership_id, period in periods.items() if membership_id not in done
+    }
+    return unclaimed, claimed
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True)
@@ -58,13 +64,20 @@ def send_reminders(self, kind: str, items: list[list]) -> int:
     """Compose and claim one batch of reminders of one kind, in one transaction: if the worker dies
     half-way, nothing of the batch is claimed and the redelivered task sends it whole."""
     periods = {int(membership_id): str(period) for membership_id, period in items}
-    periods = _unclaimed(kind, periods)
-    if not periods:
-        return 0
+    periods, claimed = _unclaimed(kind, periods)
     batch: list[int] = []
-    with transaction.atomic():
-        count = SENDERS[kind](load_memberships(list(periods)), periods, batch)
-    # Claimed and committed: now send them over one connection (pending ones left by a dying worker
-    # are picked up by the sweep).
+    if claimed:
+        # This batch redelivered after its worker died (or a second dispatcher's): what was claimed
+        # but not sent goes out now rather than at the next sweep. Each email is still claimed on
+        # its own as it is sent, so none goes twice.
+        batch += OutboundEmail.objects.filter(
+            dedupe_key__in=claimed, status=OutboundEmail.Status.PENDING
+        ).values_list("pk", flat=True)
+    count = 0
+    if periods:
+        with transaction.atomic():
+            count = SENDERS[kind](load_memberships(list(periods)), periods, batch)
+    # Claimed and committed: now send them over one connection (what a dying worker leaves pending
+    # is picked up by the sweep or by this task redelivered).
     deliver_batch(batch)
     return count

@@ -34,7 +34,7 @@ def test_real_worker_delivers_an_enqueued_email(acme, mailoutbox):
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             email.refresh_from_db()
-            if email.status != OutboundEmail.Status.PENDING:
+            if email.status not in (OutboundEmail.Status.PENDING, OutboundEmail.Status.SENDING):
                 break
             time.sleep(0.1)
     assert email.status == OutboundEmail.Status.SENT

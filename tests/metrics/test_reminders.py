@@ -15,7 +15,7 @@ from bizops.links import action_token
 from bizops.models import Membership, Notification, OutboundEmail
 from metrics import services
 from metrics.reminders import due_date
-from metrics.tasks import dispatch_reminders
+from metrics.tasks import dispatch_reminders, send_reminders
 from planning.models import PlanStatus
 
 LONDON = ZoneInfo("Europe/London")
@@ -332,3 +332,32 @@ def test_preferences_page(acme, clients):
     assert acme.member.notification_prefs["mention"] == "off"
     bad = clients["member"].post(url, {**data, "checkin_hour": 99})
     assert bad.status_code == 400
+
+
+class WorkerKilled(BaseException):
+    """A SIGKILL seen from inside: nothing after it runs."""
+
+
+@pytest.mark.django_db
+def test_a_batch_redelivered_after_its_worker_died_sends_what_it_had_claimed(
+    acme, running, mailoutbox, monkeypatch
+):
+    items = [[acme.member.pk, "2027-03-22"]]
+
+    def killed(email_ids):
+        raise WorkerKilled
+
+    with time_machine.travel(utc(2027, 3, 22, 9, 5)):
+        monkeypatch.setattr("metrics.tasks.deliver_batch", killed)
+        with pytest.raises(WorkerKilled):
+            send_reminders.run("checkin_due", items)  # composed and claimed, then the worker died
+        monkeypatch.undo()
+        (email,) = emails("checkin_due")
+        assert email.status == "pending" and not mailoutbox
+        # Celery redelivers the batch (acks_late, reject_on_worker_lost): it composes nothing again
+        # but sends what it had claimed, without waiting for the sweep.
+        assert send_reminders.run("checkin_due", items) == 0
+        email.refresh_from_db()
+        assert email.status == "sent" and len(mailoutbox) == 1
+        send_reminders.run("checkin_due", items)
+    assert len(mailoutbox) == 1 and len(emails("checkin_due")) == 1
