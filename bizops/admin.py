@@ -3,7 +3,6 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from .models import (
     ApiToken,
-    AuditEvent,
     Invitation,
     Membership,
     Notification,
@@ -74,6 +73,17 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     list_filter = ["status", "kind"]
     search_fields = ["to_email", "subject"]
     raw_id_fields = ["organization", "recipient"]
+    # Delivery bookkeeping (bizops.emails): editing it by hand could send an email twice. An unknown
+    # or failed email is sent again with the outbox's Resend, which records who did it.
+    readonly_fields = [
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "sending_since",
+        "sent_at",
+        "resent_at",
+        "resent_by",
+    ]
 
 
 @admin.register(Notification)
