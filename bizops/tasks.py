@@ -7,6 +7,7 @@ import smtplib
 import time
 import urllib.error
 import urllib.request
+from datetime import timedelta
 
 from celery import shared_task
 from django.db import transaction
@@ -110,45 +111,102 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> int:
 def deliver_webhook(self, delivery_id: int) -> str:
     """POST one delivery, signed; on failure retry with backoff (30 s doubling, at most 10 minutes).
 
-    The delivery row is locked while sending, so a redelivered task and the original cannot both
-    send it; a hook that keeps failing is paused and its organization's admins are told.
+    The delivery is claimed (``sending``) in one short transaction, posted outside any transaction,
+    and its result recorded in a second one: a redelivered task finds it claimed and leaves it alone
+    while the POST may still be in flight. A hook that keeps failing is paused and its
+    organization's admins are told.
     """
+    claim = webhook_claim(delivery_id)
+    if isinstance(claim, timedelta):
+        # Claimed by a task that may still be posting: look again once that claim has gone stale,
+        # so a delivery whose worker died mid-POST is not left ``sending`` for ever.
+        raise self.retry(countdown=max(1, int(claim.total_seconds())))
+    if claim is None:
+        return "skipped"
+    if claim.status == claim.Status.FAILED:
+        return "paused"
+    hook = claim.webhook
+    body = webhooks.encode(claim.payload)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "BizOps-Planner-Webhooks/1",
+        "X-BizOps-Event": claim.event,
+        "X-BizOps-Delivery": str(claim.payload.get("id", claim.pk)),
+        "X-BizOps-Signature": webhooks.sign(hook.secret, int(time.time()), body),
+    }
+    try:
+        code = _post(hook.url, body, headers)
+        error = "" if 200 <= code < 300 else f"HTTP {code}"
+    except (OSError, ValidationError) as exc:
+        message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        code, error = None, f"{type(exc).__name__}: {message}"[:500]
+    retry_in = webhook_record(claim, code=code, error=error)
+    if retry_in is not None:
+        raise self.retry(countdown=retry_in)
+    return "delivered" if not error else "failed"
+
+
+# A POST lasts at most a few TIMEOUT_SECONDS (connect, send, read): a claim older than this has no
+# live task behind it, and another may take the delivery over.
+WEBHOOK_CLAIM_STALE = timedelta(seconds=60)
+
+
+def webhook_claim(delivery_id: int):
+    """Claim a pending delivery for one POST: the delivery (``sending``, committed), ``None`` when
+    there is nothing to send, or how long until another task's fresh claim goes stale. A paused hook
+    fails the delivery instead (returned ``failed``)."""
+    from .models import WebhookDelivery
+
+    now = timezone.now()
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("webhook", "organization")
+            .filter(
+                pk=delivery_id, status__in=[WebhookDelivery.Status.PENDING, WebhookDelivery.Status.SENDING]
+            )
+            .first()
+        )
+        if delivery is None:
+            return None
+        if delivery.status == WebhookDelivery.Status.SENDING:
+            stale_at = delivery.sending_since + WEBHOOK_CLAIM_STALE
+            if stale_at > now:
+                return stale_at - now
+        if delivery.webhook.paused_at is not None:
+            delivery.status = WebhookDelivery.Status.FAILED
+            delivery.last_error = "The webhook is paused."
+            delivery.sending_since = None
+            delivery.save(update_fields=["status", "last_error", "sending_since"])
+            return delivery
+        delivery.status = WebhookDelivery.Status.SENDING
+        delivery.sending_since = now
+        delivery.attempts += 1
+        delivery.save(update_fields=["status", "sending_since", "attempts"])
+    return delivery
+
+
+def webhook_record(delivery, *, code: int | None, error: str) -> int | None:
+    """Record a POST's result on its claimed delivery; returns the seconds until a retry, or None."""
     from .models import Membership, Webhook, WebhookDelivery
     from .roles import Role
 
     retry_in: int | None = None
     with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("webhook", "organization")
-            .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING)
-            .first()
+        # Only this task's own claim: one that went stale was taken over and is the other's to record.
+        claimed = (
+            WebhookDelivery.objects.select_for_update()
+            .filter(
+                pk=delivery.pk, status=WebhookDelivery.Status.SENDING, sending_since=delivery.sending_since
+            )
+            .exists()
         )
-        if delivery is None:
-            return "skipped"
+        if not claimed:
+            return None
         hook = delivery.webhook
-        if hook.paused_at is not None:
-            delivery.status = WebhookDelivery.Status.FAILED
-            delivery.last_error = "The webhook is paused."
-            delivery.save(update_fields=["status", "last_error"])
-            return "paused"
-        body = webhooks.encode(delivery.payload)
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "BizOps-Planner-Webhooks/1",
-            "X-BizOps-Event": delivery.event,
-            "X-BizOps-Delivery": str(delivery.payload.get("id", delivery.pk)),
-            "X-BizOps-Signature": webhooks.sign(hook.secret, int(time.time()), body),
-        }
-        delivery.attempts += 1
-        try:
-            code = _post(hook.url, body, headers)
-            error = "" if 200 <= code < 300 else f"HTTP {code}"
-        except (OSError, ValidationError) as exc:
-            message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            code, error = None, f"{type(exc).__name__}: {message}"[:500]
         delivery.response_code = code
         delivery.last_error = error
+        delivery.sending_since = None
         hooks = Webhook.objects.filter(pk=hook.pk)
         if not error:
             delivery.status = WebhookDelivery.Status.DELIVERED
@@ -161,6 +219,7 @@ def deliver_webhook(self, delivery_id: int) -> str:
             if delivery.attempts >= WEBHOOK_MAX_ATTEMPTS:
                 delivery.status = WebhookDelivery.Status.FAILED
             else:
+                delivery.status = WebhookDelivery.Status.PENDING
                 retry_in = min(30 * 2 ** (delivery.attempts - 1), 600)
             paused_now = timezone.now()
             paused = hooks.filter(
@@ -182,7 +241,13 @@ def deliver_webhook(self, delivery_id: int) -> str:
                         dedupe_key=f"webhook-paused:{hook.pk}:{paused_now:%Y%m%d%H%M%S}:{admin.user_id}",
                         context={"hook": hook, "error": error},
                     )
-        delivery.save(update_fields=["attempts", "response_code", "last_error", "status", "delivered_at"])
-    if retry_in is not None:
-        raise self.retry(countdown=retry_in)
-    return "delivered" if not error else "failed"
+        delivery.save(
+            update_fields=[
+                "response_code",
+                "last_error",
+                "status",
+                "delivered_at",
+                "sending_since",
+            ]
+        )
+    return retry_in

@@ -3,12 +3,16 @@
 import contextlib
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 
 import pytest
+from celery.exceptions import Retry
+from django.db import connection, transaction
 from django.urls import reverse
+from django.utils import timezone
 
-from bizops import webhooks
+from bizops import tasks, webhooks
 from bizops.models import OutboundEmail, Webhook, WebhookDelivery
 from bizops.tasks import deliver_webhook
 from planning import services as planning
@@ -194,3 +198,67 @@ def test_webhook_pages(acme, clients, receiver, django_capture_on_commit_callbac
     assert hook.paused_at is not None
     bad = clients["admin"].post(url, {"url": "not a url", "events": ["plan.approved"]})
     assert bad.status_code == 400 and Webhook.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_transaction_is_held_during_the_post_and_a_delivery_is_posted_once(acme):
+    """While the POST is in flight, another connection can lock and update the delivery row, and a
+    redelivered task neither posts it again nor waits for it."""
+    seen: dict = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            seen["posts"] = seen.get("posts", 0) + 1
+            try:
+                with transaction.atomic():  # this thread's own database connection
+                    row = WebhookDelivery.objects.select_for_update(nowait=True).get(pk=delivery.pk)
+                    seen["status"] = row.status
+                    WebhookDelivery.objects.filter(pk=row.pk).update(last_error="seen by the receiver")
+                try:
+                    deliver_webhook.run(delivery.pk)  # the same task, redelivered meanwhile
+                except Retry:
+                    seen["redelivered"] = "retries later"
+            except Exception as exc:
+                seen["error"] = repr(exc)
+            finally:
+                connection.close()
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        hook = hook_for(acme, f"http://127.0.0.1:{server.server_address[1]}/hook", events=["plan.submitted"])
+        delivery = WebhookDelivery.objects.create(
+            organization=acme.org, webhook=hook, event="plan.submitted", payload={"id": "evt_1"}
+        )
+        assert deliver_webhook.run(delivery.pk) == "delivered"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert seen == {"posts": 1, "status": "sending", "redelivered": "retries later"}
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and delivery.attempts == 1 and delivery.sending_since is None
+    assert deliver_webhook.run(delivery.pk) == "skipped"
+
+
+@pytest.mark.django_db
+def test_a_claim_left_by_a_dead_worker_is_taken_over(acme, receiver):
+    hook = hook_for(acme, receiver.url, events=["plan.submitted"])
+    delivery = WebhookDelivery.objects.create(
+        organization=acme.org,
+        webhook=hook,
+        event="plan.submitted",
+        payload={},
+        status="sending",
+        attempts=1,
+        sending_since=timezone.now() - tasks.WEBHOOK_CLAIM_STALE - timedelta(seconds=1),
+    )
+    assert deliver_webhook.run(delivery.pk) == "delivered"
+    delivery.refresh_from_db()
+    assert delivery.status == "delivered" and delivery.attempts == 2 and len(receiver.requests) == 1
