@@ -5,11 +5,12 @@ No database here: these functions are tested exhaustively and called in bulk by 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-from .models import HIGHER_IS_BETTER, LOWER_IS_BETTER, Direction, Frequency, KeyResultKind
+from .models import HIGHER_IS_BETTER, LOWER_IS_BETTER, Direction, Frequency, KeyResultKind, Unit
 
 # --- Periods ----------------------------------------------------------------------------------------
 
@@ -177,3 +178,51 @@ def key_result_progress(kind: str, start: Decimal, target: Decimal, current: Dec
     else:
         value = float(max(Decimal(0), min(Decimal(1), (current - start) / span)))
     return value, f"{fmt(current)} of {fmt(target)} (from {fmt(start)})"
+
+
+# --- Key results measured by a KPI ------------------------------------------------------------------
+
+# A key result of these kinds may be measured by a KPI of the same unit; yes/no and milestone ones
+# count something no KPI counts.
+KPI_UNIT_OF_KIND = {
+    KeyResultKind.NUMBER: Unit.NUMBER,
+    KeyResultKind.PERCENT: Unit.PERCENT,
+    KeyResultKind.CURRENCY: Unit.CURRENCY,
+}
+
+
+def key_result_period(
+    objective_start: date | None, objective_due: date | None, plan_start: date, plan_end: date
+) -> tuple[date, date]:
+    """The days a key result measures: its objective's start and due dates, each falling back to the
+    plan's period."""
+    return objective_start or plan_start, objective_due or plan_end
+
+
+def kpi_value_in(
+    measured: Iterable[tuple[date, Decimal]], frequency: str, start: date, end: date
+) -> tuple[date, Decimal] | None:
+    """The KPI value a key result of ``start``..``end`` shows: the latest of the KPI's current
+    values (period start, value) whose period overlaps those days, or None."""
+    first = period_start(frequency, start)
+    inside = [(period, value) for period, value in measured if first <= period <= end]
+    return max(inside, key=lambda pair: pair[0]) if inside else None
+
+
+def kpi_covers(frequency: str, day: date, start: date, end: date) -> bool:
+    """Whether the KPI period containing ``day`` counts for a key result of ``start``..``end``."""
+    period = period_start(frequency, day)
+    return period_start(frequency, start) <= period <= end
+
+
+def kpi_source_detail(
+    kind: str, start: Decimal, target: Decimal, current: Decimal, kpi_name: str, period: str | None
+) -> str:
+    """Why a KPI-measured key result stands where it does, e.g. “12 of 60 — from KPI “Leads reached a
+    month”, Mar 2027”; ``period`` is None when the KPI has no value in the key result's dates yet."""
+    base = f"{fmt(current)} of {fmt(target)}" + ("" if start == 0 else f" (from {fmt(start)})")
+    if kind not in KPI_UNIT_OF_KIND:
+        base = key_result_progress(kind, start, target, current)[1]
+    if period is None:
+        return f"{base} — KPI “{kpi_name}” has no value in these dates yet"
+    return f"{base} — from KPI “{kpi_name}”, {period}"

@@ -7,37 +7,103 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import Case, Count, F, Max, Q, QuerySet, When, Window
+from django.db.models import Case, Count, F, FilteredRelation, Max, Q, QuerySet, When, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from bizops.models import Membership, Organization
-from planning.models import ActionStep, Objective, Plan, PlanStatus, StepCompletion, StepStatus
-from planning.progress import HEALTH, Part, health
+from planning.models import (
+    RUNNING_STATUSES,
+    ActionStep,
+    Objective,
+    Plan,
+    PlanStatus,
+    Recurrence,
+    StepCompletion,
+    StepStatus,
+)
+from planning.progress import HEALTH, Part, health, occurrence_start
 
 from .models import KPI, CheckIn, KeyResult, KPITarget, Measurement
-from .rules import Status, key_result_progress, kpi_status, last_periods, period_start
+from .rules import (
+    Status,
+    key_result_period,
+    key_result_progress,
+    kpi_covers,
+    kpi_source_detail,
+    kpi_status,
+    kpi_value_in,
+    last_periods,
+    period_label,
+    period_start,
+)
 
 SPARK_PERIODS = 12
 
 
 def key_result_parts(trees: list) -> dict[int, list[Part]]:
-    """Planning's progress contributor: each key result is a weighted part of its objective."""
+    """Planning's progress contributor: each key result is a weighted part of its objective; one
+    measured by a KPI says which KPI value it shows (one more query, only when there are such)."""
     plan_ids = [tree.plan.pk for tree in trees]
     parts: dict[int, list[Part]] = defaultdict(list)
     if not plan_ids:
         return parts
-    # Rows, not instances: a big plan has thousands of key results and the roll-up reads seven fields.
+    # Rows, not instances: a big plan has thousands of key results and the roll-up reads nine fields.
     key_results = KeyResult.objects.filter(plan_id__in=plan_ids)
     if any(tree.partial for tree in trees):
         key_results = key_results.filter(objective_id__in=[pk for tree in trees for pk in tree.objectives])
-    rows = key_results.order_by("position", "pk").values_list(
-        "pk", "objective_id", "title", "kind", "start", "target", "current", "weight"
+    rows = list(
+        key_results.order_by("position", "pk").values_list(
+            "pk", "objective_id", "title", "kind", "start", "target", "current", "weight", "kpi_id"
+        )
     )
-    for pk, objective_id, title, kind, start, target, current, weight in rows:
+    sources = kpi_sources({row[-1] for row in rows if row[-1] is not None})
+    objectives = {pk: o for tree in trees for pk, o in tree.objectives.items()}
+    for pk, objective_id, title, kind, start, target, current, weight, kpi_id in rows:
         value, detail = key_result_progress(kind, start, target, current)
+        objective = objectives.get(objective_id)
+        if kpi_id in sources and objective is not None:
+            plan = objective.plan
+            begin, end = key_result_period(
+                objective.start_date, objective.due_date, plan.period_start, plan.period_end
+            )
+            detail = sources[kpi_id].explain(kind, start, target, current, begin, end)
         parts[objective_id].append(Part(title, value, weight, "key_result", pk, detail))
     return parts
+
+
+@dataclass
+class KPISource:
+    """A KPI as the key results it measures read it: its name, frequency and current values."""
+
+    name: str
+    frequency: str
+    series: list[tuple[date, Decimal]] = field(default_factory=list)
+
+    def explain(self, kind: str, start: Decimal, target: Decimal, current: Decimal, begin: date, end: date):
+        """“12 of 60 — from KPI “Leads reached a month”, Mar 2027”: the value in the key result's
+        dates (``begin``..``end``) that its current value follows."""
+        found = kpi_value_in(self.series, self.frequency, begin, end)
+        label = period_label(self.frequency, found[0]) if found else None
+        return kpi_source_detail(kind, start, target, current, self.name, label)
+
+
+def kpi_sources(kpi_ids: set[int]) -> dict[int, KPISource]:
+    """The KPIs behind key results with their current values, in one query (none without ids)."""
+    if not kpi_ids:
+        return {}
+    current = FilteredRelation("measurements", condition=Q(measurements__is_current=True))
+    rows = (
+        KPI.objects.filter(pk__in=kpi_ids)
+        .annotate(current=current)
+        .values_list("pk", "name", "frequency", "current__period_start", "current__value")
+    )
+    sources: dict[int, KPISource] = {}
+    for pk, name, frequency, period, value in rows:
+        source = sources.setdefault(pk, KPISource(name, frequency))
+        if period is not None:
+            source.series.append((period, value))
+    return sources
 
 
 # --- KPIs -------------------------------------------------------------------------------------------
@@ -128,12 +194,20 @@ def measurement_history(*, kpi: KPI) -> QuerySet[Measurement]:
 
 
 def objective_key_results(*, objective: Objective) -> list[KeyResult]:
+    """The objective's key results with their progress; ``objective.plan`` must be loaded."""
     krs = list(
         KeyResult.objects.filter(objective=objective).select_related("owner__user").order_by("position", "pk")
     )
+    sources = kpi_sources({kr.kpi_id for kr in krs if kr.kpi_id is not None})
     for kr in krs:
         kr.progress, kr.detail = key_result_progress(kr.kind, kr.start, kr.target, kr.current)
         kr.percent = round(kr.progress * 100)
+        if kr.kpi_id in sources:
+            plan = objective.plan
+            begin, end = key_result_period(
+                objective.start_date, objective.due_date, plan.period_start, plan.period_end
+            )
+            kr.detail = sources[kr.kpi_id].explain(kr.kind, kr.start, kr.target, kr.current, begin, end)
     return krs
 
 
@@ -379,3 +453,150 @@ def _missing_check_ins(objectives: list[Objective], checked: set[int]) -> list[t
 
 def period_of(kpi: KPI, day: date) -> date:
     return period_start(kpi.frequency, day)
+
+
+# --- One check-in: everything a person updates, on one page ------------------------------------------
+
+
+@dataclass
+class CheckInItems:
+    """What a person owns that is due an update in the running plans (``check_in_items``)."""
+
+    key_results: list[KeyResult]
+    kpis: list[KPI]
+    steps: list[ActionStep]
+
+    def __bool__(self) -> bool:
+        return bool(self.key_results or self.kpis or self.steps)
+
+
+# What the check-in page shows of a key result, its plan, objective and KPI.
+CHECK_IN_KEY_RESULT_FIELDS = (
+    "plan",
+    "objective",
+    "title",
+    "kind",
+    "start",
+    "target",
+    "current",
+    "owner",
+    "kpi",
+    "version",
+    "plan__title",
+    "plan__status",
+    "plan__period_start",
+    "plan__period_end",
+    "objective__title",
+    "objective__start_date",
+    "objective__due_date",
+    "objective__owner",
+    "objective__team",
+    "kpi__name",
+    "kpi__frequency",
+    "kpi__unit",
+    "kpi__organization",
+)
+CHECK_IN_STEP_FIELDS = (
+    "plan",
+    "objective",
+    "title",
+    "assignee",
+    "due_date",
+    "recurrence",
+    "status",
+    "version",
+    "plan__title",
+    "plan__status",
+    "plan__owner",
+    "plan__period_end",
+    "objective__title",
+)
+
+
+def check_in_items(*, membership: Membership, today: date | None = None) -> CheckInItems:
+    """The person's key results (with their last check-in), the KPIs they record (with their value
+    for the current period, or the last one) and their open or recurring steps, in the running plans
+    (``RUNNING_STATUSES``), in five queries whatever the plans' size.
+
+    KPIs that measure one of the listed key results are left out: the key result's check-in records
+    their value, so nothing is entered twice. A key result measured by a KPI whose dates do not
+    cover today's KPI period (``kr.kpi_period`` is None) is listed without a value to enter.
+    """
+    today = today or timezone.localdate()
+    running = list(RUNNING_STATUSES)
+    key_results = list(
+        KeyResult.objects.filter(organization_id=membership.organization_id, plan__status__in=running)
+        .filter(Q(owner=membership) | Q(owner__isnull=True, objective__owner=membership))
+        .select_related("plan", "objective", "kpi")
+        .only(*CHECK_IN_KEY_RESULT_FIELDS)
+        .order_by("plan__title", "plan_id", "objective__position", "objective_id", "position", "pk")
+    )
+    last: dict[int, CheckIn] = {}
+    if key_results:
+        newest = Window(
+            RowNumber(), partition_by=[F("key_result_id")], order_by=[F("created_at").desc(), F("pk").desc()]
+        )
+        for check_in in (
+            CheckIn.objects.filter(key_result__in=[kr.pk for kr in key_results])
+            .annotate(rank=newest)
+            .filter(rank=1)
+            .only("key_result", "value", "confidence", "created_at")
+        ):
+            last[check_in.key_result_id] = check_in
+    for kr in key_results:
+        kr.previous = last.get(kr.pk)
+        kr.progress, kr.detail = key_result_progress(kr.kind, kr.start, kr.target, kr.current)
+        kr.percent = round(kr.progress * 100)
+        kr.kpi_period = None
+        if kr.kpi_id is not None:
+            begin, end = key_result_period(
+                kr.objective.start_date, kr.objective.due_date, kr.plan.period_start, kr.plan.period_end
+            )
+            if kpi_covers(kr.kpi.frequency, today, begin, end):
+                kr.kpi_period = period_label(kr.kpi.frequency, period_start(kr.kpi.frequency, today))
+    backing = {kr.kpi_id for kr in key_results if kr.kpi_id is not None}
+    kpis = list(
+        KPI.objects.filter(organization_id=membership.organization_id, owner=membership)
+        .exclude(pk__in=backing)
+        .order_by("name")
+    )
+    if kpis:
+        newest = Window(RowNumber(), partition_by=[F("kpi_id")], order_by=F("period_start").desc())
+        latest = {
+            m.kpi_id: m
+            for m in Measurement.objects.filter(kpi__in=kpis, is_current=True, period_start__lte=today)
+            .annotate(rank=newest)
+            .filter(rank=1)
+            .only("kpi", "period_start", "value")
+        }
+        for kpi in kpis:
+            kpi.period = period_start(kpi.frequency, today)
+            kpi.period_label = period_label(kpi.frequency, kpi.period)
+            found = latest.get(kpi.pk)
+            # The current period's value is the one a new entry corrects; an older one is shown as the last.
+            kpi.this_period = found if found and found.period_start == kpi.period else None
+            kpi.last = found if found and found.period_start != kpi.period else None
+            if kpi.last:
+                kpi.last.label = period_label(kpi.frequency, kpi.last.period_start)
+    steps = list(
+        ActionStep.objects.filter(assignee=membership, plan__status__in=running)
+        .filter(
+            Q(recurrence=Recurrence.NONE, status__in=[StepStatus.TODO, StepStatus.DOING, StepStatus.BLOCKED])
+            | (~Q(recurrence=Recurrence.NONE) & Q(plan__period_end__gte=today))
+        )
+        .select_related("plan", "objective")
+        .only(*CHECK_IN_STEP_FIELDS)
+        .order_by(F("due_date").asc(nulls_last=True), "plan__title", "position", "pk")
+    )
+    recurring = [s for s in steps if s.is_recurring]
+    done: set[tuple[int, date]] = set()
+    if recurring:
+        done = set(
+            StepCompletion.objects.filter(
+                step__in=recurring, period_start__gte=today - timedelta(days=31)
+            ).values_list("step_id", "period_start")
+        )
+    for step in steps:
+        step.occurrence = occurrence_start(step.recurrence, today) if step.is_recurring else None
+        step.done_this_period = (step.pk, step.occurrence) in done
+    return CheckInItems(key_results, kpis, steps)

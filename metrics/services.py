@@ -35,7 +35,15 @@ from .models import (
     Measurement,
     Unit,
 )
-from .rules import check_thresholds, period_start
+from .rules import (
+    KPI_UNIT_OF_KIND,
+    check_thresholds,
+    key_result_period,
+    kpi_covers,
+    kpi_value_in,
+    period_label,
+    period_start,
+)
 
 KPI_FIELDS = [
     "name",
@@ -50,7 +58,7 @@ KPI_FIELDS = [
     "frequency",
     "owner",
 ]
-KEY_RESULT_FIELDS = ["title", "kind", "start", "target", "current", "direction", "weight", "owner"]
+KEY_RESULT_FIELDS = ["title", "kind", "start", "target", "current", "direction", "weight", "owner", "kpi"]
 MAX_VALUE = Decimal("1e13")
 
 
@@ -211,9 +219,16 @@ def measurement_record(
     *, actor: Membership, kpi: KPI, period: date, value: Any, note: str = ""
 ) -> Measurement:
     """Record the KPI's value for the period that contains ``period``; a second value for the same
-    period corrects the first, which stays in the history."""
+    period corrects the first, which stays in the history. The key results the KPI measures follow
+    in the same transaction."""
     if not can_record(actor, kpi):
         raise PermissionDenied("You can record values for the KPIs you own.")
+    return _measurement_write(actor=actor, kpi=kpi, period=period, value=value, note=note)
+
+
+def _measurement_write(*, actor: Membership, kpi: KPI, period: date, value: Any, note: str) -> Measurement:
+    """``measurement_record`` without the recorder's check: a check-in on a key result the KPI
+    measures records it too, by whoever may check in on that key result."""
     errors: dict[str, str] = {}
     number = _decimal(value, "value", errors)
     if period is None:
@@ -242,6 +257,7 @@ def measurement_record(
         recorded_by=actor.user,
         corrects=previous,
     )
+    _key_results_follow(kpi)
     after = _kpi_status_now(kpi)
     if after.key != before.key:
         data = {
@@ -408,9 +424,71 @@ def _clean_key_result(
     error = _member_error(plan.organization_id, data.get("owner"))
     if error:
         errors["owner"] = error
+    kpi = data.get("kpi")
+    if kpi is not None:
+        if kpi.organization_id != plan.organization_id:
+            errors["kpi"] = "Choose a KPI of this organization."
+        elif kind not in KPI_UNIT_OF_KIND:
+            errors["kpi"] = "Only number, percent and currency key results can be measured by a KPI."
+        elif KPI_UNIT_OF_KIND[kind] != kpi.unit:
+            errors["kpi"] = (
+                f"“{kpi.name}” is a {kpi.get_unit_display().lower()} KPI: a "
+                f"{KeyResultKind(kind).label.lower()} key result needs a KPI of the same unit."
+            )
     if errors:
         raise ValidationError(errors)
     return {name: data[name] for name in KEY_RESULT_FIELDS if name in data}
+
+
+def _kpi_value_for(kpi: KPI, *, objective: Objective, plan: Plan, start: Decimal) -> Decimal:
+    """A KPI-measured key result's value: the KPI's latest value in the key result's dates, its start
+    while there is none (the KPI is the one source: whatever ``current`` was given is not kept)."""
+    begin, end = key_result_period(
+        objective.start_date, objective.due_date, plan.period_start, plan.period_end
+    )
+    series = Measurement.objects.filter(
+        kpi=kpi, is_current=True, period_start__gte=period_start(kpi.frequency, begin), period_start__lte=end
+    ).values_list("period_start", "value")
+    found = kpi_value_in(series, kpi.frequency, begin, end)
+    return start if found is None else found[1]
+
+
+def _key_results_follow(kpi: KPI) -> None:
+    """Move the key results ``kpi`` measures to its latest value in each one's dates. Closed plans
+    keep their final values. The caller holds the KPI's lock: key results are locked after it, in
+    id order, as a check-in on one of them does (KPI, then key result)."""
+    key_results = list(
+        KeyResult.objects.select_for_update(of=("self",))
+        .filter(kpi=kpi)
+        .exclude(plan__status=PlanStatus.CLOSED)
+        .select_related("objective", "plan")
+        .only(
+            "current",
+            "start",
+            "version",
+            "objective__start_date",
+            "objective__due_date",
+            "plan__period_start",
+            "plan__period_end",
+        )
+        .order_by("pk")
+    )
+    if not key_results:
+        return
+    series = list(Measurement.objects.filter(kpi=kpi, is_current=True).values_list("period_start", "value"))
+    changed = []
+    for kr in key_results:
+        begin, end = key_result_period(
+            kr.objective.start_date, kr.objective.due_date, kr.plan.period_start, kr.plan.period_end
+        )
+        found = kpi_value_in(series, kpi.frequency, begin, end)
+        value = kr.start if found is None else found[1]
+        if kr.current != value:
+            kr.current = value
+            kr.version += 1
+            changed.append(kr)
+    if changed:
+        KeyResult.objects.bulk_update(changed, ["current", "version"])
 
 
 def _require_plan_writable(actor: Membership, plan: Plan) -> None:
@@ -432,6 +510,8 @@ def key_result_create(*, actor: Membership, objective: Objective, **fields: Any)
     data = _clean_key_result(
         plan, {"kind": KeyResultKind.NUMBER, "direction": Direction.INCREASE, "start": 0, **fields}
     )
+    if data.get("kpi") is not None:
+        data["current"] = _kpi_value_for(data["kpi"], objective=objective, plan=plan, start=data["start"])
     position = KeyResult.objects.filter(objective=objective).count()
     return KeyResult.objects.create(
         organization_id=plan.organization_id, plan=plan, objective=objective, position=position, **data
@@ -442,7 +522,10 @@ def _lock_key_result(pk: int) -> KeyResult:
     """The key result under its row lock, taken after its plan's (``plan_for_write``); deleted
     meanwhile is a 404."""
     found = (
-        KeyResult.objects.select_for_update(of=("self",)).select_related("objective").filter(pk=pk).first()
+        KeyResult.objects.select_for_update(of=("self",))
+        .select_related("objective", "kpi")
+        .filter(pk=pk)
+        .first()
     )
     if found is None:
         raise Http404("No such key result.")
@@ -462,6 +545,10 @@ def key_result_update(
             "Someone else changed this key result while you were editing it.", current_version=current.version
         )
     data = _clean_key_result(plan, fields, existing=current)
+    if data.get("kpi") is not None:
+        data["current"] = _kpi_value_for(
+            data["kpi"], objective=current.objective, plan=plan, start=data["start"]
+        )
     for name, value in data.items():
         setattr(current, name, value)
     current.version += 1
@@ -524,32 +611,67 @@ def check_in_key_result(
     The plan is locked shared first (``plan_for_write``), then the key result's row for update:
     check-ins on one plan do not wait for each other, but a plan being closed waits for them, and
     they for it.
+
+    A key result measured by a KPI records the value as the KPI's measurement for the period that
+    contains today (a correction when that period has one), by whoever may check in on the key
+    result, and takes its value from the KPI: one value, one source. The KPI is locked before the
+    key result, in the order a measurement locks them, so the two never wait on each other.
     """
     plan = plan_for_write(key_result.plan_id, shared=True)
+    kpi = None
+    if key_result.kpi_id is not None:
+        kpi = KPI.objects.select_for_update().filter(pk=key_result.kpi_id).first()
     current = _lock_key_result(key_result.pk)
     _same_org(actor, current)
     owner_id = current.owner_id or current.objective.owner_id
     if not can_check_in(actor, owner_id=owner_id, team_id=current.objective.team_id):
         raise PermissionDenied("You check in on the key results you own.")
     _require_running(plan.status)
+    if current.kpi_id != (kpi.pk if kpi else None):
+        raise Conflict("Someone linked this key result to another KPI meanwhile: check in again.")
     note = _check_confidence(confidence, note)
     errors: dict[str, str] = {}
     number = _decimal(value, "value", errors)
+    if number is not None and current.kind == KeyResultKind.YES_NO and number not in (0, 1):
+        errors["value"] = "A yes/no key result is 0 (not yet) or 1 (done)."
+    today = timezone.localdate()
+    if kpi is not None and not errors:
+        begin, end = key_result_period(
+            current.objective.start_date, current.objective.due_date, plan.period_start, plan.period_end
+        )
+        if not kpi_covers(kpi.frequency, today, begin, end):
+            errors["value"] = (
+                f"This key result counts “{kpi.name}” from {begin:%-d %b %Y} to {end:%-d %b %Y}; "
+                f"{period_label(kpi.frequency, period_start(kpi.frequency, today))} is outside those dates. "
+                "Record past periods on the KPI's page."
+            )
     if errors:
         raise ValidationError(errors)
+    previous_value = current.current
+    if kpi is not None:
+        _measurement_write(
+            actor=actor,
+            kpi=kpi,
+            period=today,
+            value=number,
+            note=f"Check-in on the key result “{current.title}”.",
+        )
+        # The measurement moved the key result (``_key_results_follow``): read what it wrote.
+        current.refresh_from_db(fields=["current", "version"])
+    else:
+        current.current = number
     check_in = CheckIn.objects.create(
         organization_id=current.organization_id,
         plan_id=current.plan_id,
         target=CheckIn.Target.KEY_RESULT,
         key_result=current,
         value=number,
-        previous_value=current.current,
+        previous_value=previous_value,
         confidence=confidence,
         note=note,
         author=actor.user,
     )
     _check_in_created(check_in, actor)
-    current.current = number
     current.version += 1
     current.save(update_fields=["current", "version"])
     return check_in
@@ -626,6 +748,77 @@ def _check_in_created(check_in: CheckIn, actor: Membership) -> None:
         "author": actor.user.email,
     }
     emit(organization=actor.organization, event="check_in.created", data=data)
+
+
+# --- One check-in: many items, one transaction -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckInEntry:
+    """One touched item of the check-in page: a key result (value, confidence, note), a KPI (value
+    for the current period) or a step (status). ``key`` is the item's form prefix, e.g. "kr-12": its
+    errors come back as "kr-12-value"; ``fields`` are the item's form fields, the first its main one
+    (where an error about the whole item goes)."""
+
+    key: str
+    target: KeyResult | KPI | ActionStep
+    fields: tuple[str, ...]
+    value: Any = None
+    confidence: str = ""
+    note: str = ""
+    status: str = ""
+
+
+def _lock_order(entry: CheckInEntry) -> tuple[int, int, int]:
+    """KPIs first, by id (a check-in on a key result a KPI measures locks that KPI), then key results,
+    then steps: two check-ins of overlapping items take their locks in the same order."""
+    target = entry.target
+    if isinstance(target, KPI):
+        return (0, target.pk, 0)
+    if isinstance(target, KeyResult):
+        return (0, target.kpi_id, target.pk) if target.kpi_id is not None else (1, target.pk, 0)
+    return (2, target.pk, 0)
+
+
+@transaction.atomic
+def check_in_many(*, actor: Membership, entries: list[CheckInEntry]) -> list[CheckInEntry]:
+    """Save every entry, or none: each goes through its own service (``check_in_key_result``,
+    ``measurement_record`` for the period containing today, ``step_set_status``), and any refusal
+    becomes that entry's field error; after trying them all, one error rolls the whole back.
+
+    Every entry is tried, so the person sees all that is wrong at once; each service runs in its own
+    savepoint (they are atomic), so a refused one leaves nothing behind for the others to trip on.
+    """
+    errors: dict[str, list[str]] = {}
+    today = timezone.localdate()
+    for entry in sorted(entries, key=_lock_order):
+        target = entry.target
+        try:
+            if isinstance(target, KeyResult):
+                check_in_key_result(
+                    actor=actor,
+                    key_result=target,
+                    value=entry.value,
+                    confidence=entry.confidence,
+                    note=entry.note,
+                )
+            elif isinstance(target, KPI):
+                measurement_record(actor=actor, kpi=target, period=today, value=entry.value)
+            else:
+                step_set_status(actor=actor, step=target, status=entry.status)
+        except ValidationError as exc:
+            found = exc.message_dict if hasattr(exc, "error_dict") else {entry.fields[0]: exc.messages}
+            for name, messages in found.items():
+                field_name = name if name in entry.fields else entry.fields[0]
+                errors.setdefault(f"{entry.key}-{field_name}", []).extend(messages)
+        except Conflict as exc:
+            errors.setdefault(f"{entry.key}-{entry.fields[0]}", []).append(exc.message)
+        except (PermissionDenied, Http404) as exc:
+            message = str(exc) or "You cannot update this."
+            errors.setdefault(f"{entry.key}-{entry.fields[0]}", []).append(message)
+    if errors:
+        raise ValidationError(errors)  # leaving the atomic block undoes what the others saved
+    return entries
 
 
 @transaction.atomic

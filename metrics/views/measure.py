@@ -22,8 +22,8 @@ from ..models import KeyResult
 from ..rules import key_result_progress, plain_number
 
 OBJECTIVES = OrgObjects(lambda: Objective.objects.select_related("plan", "milestone", "team", "owner__user"))
-# The objective's owner and team are needed as ids only (who may check in).
-KEY_RESULTS = OrgObjects(lambda: KeyResult.objects.select_related("objective", "plan", "owner__user"))
+# The objective's owner and team are needed as ids only (who may check in); the KPI for its name.
+KEY_RESULTS = OrgObjects(lambda: KeyResult.objects.select_related("objective", "plan", "owner__user", "kpi"))
 
 
 def _objective(request: HttpRequest, objective_id: int) -> Objective:
