@@ -349,6 +349,12 @@ class KeyResultSerializer(serializers.ModelSerializer):
     direction = KeyResultDirectionField(read_only=True)
     progress = serializers.SerializerMethodField(help_text="Percent of the way from start to target (0–100).")
     progress_detail = serializers.SerializerMethodField(help_text="Why, e.g. “3 of 5 (from 0)”.")
+    kpi = serializers.PrimaryKeyRelatedField(
+        read_only=True,
+        allow_null=True,
+        help_text="The KPI that measures it: `current` follows the KPI's latest value in the objective's "
+        "dates, and a check-in records the KPI's value. Null when check-ins set `current`.",
+    )
 
     class Meta:
         model = KeyResult
@@ -364,6 +370,7 @@ class KeyResultSerializer(serializers.ModelSerializer):
             "direction",
             "weight",
             "owner",
+            "kpi",
             "progress",
             "progress_detail",
             "position",
@@ -396,6 +403,13 @@ class KeyResultFields(serializers.Serializer):
         allow_null=True,
         required=False,
         help_text="A membership id; by default the objective's owner answers.",
+    )
+    kpi = OrgScopedField(
+        KPI,
+        allow_null=True,
+        required=False,
+        help_text="A KPI id of the same unit (number, percent or currency key results only), or null: "
+        "`current` then follows the KPI, and a `current` sent along is not kept.",
     )
 
 
