@@ -1,10 +1,11 @@
 from django.urls import path
 
-from .views import dashboards, exchange, kpis, measure
+from .views import check_in, dashboards, exchange, kpis, measure
 
 urlpatterns = [
     path("dashboard/", dashboards.organization_dashboard, name="dashboard"),
     path("me/", dashboards.my_dashboard, name="my_dashboard"),
+    path("check-in/", check_in.check_in, name="check_in"),
     path("teams/<int:team_id>/dashboard/", dashboards.team_dashboard, name="team_dashboard"),
     path("plans/<int:plan_id>/summary/", dashboards.plan_summary, name="plan_summary"),
     path("plans/import/", exchange.plan_upload, name="plan_import"),
