@@ -55,7 +55,7 @@ from bench.common import (
 class Scenario:
     name: str
     label: str
-    user: str  # "admin", "heavy" or "anonymous"
+    user: str  # "admin", "heavy", "member" (a busy member, ``_busy_member``) or "anonymous"
     # targets, iteration -> (method, path, data, content type, expected status)
     request: Callable[[Targets, int], tuple[str, str, Any, str | None, int]]
     data_floor: Callable[[Targets], str] | None = None
@@ -292,6 +292,7 @@ SCENARIOS = {
             "check_in_page", "check-in on a key result (page POST)", "heavy", _check_in_page, floor_check_in
         ),
         Scenario("plans", "plans list API", "admin", _get("/api/v1/orgs/{t.slug}/plans/"), floor_plans),
+        Scenario("check_in_form", "check-in page (a member's week)", "member", _get("/o/{t.slug}/check-in/")),
         # Beyond the targets' list: pages the load mix opens often, and the big map's lazy fragment.
         Scenario(
             "objective_steps",
@@ -332,9 +333,33 @@ def _client(targets: Targets, who: str):
 
     client = Client()
     if who != "anonymous":
-        user_id = targets.admin_user_id if who == "admin" else targets.heavy_user_id
+        if who == "member":
+            user_id = _busy_member(targets)
+        else:
+            user_id = targets.admin_user_id if who == "admin" else targets.heavy_user_id
         client.force_login(User.objects.get(pk=user_id))
     return client
+
+
+def _busy_member(targets: Targets) -> int:
+    """The user id of the member (role member, not heavy@) who owns the most key results in the
+    running plans: a realistic, busy week for the check-in page (heavy@'s 500 steps are not one)."""
+    from django.db.models import Count
+
+    from metrics.models import KeyResult
+    from planning.models import RUNNING_STATUSES
+
+    busiest = (
+        KeyResult.objects.filter(
+            organization_id=targets.org_id, plan__status__in=list(RUNNING_STATUSES), owner__role="member"
+        )
+        .exclude(owner_id=targets.heavy_membership_id)
+        .values("owner__user_id")
+        .annotate(owned=Count("pk"))
+        .order_by("-owned", "owner__user_id")
+        .first()
+    )
+    return busiest["owner__user_id"] if busiest else targets.heavy_user_id
 
 
 def _send(client, spec: tuple) -> int:
