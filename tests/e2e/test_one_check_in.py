@@ -55,7 +55,7 @@ class Person:
 
 
 @pytest.fixture
-def week(db):
+def week(transactional_db):
     """Quill & Co's running plan: the member owns three key results (one measured by a KPI the
     manager owns) and five steps; the check-in reminder has been sent."""
     from bizops.models import Membership

@@ -551,3 +551,17 @@ def test_the_page_does_not_grow_with_the_plan_or_the_items(acme, clients, django
     with django_assert_max_num_queries(count):
         page = client.get(url)
     assert page.status_code == 200 and page.content.decode().count('class="work-row"') > 80
+
+
+def test_unticking_a_recurring_step_undoes_this_period_only(acme, clients, desk):
+    weekly = desk["weekly"]
+    planning_services.step_set_status(actor=acme.member, step=weekly, status="done")
+    StepCompletion.objects.create(organization=acme.org, step=weekly, period_start=date(2027, 3, 8))
+    client = clients["member"]
+    data = page_form(client, url_of(acme))
+    assert data[f"step-{weekly.pk}-done"] == "on"
+    del data[f"step-{weekly.pk}-done"]
+    assert client.post(url_of(acme), data).status_code == 302
+    assert list(StepCompletion.objects.filter(step=weekly).values_list("period_start", flat=True)) == [
+        date(2027, 3, 8)
+    ]
