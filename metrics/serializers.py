@@ -3,8 +3,9 @@
 As in ``planning/serializers.py``: input serializers check the shape of a request (types, which fields
 go together, ids that exist *in the caller's organization*) and hand plain values to a service, which
 holds the rules and their messages ("When higher is better, the amber line sits at or below the
-target."). Numbers are only checked to be numbers here; their range, and how thresholds relate, is the
-service's call. Output serializers read objects loaded with their people, so lists cost no query per row.
+target."). Numbers are checked to be numbers below 10 trillion either way (the service's bound, stated
+in the schema); how thresholds relate is the service's call. Output serializers read objects loaded with
+their people, so lists cost no query per row.
 
 Every choice field is a ``NamedChoiceField``: drf-spectacular would otherwise name the enums after the
 fields (``direction``, ``kind``, ``status``) and clash with planning's fields of the same names.
@@ -12,9 +13,13 @@ fields (``direction``, ``kind``, ``status``) and clash with planning's fields of
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from planning.models import ActionStep, Milestone, Objective, Plan
@@ -22,14 +27,19 @@ from planning.progress import Figure, Part
 from planning.selectors import PlanTree
 from planning.serializers import (
     ErrorSerializer,
+    InputSerializer,
     NamedChoiceField,
     OrgScopedField,
     PersonSerializer,
+    QuerySerializer,
     StepStatusField,
     StrictSerializer,
     UserRefSerializer,
     VersionedSerializer,
+    long_text_field,
     member_field,
+    title_field,
+    weight_field,
 )
 
 from .models import (
@@ -44,7 +54,7 @@ from .models import (
     Unit,
 )
 from .rules import STATUS, key_result_progress, period_label
-from .services import MAX_IMPORT_BYTES
+from .services import MAX_IMPORT_BYTES, MAX_VALUE
 
 # --- Building blocks --------------------------------------------------------------------------------
 
@@ -99,9 +109,55 @@ class ProgressPartKindField(NamedChoiceField):
     ]
 
 
-def number_field(**kwargs: Any) -> serializers.DecimalField:
-    """Any finite number, as a JSON number or a string; its range is the service's business."""
-    return serializers.DecimalField(max_digits=None, decimal_places=None, **kwargs)
+class NumberField(serializers.DecimalField):
+    """A number below ``MAX_VALUE`` (10 trillion) either way: a JSON number, or a string of digits with
+    an optional sign and decimals ("-1200.50"), as ``NumberExtension`` documents. DRF alone would also
+    read "1_000", " 5", "1e3" or ``true``."""
+
+    PATTERN = r"^-?[0-9]{1,13}(\.[0-9]+)?$"  # 13 digits: below 10 trillion
+    default_error_messages = {"range": "Enter a number below 10 trillion."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_digits=None, decimal_places=None, **kwargs)
+
+    def validate_empty_values(self, data: Any) -> tuple[bool, Any]:
+        if isinstance(data, str) and not data.strip():
+            self.fail("invalid")  # DRF reads a blank string as null for a nullable field; only null is
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data: Any) -> Decimal:
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            self.fail("invalid")
+        if isinstance(data, str) and not re.fullmatch(self.PATTERN, data):
+            self.fail("invalid")
+        value = super().to_internal_value(data)
+        if abs(value) >= MAX_VALUE:
+            self.fail("range")
+        return value
+
+
+class NumberExtension(OpenApiSerializerFieldExtension):
+    target_class = NumberField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction) -> dict[str, Any]:
+        bound = int(MAX_VALUE)
+        return {
+            "anyOf": [
+                {
+                    "type": "number",
+                    "minimum": -bound,
+                    "exclusiveMinimum": True,
+                    "maximum": bound,
+                    "exclusiveMaximum": True,
+                },
+                {"type": "string", "pattern": NumberField.PATTERN},
+            ]
+        }
+
+
+def number_field(**kwargs: Any) -> NumberField:
+    return NumberField(**kwargs)
 
 
 def decimal_output(**kwargs: Any) -> serializers.DecimalField:
@@ -193,15 +249,18 @@ class KPIDetailSerializer(KPISerializer):
 
 
 # --- KPIs: input ------------------------------------------------------------------------------------
-# Blank names pass the shape check on purpose: the service answers with its own message.
 
 
-class KPIFields(serializers.Serializer):
-    name = serializers.CharField(allow_blank=True)
-    description = serializers.CharField(allow_blank=True, required=False)
+class KPIFields(InputSerializer):
+    name = title_field("Give the KPI a name.", name="name")
+    description = long_text_field()
     unit = KPIUnitField(required=False, help_text="`number` by default.")
     currency = serializers.CharField(
-        allow_blank=True, required=False, help_text="The ISO code, e.g. EUR; required for a currency KPI."
+        allow_blank=True,
+        required=False,
+        max_length=3,
+        error_messages={"max_length": "Give the three-letter currency code, e.g. EUR."},
+        help_text="The ISO code, e.g. EUR; required for a currency KPI.",
     )
     direction = KPIDirectionField()
     target = number_field(help_text="The standing target; the lower bound of a range.")
@@ -236,7 +295,7 @@ class KPIUpdateSerializer(VersionedSerializer, KPIFields):
     """Send only the fields that change."""
 
 
-class KPIDetailQuerySerializer(serializers.Serializer):
+class KPIDetailQuerySerializer(QuerySerializer):
     periods = serializers.IntegerField(
         min_value=1, max_value=104, default=12, help_text="How many periods `series` covers, up to today."
     )
@@ -282,10 +341,10 @@ class MeasurementSerializer(serializers.ModelSerializer):
 class MeasurementCreateSerializer(StrictSerializer):
     period = serializers.DateField(help_text="Any day of the period: it is rounded to the period's start.")
     value = number_field()
-    note = serializers.CharField(allow_blank=True, required=False)
+    note = long_text_field(2_000, what="the note")
 
 
-class MeasurementFilterSerializer(serializers.Serializer):
+class MeasurementFilterSerializer(QuerySerializer):
     period_from = serializers.DateField(
         required=False, help_text="Only periods that end on or after this day."
     )
@@ -387,8 +446,8 @@ class KeyResultSerializer(serializers.ModelSerializer):
 
 
 # The field names are the services' keyword arguments (``services.KEY_RESULT_FIELDS``).
-class KeyResultFields(serializers.Serializer):
-    title = serializers.CharField(allow_blank=True)
+class KeyResultFields(InputSerializer):
+    title = title_field("Give the key result a title.")
     kind = KeyResultKindField(
         required=False,
         help_text="`number` by default. For `yes_no` (0 or 1) and `milestone` (percent complete) start, target "
@@ -398,7 +457,7 @@ class KeyResultFields(serializers.Serializer):
     target = number_field(required=False, help_text="Required for number, percent and currency.")
     current = number_field(required=False, help_text="The start by default; check-ins move it.")
     direction = KeyResultDirectionField(required=False, help_text="Must match going from start to target.")
-    weight = serializers.IntegerField(required=False, help_text="0–100; how much it counts in the objective.")
+    weight = weight_field("0–100; how much it counts in the objective.")
     owner = member_field(
         allow_null=True,
         required=False,
@@ -421,7 +480,7 @@ class KeyResultUpdateSerializer(VersionedSerializer, KeyResultFields):
     """Send only the fields that change."""
 
 
-class KeyResultFilterSerializer(serializers.Serializer):
+class KeyResultFilterSerializer(QuerySerializer):
     plan = _id_filter("Only this plan's key results.")
     objective = _id_filter("Only this objective's key results.")
     owner = _id_filter(
@@ -480,6 +539,22 @@ CHECK_IN_VALUE = {
 }
 
 
+def check_in_schema() -> dict[str, Any]:
+    """``CheckInCreateSerializer.validate`` in JSON Schema: per target, the fields it takes and needs."""
+    branches = []
+    for target in TARGET_FIELDS:
+        own = [target, *filter(None, [CHECK_IN_VALUE[target]])]
+        allowed = ["target", "confidence", "note", *own]
+        branches.append(
+            {
+                "properties": {**{name: {} for name in allowed}, "target": {"enum": [target]}},
+                "required": ["target", "confidence", *own],
+                "additionalProperties": False,
+            }
+        )
+    return {"oneOf": branches}
+
+
 class CheckInCreateSerializer(StrictSerializer):
     target = CheckInTargetField(help_text="What the check-in is about; send that one's id, and only it.")
     # No related rows: each check-in service reads the plan itself (the key result's under a lock).
@@ -489,7 +564,9 @@ class CheckInCreateSerializer(StrictSerializer):
     value = number_field(required=False, help_text="For a key result (required): its new current value.")
     status = StepStatusField(required=False, help_text="For a step (required): its new status.")
     confidence = ConfidenceField()
-    note = serializers.CharField(allow_blank=True, required=False)
+    note = long_text_field(5_000, what="the note")
+
+    body_schema = check_in_schema()
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         attrs = super().validate(attrs)
@@ -511,14 +588,23 @@ class CheckInCreateSerializer(StrictSerializer):
         return attrs
 
 
-class CheckInFilterSerializer(serializers.Serializer):
+@extend_schema_field(
+    {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "format": "date"}]}
+)
+class SinceField(serializers.DateTimeField):
+    """A time, or a day for its midnight (Django reads a bare date so)."""
+
+
+class CheckInFilterSerializer(QuerySerializer):
     plan = _id_filter("Only this plan's check-ins.")
     objective = _id_filter("Only check-ins on this objective or on its key results.")
     key_result = _id_filter("Only check-ins on this key result.")
     step = _id_filter("Only check-ins on this step.")
     author = _id_filter("Only check-ins by this user (the `author.id` of a check-in, a user id).")
-    since = serializers.DateTimeField(
-        required=False, help_text="Only check-ins made at or after this time (a date means its midnight)."
+    since = SinceField(
+        required=False,
+        help_text="Only check-ins made at or after this time (RFC 3339, with its offset), or since a day's "
+        "midnight (YYYY-MM-DD).",
     )
 
 

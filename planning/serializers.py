@@ -8,15 +8,21 @@ objects that were loaded with their people, so a list or a tree costs no query p
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from django.db.models import Model, QuerySet
+from django.http import QueryDict
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from bizops.access import OrgObjects
 from bizops.models import Membership, Team
+from bizops.text import clean_text
 
 from .baselines import FIELDS as SNAPSHOT_FIELDS
 from .models import (
@@ -144,7 +150,8 @@ class OrgScopedField(serializers.PrimaryKeyRelatedField):
             return super().to_internal_value(data)
         model = self.queryset.model
         try:
-            if isinstance(data, bool):
+            # (``null`` inside a list of ids reaches here: DRF checks emptiness of the list only.)
+            if isinstance(data, bool) or data is None:
                 raise TypeError
             pk = model._meta.pk.get_prep_value(data)
         except (TypeError, ValueError, OverflowError):  # OverflowError: 1e999 in JSON is infinity
@@ -172,9 +179,153 @@ def member_field(**kwargs: Any) -> OrgScopedField:
     return OrgScopedField(Membership, related=("user",), **kwargs)
 
 
-# Refuses fields it does not know, so a typo or a read-only field is an error, not a silent no-op.
-# (A comment, not a docstring: drf-spectacular would show it as every request body's description.)
-class StrictSerializer(serializers.Serializer):
+# --- Input: the shared base --------------------------------------------------------------------------
+# Every request body and query string goes through ``InputSerializer``: the wire format is checked as
+# the schema states it (a JSON string for text, a JSON integer for a number or an id, dates as
+# YYYY-MM-DD), so a value the schema refuses is never read leniently (DRF alone would take ``5`` for a
+# title, ``"5"`` or ``5.0`` for an id, ``2027-1-1`` for a date). Text goes through ``bizops.text``:
+# control characters are refused with a field error, multi-line text has its line ends normalized.
+
+
+class TextField(serializers.CharField):
+    """Multi-line text (descriptions, notes, comments): CRLF and CR become LF, other controls are refused.
+    A plain ``CharField`` in an input serializer is single-line: no control character but tab."""
+
+
+# The characters ``clean_text`` refuses, as a character class that JSON Schema (ECMA), Python and Rust
+# regular expressions read alike; a carriage return is allowed in multi-line text, which turns it into LF.
+LINE_CONTROLS = r"\u0000-\u0008\u000a-\u001f\u007f"
+TEXT_CONTROLS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f"
+
+
+def text_pattern(*, multiline: bool, blank: bool) -> str:
+    """Non-empty text that ``clean_text`` accepts; without ``blank``, with a character that is not a space
+    (DRF refuses text that is only spaces as blank).
+
+    Never the empty string: for a field that allows it, drf-spectacular adds ``""`` as a ``oneOf``
+    branch of its own, which a pattern matching it too would make ambiguous (so invalid).
+    """
+    controls = TEXT_CONTROLS if multiline else LINE_CONTROLS
+    if blank:
+        return rf"^[^{controls}]+$"
+    return rf"^[^{controls}]*[^{controls}\s][^{controls}]*$"
+
+
+_INTEGER = re.compile(r"-?[0-9]+")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# RFC 3339 (what ``format: date-time`` means: with its offset), or a date for its midnight.
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2}))?"
+)
+
+
+# (Comments, not docstrings, on the bases: drf-spectacular would show them as every body's description.)
+class InputSerializer(serializers.Serializer):
+    # Values arrive as JSON (types matter) or as text (query strings and the import form: all strings).
+    json_types: bool = True
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        for field in fields.values():
+            # The schema's ``pattern`` (drf-spectacular reads it from the validator) is what ``clean_text``
+            # and the blank check accept; ``wire_value`` refuses the rest before the validator runs.
+            if (
+                isinstance(field, serializers.CharField)
+                and not field.read_only
+                and not any(isinstance(v, RegexValidator) for v in field.validators)
+            ):
+                pattern = text_pattern(multiline=isinstance(field, TextField), blank=field.allow_blank)
+                field.validators = [*field.validators, RegexValidator(pattern)]
+        return fields
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, Mapping):
+            return super().to_internal_value(data)  # DRF's "Expected a dictionary" error
+        errors: dict[str, Any] = {}
+        checked = dict(data)
+        if isinstance(data, QueryDict):  # a form: a shallow copy (``copy()`` would deep-copy the files)
+            checked = QueryDict(mutable=True)
+            for name, values in data.lists():
+                checked.setlist(name, values)
+        for name, field in self.fields.items():
+            if field.read_only or name not in data:
+                continue
+            try:
+                checked[name] = self.wire_value(field, data[name])
+            except serializers.ValidationError as exc:
+                errors[name] = exc.detail
+                del checked[name]  # left out, so the field's own check does not add a second message
+        try:
+            value = super().to_internal_value(checked)
+        except serializers.ValidationError as exc:
+            raise serializers.ValidationError({**exc.detail, **errors}) from None
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
+
+    def wire_value(self, field: serializers.Field, value: Any) -> Any:
+        """``value`` as the field may read it (text cleaned), or the field's own error for a value of
+        another type or format than the schema states."""
+        if value is None:
+            return value  # the field's ``allow_null`` decides
+        as_json = self.json_types
+        if isinstance(field, serializers.ManyRelatedField):
+            if not as_json:
+                return value
+            if not isinstance(value, list):
+                field.fail("not_a_list", input_type=type(value).__name__)
+            child = field.child_relation
+            if any(item is None for item in value):
+                child.fail("incorrect_type", data_type="null")
+            return [self.wire_value(child, item) for item in value]
+        if isinstance(field, serializers.CharField):
+            return self.wire_text(field, value)
+        if isinstance(field, serializers.ChoiceField) and as_json and not isinstance(value, str):
+            field.fail("invalid_choice", input=value)
+        if isinstance(field, serializers.BooleanField) and not (
+            isinstance(value, bool) if as_json else value in ("true", "false")
+        ):
+            field.fail("invalid", input=value)
+        if isinstance(field, serializers.IntegerField | serializers.PrimaryKeyRelatedField) and (
+            isinstance(value, bool)
+            or not (
+                isinstance(value, int) if as_json else isinstance(value, str) and _INTEGER.fullmatch(value)
+            )
+        ):
+            if isinstance(field, serializers.IntegerField):
+                field.fail("invalid")
+            field.fail("incorrect_type", data_type=type(value).__name__)
+        if isinstance(field, serializers.DateTimeField):
+            # RFC 3339 allows a lower-case t and z, which Django does not read.
+            value = value.upper() if isinstance(value, str) else value
+            if not (isinstance(value, str) and _DATE_TIME.fullmatch(value)):
+                field.fail("invalid", format="YYYY-MM-DDThh:mm:ss[.uuuuuu](Z|+HH:MM|-HH:MM), or YYYY-MM-DD")
+        if isinstance(field, serializers.DateField) and not (
+            isinstance(value, str) and _DATE.fullmatch(value)
+        ):
+            field.fail("invalid", format="YYYY-MM-DD")
+        return value
+
+    def wire_text(self, field: serializers.CharField, value: Any) -> str:
+        if not isinstance(value, str):
+            field.fail("invalid")
+        try:
+            value = clean_text(value, multiline=isinstance(field, TextField))
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError(exc.messages) from None
+        # The limit holds for what is sent, as the schema's ``maxLength`` says (DRF counts after trimming).
+        if field.max_length is not None and len(value) > field.max_length:
+            field.fail("max_length", max_length=field.max_length)
+        return value
+
+
+# A request body. Refuses fields it does not know, so a typo or a read-only field is an error, not a
+# silent no-op; the schema says so (``additionalProperties: false``, ``strict_request_bodies``).
+# ``body_schema``: what ``validate`` requires of the fields together, in JSON Schema, added to the
+# request body's schema (e.g. "a direction or a position, not both").
+class StrictSerializer(InputSerializer):
+    body_schema: ClassVar[dict[str, Any]] = {}
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         unknown = set(self.initial_data) - set(self.fields)
         if unknown:
@@ -183,13 +334,37 @@ class StrictSerializer(serializers.Serializer):
             )
         return attrs
 
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        # A form (multipart) body has text values only; a JSON body has types.
+        self.json_types = not isinstance(data, QueryDict)
+        return super().to_internal_value(data)
+
+
+# Query parameters: every value is text, each parameter is sent once, and one sent empty is a value
+# like any other (DRF would read ``?status=`` as "no filter"). Unknown parameters are ignored
+# (``limit``, ``offset`` and ``format`` are read elsewhere).
+class QuerySerializer(InputSerializer):
+    json_types = False
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, QueryDict):
+            repeated = {
+                name: ["Send this parameter once."] for name in self.fields if len(data.getlist(name)) > 1
+            }
+            if repeated:
+                raise serializers.ValidationError(repeated)
+            data = data.dict()
+        return super().to_internal_value(data)
+
 
 # --- Errors (documentation of the body ``bizops.api.exception_handler`` writes) ----------------------
 
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text="What went wrong, for a person.")
-    code = serializers.CharField(help_text="A stable code: invalid, not_found, permission_denied, conflict…")
+    code = serializers.CharField(
+        help_text="A stable code: invalid, not_found, permission_denied, conflict, request_too_large…"
+    )
     fields = serializers.DictField(
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per input field (400 only; empty otherwise).",
@@ -470,13 +645,44 @@ def tree_representation(plan: Plan, tree) -> dict[str, Any]:
 
 
 # --- Input: plans -----------------------------------------------------------------------------------
-# Blank titles pass the shape check on purpose: the service answers with its own message.
+# Lengths are the models' (titles) or the services' (texts); the messages are the services' own, so the
+# schema's bounds and the answer to a request past them are one rule.
+
+
+def title_field(blank_message: str, *, name: str = "title", **kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(
+        max_length=200,
+        error_messages={"blank": blank_message, "max_length": f"Keep the {name} under 200 characters."},
+        **kwargs,
+    )
+
+
+def long_text_field(limit: int | None = None, *, what: str = "this", **kwargs: Any) -> TextField:
+    """Optional multi-line text, up to ``limit`` characters."""
+    messages = {"max_length": f"Keep {what} under {limit:,} characters."} if limit else {}
+    return TextField(allow_blank=True, required=False, max_length=limit, error_messages=messages, **kwargs)
+
+
+def weight_field(help_text: str) -> serializers.IntegerField:
+    message = "The weight must be between 0 and 100."
+    return serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        required=False,
+        error_messages={"min_value": message, "max_value": message},
+        help_text=help_text,
+    )
+
+
+PLAN_GOAL_BLANK = "Write the ultimate goal: the vision this plan serves."
 
 
 class PlanCreateSerializer(StrictSerializer):
-    title = serializers.CharField(allow_blank=True)
-    ultimate_goal = serializers.CharField(allow_blank=True, help_text="The vision this plan serves.")
-    description = serializers.CharField(allow_blank=True, required=False)
+    title = title_field("Give the plan a title.")
+    ultimate_goal = TextField(
+        error_messages={"blank": PLAN_GOAL_BLANK}, help_text="The vision this plan serves."
+    )
+    description = long_text_field()
     period_start = serializers.DateField()
     period_end = serializers.DateField()
     owner = member_field(required=False, allow_null=True, help_text="A membership id; you by default.")
@@ -493,9 +699,9 @@ class VersionedSerializer(StrictSerializer):
 class PlanUpdateSerializer(VersionedSerializer):
     """Used with ``partial=True``: send only what changes."""
 
-    title = serializers.CharField(allow_blank=True)
-    ultimate_goal = serializers.CharField(allow_blank=True)
-    description = serializers.CharField(allow_blank=True)
+    title = title_field("Give the plan a title.")
+    ultimate_goal = TextField(error_messages={"blank": PLAN_GOAL_BLANK})
+    description = TextField(allow_blank=True)
     period_start = serializers.DateField()
     period_end = serializers.DateField()
     owner = member_field(allow_null=True)
@@ -504,13 +710,15 @@ class PlanUpdateSerializer(VersionedSerializer):
 # --- Input: nodes -----------------------------------------------------------------------------------
 # The field names are the services' keyword arguments (``planning.services.common.NODE_FIELDS``).
 
+NODE_TEXT_LIMIT = 10_000
 
-class MilestoneFields(serializers.Serializer):
-    title = serializers.CharField(allow_blank=True)
-    description = serializers.CharField(allow_blank=True, required=False)
+
+class MilestoneFields(InputSerializer):
+    title = title_field("Give it a title.")
+    description = long_text_field(NODE_TEXT_LIMIT)
     target_date = serializers.DateField(allow_null=True, required=False)
     owner = member_field(allow_null=True, required=False)
-    weight = serializers.IntegerField(required=False, help_text="0–100; how much it counts in the plan.")
+    weight = weight_field("0–100; how much it counts in the plan.")
 
 
 class MilestoneCreateSerializer(StrictSerializer, MilestoneFields):
@@ -521,15 +729,15 @@ class MilestoneUpdateSerializer(VersionedSerializer, MilestoneFields):
     pass
 
 
-class ObjectiveFields(serializers.Serializer):
-    title = serializers.CharField(allow_blank=True)
-    description = serializers.CharField(allow_blank=True, required=False)
-    why = serializers.CharField(allow_blank=True, required=False, help_text="Why it matters.")
+class ObjectiveFields(InputSerializer):
+    title = title_field("Give it a title.")
+    description = long_text_field(NODE_TEXT_LIMIT)
+    why = long_text_field(NODE_TEXT_LIMIT, help_text="Why it matters.")
     start_date = serializers.DateField(allow_null=True, required=False)
     due_date = serializers.DateField(allow_null=True, required=False)
     team = OrgScopedField(Team, allow_null=True, required=False)
     owner = member_field(allow_null=True, required=False)
-    weight = serializers.IntegerField(required=False, help_text="0–100; how much it counts in its milestone.")
+    weight = weight_field("0–100; how much it counts in its milestone.")
 
 
 class ObjectiveCreateSerializer(StrictSerializer, ObjectiveFields):
@@ -540,9 +748,9 @@ class ObjectiveUpdateSerializer(VersionedSerializer, ObjectiveFields):
     pass
 
 
-class StepFields(serializers.Serializer):
-    title = serializers.CharField(allow_blank=True)
-    notes = serializers.CharField(allow_blank=True, required=False)
+class StepFields(InputSerializer):
+    title = title_field("Give it a title.")
+    notes = long_text_field(NODE_TEXT_LIMIT)
     assignee = member_field(allow_null=True, required=False)
     due_date = serializers.DateField(allow_null=True, required=False)
     recurrence = serializers.ChoiceField(choices=Recurrence.choices, required=False)
@@ -562,6 +770,16 @@ class StepStatusChangeSerializer(StrictSerializer):
 
 
 # --- Input: moves -----------------------------------------------------------------------------------
+
+
+def move_schema(parent_field: str) -> dict[str, Any]:
+    """``MoveSerializer.validate`` in JSON Schema: a direction or a position (never both), or a parent."""
+    if not parent_field:
+        return {"oneOf": [{"required": ["direction"]}, {"required": ["position"]}]}
+    return {
+        "anyOf": [{"required": ["direction"]}, {"required": ["position"]}, {"required": [parent_field]}],
+        "not": {"required": ["direction", "position"]},
+    }
 
 
 class MoveSerializer(StrictSerializer):
@@ -586,7 +804,7 @@ class MoveSerializer(StrictSerializer):
 
 
 class MilestoneMoveSerializer(MoveSerializer):
-    pass
+    body_schema = move_schema("")
 
 
 class ObjectiveMoveSerializer(MoveSerializer):
@@ -596,6 +814,7 @@ class ObjectiveMoveSerializer(MoveSerializer):
         help_text="Move under this milestone of the same plan (last, unless a place is given).",
     )
     parent_field = "milestone"
+    body_schema = move_schema(parent_field)
 
 
 class StepMoveSerializer(MoveSerializer):
@@ -605,12 +824,13 @@ class StepMoveSerializer(MoveSerializer):
         help_text="Move under this objective of the same plan (last, unless a place is given).",
     )
     parent_field = "objective"
+    body_schema = move_schema(parent_field)
 
 
 # --- Query parameters -------------------------------------------------------------------------------
 
 
-class PlanFilterSerializer(serializers.Serializer):
+class PlanFilterSerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=PlanStatus.choices, required=False)
     period = serializers.ChoiceField(
         choices=list(PERIOD_FILTERS.items()), required=False, help_text="Relative to today."
@@ -622,18 +842,18 @@ def _id_filter(help_text: str) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=1, max_value=2**63 - 1, required=False, help_text=help_text)
 
 
-class MilestoneFilterSerializer(serializers.Serializer):
+class MilestoneFilterSerializer(QuerySerializer):
     plan = _id_filter("Only this plan's milestones.")
 
 
-class ObjectiveFilterSerializer(serializers.Serializer):
+class ObjectiveFilterSerializer(QuerySerializer):
     plan = _id_filter("Only this plan's objectives.")
     milestone = _id_filter("Only this milestone's objectives.")
     team = _id_filter("Only objectives owned by this team.")
     owner = _id_filter("Only objectives owned by this membership.")
 
 
-class StepFilterSerializer(serializers.Serializer):
+class StepFilterSerializer(QuerySerializer):
     plan = _id_filter("Only this plan's steps.")
     objective = _id_filter("Only this objective's steps.")
     assignee = _id_filter("Only steps assigned to this membership.")
@@ -696,11 +916,11 @@ class PlanTransitionSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-# Input of the moves. Blank comments pass the shape check: ``request_changes`` answers with its own message.
+# Input of the moves.
 
 
 class PlanActionSerializer(StrictSerializer):
-    comment = serializers.CharField(allow_blank=True, required=False, help_text="Kept in the plan's history.")
+    comment = long_text_field(help_text="Kept in the plan's history.")
 
 
 class PlanSubmitSerializer(PlanActionSerializer):
@@ -718,7 +938,10 @@ class PlanSubmitSerializer(PlanActionSerializer):
 
 
 class PlanRequestChangesSerializer(StrictSerializer):
-    comment = serializers.CharField(allow_blank=True, help_text="What should change (required).")
+    comment = TextField(
+        error_messages={"blank": "Say what should change: a comment is required."},
+        help_text="What should change (required).",
+    )
 
 
 # The review
@@ -850,7 +1073,7 @@ class BaselineDetailSerializer(BaselineSerializer):
         read_only_fields = fields
 
 
-class BaselineDiffQuerySerializer(serializers.Serializer):
+class BaselineDiffQuerySerializer(QuerySerializer):
     to = serializers.RegexField(
         r"^(current|[1-9][0-9]*)$",
         default="current",
@@ -902,6 +1125,14 @@ class ObjectiveScoreSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+SCORE_RANGE = "Give a score from 0 to 100."
+
+
 class ObjectiveScoreSetSerializer(StrictSerializer):
-    score = serializers.IntegerField(help_text="0–100: how much of the objective was achieved.")
-    reflection = serializers.CharField(allow_blank=True, required=False, help_text="What was learned.")
+    score = serializers.IntegerField(
+        min_value=0,
+        max_value=100,
+        error_messages={"min_value": SCORE_RANGE, "max_value": SCORE_RANGE},
+        help_text="0–100: how much of the objective was achieved.",
+    )
+    reflection = long_text_field(5_000, what="the reflection", help_text="What was learned.")

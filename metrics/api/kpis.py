@@ -8,8 +8,9 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -82,7 +83,7 @@ class KPIListApi(KPIApi):
         description="Every KPI of the organization by name, each with its latest value, its status against "
         "the target (a key, a label and the reason in words) and the current period's target.",
         tags=[TAG],
-        responses={200: s.KPISerializer(many=True), **READ_ERRORS},
+        responses={200: s.KPISerializer(many=True), 400: ERROR_400, **READ_ERRORS},
     )
     def get(self, request: Request, **kwargs: Any) -> Response:
         kpis, paginator = self.paginate(
@@ -107,11 +108,6 @@ class KPIListApi(KPIApi):
         return self.kpi_response(kpi.pk, SPARK_PERIODS, created=True)
 
 
-PERIODS = OpenApiParameter(
-    "periods", int, description="How many periods `series` covers, up to the current one (1–104; 12)."
-)
-
-
 class KPIDetailApi(KPIApi):
     @extend_schema(
         operation_id="kpi_retrieve",
@@ -119,7 +115,7 @@ class KPIDetailApi(KPIApi):
         description="With `series`: its value (or a gap), target and status for each of the last `periods` "
         "periods, oldest first.",
         tags=[TAG],
-        parameters=[PERIODS, ETAG],
+        parameters=[s.KPIDetailQuerySerializer, ETAG],
         responses={200: s.KPIDetailSerializer, 400: ERROR_400, **READ_ERRORS},
     )
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
@@ -223,6 +219,9 @@ class MeasurementListApi(MetricsApi):
 
 
 class MeasurementImportApi(MetricsApi):
+    # A file upload; every other body of the API is JSON (``DEFAULT_PARSER_CLASSES``).
+    parser_classes = [MultiPartParser]
+
     @extend_schema(
         operation_id="measurements_import",
         summary="Import measurements from CSV",

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils.http import parse_etags
+from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
@@ -137,6 +138,25 @@ IF_MATCH_REQUIRED = OpenApiParameter(
     description='The ETag you loaded, e.g. `"v3"`: refuse (412) if it changed since; `*` for whatever is '
     "current. Without it: 428.",
 )
+
+
+def strict_request_bodies(result: dict[str, Any], generator, **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: a request body says what its ``StrictSerializer`` enforces.
+
+    It refuses fields it does not know (``additionalProperties: false``), and its ``body_schema`` adds
+    what ``validate`` requires of the fields together. Each component is matched to the serializer it
+    was built from through the generator's registry, so a new strict serializer needs nothing more.
+    """
+    for name, schema in result.get("components", {}).get("schemas", {}).items():
+        try:
+            source = generator.registry[(name, ResolvedComponent.SCHEMA)].object
+        except KeyError:  # appended by the settings, not built from a serializer
+            continue
+        serializer = source if isinstance(source, type) else type(source)
+        if issubclass(serializer, s.StrictSerializer):
+            schema["additionalProperties"] = False
+            schema.update(serializer.body_schema)
+    return result
 
 
 def list_schema(kind: str, output, filters, tag: str):

@@ -224,7 +224,7 @@ class PlanTransitionListApi(OrgApi):
         summary="List a plan's history of moves",
         description="Every move of its life cycle, with who made it, when and their comment; newest first.",
         tags=[TAG],
-        responses={200: s.PlanTransitionSerializer(many=True), **READ_ERRORS},
+        responses={200: s.PlanTransitionSerializer(many=True), 400: ERROR_400, **READ_ERRORS},
     )
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
         plan = plan_for(self.membership, pk)
@@ -240,7 +240,7 @@ class ReviewQueueApi(OrgApi):
             "submission first. Managers, admins and owners."
         ),
         tags=[TAG],
-        responses={200: s.PlanInReviewSerializer(many=True), **READ_ERRORS},
+        responses={200: s.PlanInReviewSerializer(many=True), 400: ERROR_400, **READ_ERRORS},
     )
     def get(self, request: Request, **kwargs: Any) -> Response:
         require(self.membership, "plan_approve")
@@ -256,7 +256,7 @@ class BaselineListApi(OrgApi):
         summary="List a plan's baselines",
         description="One per approval, newest first; read one for its snapshot.",
         tags=[TAG],
-        responses={200: s.BaselineSerializer(many=True), **READ_ERRORS},
+        responses={200: s.BaselineSerializer(many=True), 400: ERROR_400, **READ_ERRORS},
     )
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
         plan = plan_for(self.membership, pk)

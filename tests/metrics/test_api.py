@@ -329,12 +329,10 @@ def test_measurements_filter_by_period(acme, leads, manager):
     assert values(period_from=month(3) + timedelta(days=14)) == ["4.0000", "3.0000", "2.0000"]
     assert values(period_to=month(3) + timedelta(days=14)) == ["2.0000", "1.0000"]
     assert values(period_from=month(3), period_to=month(2)) == ["3.0000", "2.0000"]
-    assert values(period_from="", period_to="", include_history="") == [
-        "4.0000",
-        "3.0000",
-        "2.0000",
-        "1.0000",
-    ]
+    # A filter sent empty is a value like any other (not "no filter"): refused, like a wrong one.
+    response = manager.get(url("api_measurement_list", leads.pk), {"period_to": "", "include_history": ""})
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"period_to", "include_history"}
 
     response = manager.get(
         url("api_measurement_list", leads.pk), {"period_from": "soon", "include_history": "perhaps"}
@@ -579,11 +577,10 @@ def test_key_results_filter(acme, plan, tree, key_result, manager):
     assert ids(owner=acme.manager.pk) == [key_result.pk]
     assert ids(plan=elsewhere.pk) == [far.pk]
     assert len(ids()) == 4
-    assert ids(plan="", owner="") == ids()
-
-    response = manager.get(url("api_key_result_list"), {"plan": "x", "owner": 0})
-    assert response.status_code == 400
-    assert set(response.json()["fields"]) == {"plan", "owner"}
+    for bad in ({"plan": "x", "owner": 0}, {"plan": "", "owner": ""}):  # empty is not "no filter"
+        response = manager.get(url("api_key_result_list"), bad)
+        assert response.status_code == 400
+        assert set(response.json()["fields"]) == {"plan", "owner"}
 
 
 def test_change_and_delete_a_key_result(acme, key_result, manager):
@@ -900,7 +897,10 @@ def test_check_ins_filter(acme, plan, tree, key_result, manager):
         on_step.pk,
         on_objective.pk,
     ]
-    assert ids(since="", author="") == ids()
+    # A parameter sent empty is a value like any other, not "no filter".
+    response = manager.get(url("api_check_in_list"), {"since": "", "author": ""})
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"since", "author"}
     response = manager.get(url("api_check_in_list"), {"since": "last week", "step": "one"})
     assert response.status_code == 400
     assert set(response.json()["fields"]) == {"since", "step"}
@@ -1182,7 +1182,7 @@ def test_the_progress_is_flat_from_10_to_1000_objectives_and_key_results(acme, d
 
 # operation id -> the statuses it documents: exactly those it can answer with.
 METRICS_OPERATIONS = {
-    "kpi_list": {"200", "403", "404"},
+    "kpi_list": {"200", "400", "403", "404"},
     "kpi_create": {"201", "400", "403", "404"},
     "kpi_retrieve": {"200", "400", "403", "404"},
     "kpi_update": {"200", "400", "403", "404", "409", "412"},

@@ -706,13 +706,13 @@ def test_the_review_costs_the_same_queries_whatever_the_plans_size(acme, django_
 DOCUMENTED = {
     **{f"plan_{action}": {"200", "400", "403", "404", "409"} for action in services.TRANSITIONS},
     "plan_review": {"200", "403", "404"},
-    "plan_transition_list": {"200", "403", "404"},
-    "baseline_list": {"200", "403", "404"},
+    "plan_transition_list": {"200", "400", "403", "404"},
+    "baseline_list": {"200", "400", "403", "404"},
     "baseline_retrieve": {"200", "403", "404"},
     "baseline_diff": {"200", "400", "403", "404"},
     "objective_score_retrieve": {"200", "403", "404"},
     "objective_score_set": {"200", "400", "403", "404", "409"},
-    "review_queue": {"200", "403", "404"},
+    "review_queue": {"200", "400", "403", "404"},
     "workload": {"200", "403", "404"},
 }
 
