@@ -4,13 +4,14 @@ pagination and the rate limit."""
 from __future__ import annotations
 
 import math
+import re
 import time
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -20,6 +21,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 
 from .errors import Conflict
+
+REQUEST_TOO_LARGE = {
+    "detail": "The request body is too large.",
+    "code": "request_too_large",
+    "fields": {},
+}
 
 
 def exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -39,6 +46,9 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
             detail = "Some fields are not valid." if fields else " ".join(exc.messages)
         body = {"detail": detail, "code": "invalid", "fields": fields}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
+    # A body past the limit that ``ApiBodyLimitMiddleware`` could not see before it was read.
+    if isinstance(exc, RequestDataTooBig):
+        return Response(REQUEST_TOO_LARGE, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, Conflict):
         body = {"detail": exc.message, "code": "conflict", "fields": {}}
         if exc.current_version is not None:
@@ -69,12 +79,58 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
 # --- Pagination -------------------------------------------------------------------------------------
 
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,1000}")
+
+
 class ApiPagination(LimitOffsetPagination):
     """``?limit=&offset=`` with a ceiling: a larger ``limit`` is cut to ``max_limit``. Without one, a huge
-    limit reached PostgreSQL as an out-of-range LIMIT, a 500 (found by the schemathesis run)."""
+    limit reached PostgreSQL as an out-of-range LIMIT, a 500 (found by the schemathesis run).
+
+    A value that is not a whole number in range (or a parameter sent twice) is a 400 with a message
+    per parameter, like any filter; DRF's own pagination would silently use its default instead.
+    """
 
     max_limit = 500
-    limit_query_description = "Number of results to return per page (at most 500)."
+    limit_query_description = (
+        "Number of results to return per page, from 1; a larger number is read as 500 (the ceiling)."
+    )
+    minimums = {"limit": 1, "offset": 0}
+
+    def paginate_queryset(self, queryset, request: Request, view: Any = None) -> list | None:
+        self.paging = self.paging_values(request)  # all errors at once, before any query
+        return super().paginate_queryset(queryset, request, view)
+
+    def paging_values(self, request: Request) -> dict[str, int]:
+        values: dict[str, int] = {}
+        errors: dict[str, list[str]] = {}
+        for name, minimum in self.minimums.items():
+            sent = request.query_params.getlist(name)
+            if not sent:
+                continue
+            if len(sent) > 1:
+                errors[name] = ["Send this parameter once."]
+            elif not _WHOLE_NUMBER.fullmatch(sent[0]):
+                errors[name] = ["A valid integer is required."]
+            elif int(sent[0]) < minimum:
+                errors[name] = [f"Ensure this value is greater than or equal to {minimum}."]
+            else:
+                values[name] = int(sent[0])
+        if errors:
+            raise exceptions.ValidationError(errors)
+        return values
+
+    def get_limit(self, request: Request) -> int | None:
+        limit = self.paging.get("limit")
+        return self.default_limit if limit is None else min(limit, self.max_limit)
+
+    def get_offset(self, request: Request) -> int:
+        return self.paging.get("offset", 0)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = self.minimums[parameter["name"]]
+        return parameters
 
 
 # --- Rate limit -------------------------------------------------------------------------------------

@@ -54,6 +54,8 @@ MIDDLEWARE = [
     "bizops.middleware.RequestIdMiddleware",
     # Before host validation and the HTTPS redirect, which would refuse a probe that calls the container.
     "bizops.middleware.HealthCheckMiddleware",
+    # Before anything that could read a request's body: an API body over the limit is a JSON 413.
+    "bizops.middleware.ApiBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -297,6 +299,9 @@ REST_FRAMEWORK = {
     # An anonymous caller's address, as bizops.lockout.client_ip takes it: without this DRF reads
     # X-Forwarded-For whole, as the client sent it.
     "NUM_PROXIES": TRUSTED_PROXY_COUNT,
+    # Bodies are JSON, as the schema documents them (the CSV import sets its own multipart parser): a
+    # form-encoded body could not carry null, numbers or lists, and is 415.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "bizops.api.ApiPagination",
     "PAGE_SIZE": 50,
@@ -313,11 +318,19 @@ SPECTACULAR_SETTINGS = {
         "**Rate limit.** Each token (or logged-in user) may make a set number of requests a minute; past "
         "it, 429 with Retry-After (`TooManyRequests`).\n\n"
         "**Concurrency.** Detail responses carry an ETag. PATCH and DELETE honour If-Match (412 when "
-        "stale); deleting or moving a milestone, objective or step requires it (428 without)."
+        "stale); deleting or moving a milestone, objective or step requires it (428 without).\n\n"
+        "**Limits.** A request body is at most 2.5 MB: a larger one is 413 (`RequestTooLarge`). Bodies "
+        "refuse fields they do not know. `limit` reads at most 500 results a page; a larger `limit` is "
+        "read as 500. Query parameters that are not documented are ignored."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # The enums' hook (drf-spectacular's default), then request bodies that say they refuse unknown fields.
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "planning.api.common.strict_request_bodies",
+    ],
     # Swagger UI from the sidecar package's static files: nothing is loaded from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -328,6 +341,11 @@ SPECTACULAR_SETTINGS = {
             "InvalidToken": {
                 "description": "401: the bearer token is not valid, was revoked or has expired "
                 '(`WWW-Authenticate: Bearer error="invalid_token"`).',
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            },
+            "RequestTooLarge": {
+                "description": "413: the request body is larger than the limit (2.5 MB by default, "
+                "`DATA_UPLOAD_MAX_MEMORY_SIZE`); nothing was read (`code`: `request_too_large`).",
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
             },
             "TooManyRequests": {
