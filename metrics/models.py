@@ -165,9 +165,7 @@ class KeyResult(models.Model):
     owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     # Measured by a KPI of the same unit: its current value follows the KPI's latest measurement in
     # the key result's period, and a check-in on it records a measurement (one value, one source).
-    kpi = models.ForeignKey(
-        KPI, null=True, blank=True, on_delete=models.SET_NULL, related_name="key_results"
-    )
+    kpi = models.ForeignKey(KPI, null=True, blank=True, on_delete=models.SET_NULL, related_name="key_results")
     position = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
