@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
 from .models import (
     ApiToken,
+    AuditEvent,
     Invitation,
     Membership,
     Notification,
@@ -113,3 +114,22 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["name", "prefix", "user", "organization", "created_at", "expires_on", "revoked_at"]
     exclude = ["digest"]
     raw_id_fields = ["user", "organization"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: the trail is append-only, even for superusers."""
+
+    list_display = ["created_at", "organization", "actor_name", "action", "kind", "object_repr"]
+    list_filter = ["kind"]
+    search_fields = ["object_repr", "actor_name"]
+    raw_id_fields = ["organization", "actor"]
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:  # type: ignore[no-untyped-def]
+        return False

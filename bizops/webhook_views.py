@@ -7,9 +7,8 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
-from . import webhooks
+from . import services, webhooks
 from .access import org_object_or_404, org_view
 from .errors import ValidationError
 from .forms import add_service_errors
@@ -30,7 +29,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
     form = WebhookForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            hook = webhook_create(actor=request.membership, **form.cleaned_data)
+            hook = services.webhook_create(actor=request.membership, **form.cleaned_data)
         except ValidationError as exc:
             add_service_errors(form, exc)
         else:
@@ -51,23 +50,24 @@ def webhook_detail(request: HttpRequest, webhook_id: int) -> HttpResponse:
     hook = org_object_or_404(Webhook, request.org, pk=webhook_id)
     if request.method == "POST":
         action = request.POST.get("action")
+        actor = request.membership
         if action == "pause":
-            Webhook.objects.filter(pk=hook.pk).update(paused_at=timezone.now())
+            services.webhook_pause(actor=actor, hook=hook)
             messages.success(request, "Webhook paused: events are no longer sent to it.")
         elif action == "resume":
-            Webhook.objects.filter(pk=hook.pk).update(paused_at=None, failure_count=0)
+            services.webhook_resume(actor=actor, hook=hook)
             messages.success(request, "Webhook resumed.")
         elif action == "delete":
-            hook.delete()
+            services.webhook_delete(actor=actor, hook=hook)
             messages.success(request, "Webhook deleted.")
             return redirect("webhook_list", org_slug=request.org.slug)
         elif action == "ping":
-            if webhook_ping(hook=hook):
+            if services.webhook_ping(actor=actor, hook=hook):
                 messages.success(request, "A test event is on its way: see the log below.")
             else:
                 messages.error(request, "The webhook is paused: resume it first.")
         elif action == "rotate":
-            Webhook.objects.filter(pk=hook.pk).update(secret=webhooks.new_secret())
+            services.webhook_rotate_secret(actor=actor, hook=hook)
             messages.success(request, "New signing secret made: update your receiver.")
         return redirect("webhook_detail", org_slug=request.org.slug, webhook_id=hook.pk)
     page = Paginator(
@@ -76,40 +76,3 @@ def webhook_detail(request: HttpRequest, webhook_id: int) -> HttpResponse:
     return render(
         request, "bizops/webhook_detail.html", {"hook": hook, "page": page, "events": webhooks.EVENTS}
     )
-
-
-def webhook_create(*, actor, url: str, events: list[str], description: str = "") -> Webhook:
-    from .roles import can
-
-    if not can(actor.role, "webhooks_manage"):
-        raise ValidationError("Only owners and admins manage webhooks.")
-    webhooks.check_url(url)
-    unknown = set(events) - set(webhooks.EVENTS)
-    if unknown or not events:
-        raise ValidationError({"events": "Choose at least one of the events."})
-    return Webhook.objects.create(
-        organization_id=actor.organization_id,
-        url=url,
-        events=sorted(events),
-        description=(description or "").strip(),
-        secret=webhooks.new_secret(),
-        created_by=actor.user,
-    )
-
-
-def webhook_ping(*, hook: Webhook) -> bool:
-    """Send a ``ping`` through the real delivery path (signed, logged, retried)."""
-    from .tasks import deliver_webhook
-
-    if hook.paused_at is not None:
-        return False
-    delivery = WebhookDelivery.objects.create(
-        organization_id=hook.organization_id,
-        webhook=hook,
-        event="ping",
-        payload=webhooks.payload("ping", hook.organization.slug, {"message": "Hello from BizOps Planner"}),
-    )
-    from django.db import transaction
-
-    transaction.on_commit(lambda: deliver_webhook.delay(delivery.pk))
-    return True

@@ -2,7 +2,6 @@ from django.contrib import admin
 
 from .models import (
     ActionStep,
-    Activity,
     Approval,
     Baseline,
     Comment,
@@ -13,6 +12,7 @@ from .models import (
     PlanApprover,
     PlanTransition,
     StepCompletion,
+    Submission,
     Suggestion,
 )
 
@@ -58,11 +58,21 @@ class BaselineAdmin(admin.ModelAdmin):
         return False
 
 
+@admin.register(Submission)
+class SubmissionAdmin(admin.ModelAdmin):
+    """What approvers were asked to approve, per round: a record, read-only like baselines."""
+
+    list_display = ["plan", "round", "submitted_by", "submitted_at"]
+    readonly_fields = ["organization", "plan", "round", "snapshot", "digest", "submitted_by", "submitted_at"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 for model in (
     StepCompletion,
     Suggestion,
     Comment,
-    Activity,
     PlanTransition,
     PlanApprover,
     Approval,

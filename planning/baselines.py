@@ -77,7 +77,6 @@ NOT_APPROVED_MODELS: dict[str, str] = {
     "planning.StepCompletion": "execution: a recurring step done for a day, week or month",
     "planning.Suggestion": "proposals; an accepted one becomes a node, which is in the snapshot",
     "planning.Comment": "conversation about the plan",
-    "planning.Activity": "the log of changes",
     "planning.PlanTransition": "the workflow's own record",
     "planning.PlanApprover": "who reviews a round, not what is reviewed",
     "planning.Approval": "the decisions themselves",

@@ -275,28 +275,6 @@ class Comment(models.Model):
         return f"Comment by {self.author} on {self.node_kind} {self.node_id}"
 
 
-class Activity(models.Model):
-    """The plan's log: who changed what, when, with the values before and after."""
-
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="activity")
-    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
-    verb = models.CharField(max_length=30)
-    node_kind = models.CharField(max_length=10, choices=NodeKind.choices)
-    node_id = models.PositiveBigIntegerField(null=True)
-    node_title = models.CharField(max_length=200)
-    changes = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["-created_at", "-pk"]
-        verbose_name_plural = "activity"
-        indexes = [models.Index(fields=["plan", "-created_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.actor} {self.verb} {self.node_kind} “{self.node_title}”"
-
-
 # --- Review, approval, baselines and the close of a cycle -------------------------------------------
 
 

@@ -10,14 +10,13 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from django.db.models import Case, Count, FilteredRelation, Q, QuerySet, When
 from django.utils import timezone
 
-from bizops.models import Membership, Organization
+from bizops.models import AuditEvent, Membership, Organization
 from bizops.roles import can
 
 from .access import can_edit_plan
 from .models import (
     IN_PLANNING_STATUSES,
     ActionStep,
-    Activity,
     Approval,
     Baseline,
     Comment,
@@ -430,8 +429,11 @@ def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
     return work
 
 
-def activity_list(*, plan: Plan) -> QuerySet[Activity]:
-    return Activity.objects.filter(plan=plan).select_related("actor").order_by("-created_at", "-pk")
+def activity_list(*, plan: Plan) -> QuerySet[AuditEvent]:
+    """The plan's part of the audit trail, newest first: its content, its moves, its comments."""
+    return AuditEvent.objects.filter(organization_id=plan.organization_id, plan_id=plan.pk).order_by(
+        "-created_at", "-pk"
+    )
 
 
 def suggestion_list(*, plan: Plan) -> QuerySet[Suggestion]:

@@ -52,7 +52,7 @@ def suggestion_create(
         errors["kind"] = "Suggest a milestone, an objective or a step."
     if errors:
         raise ValidationError(errors)
-    return Suggestion.objects.create(
+    suggestion = Suggestion.objects.create(
         organization_id=plan.organization_id,
         plan=plan,
         kind=kind,
@@ -62,6 +62,8 @@ def suggestion_create(
         objective=objective if kind == "step" else None,
         proposed_by=actor.user,
     )
+    activity_record(plan=plan, actor=actor.user, verb="suggested", kind="suggestion", node=suggestion)
+    return suggestion
 
 
 def _lock_pending(suggestion: Suggestion) -> Suggestion:
@@ -98,6 +100,7 @@ def suggestion_accept(*, actor: Membership, suggestion: Suggestion):
     current.decided_at = timezone.now()
     current.created_node_id = node.pk
     current.save(update_fields=["status", "decided_by", "decided_at", "created_node_id"])
+    activity_record(plan=plan, actor=actor.user, verb="accepted", kind="suggestion", node=current)
     return node
 
 
@@ -113,6 +116,9 @@ def suggestion_decline(*, actor: Membership, suggestion: Suggestion, reason: str
     current.decided_by = actor.user
     current.decided_at = timezone.now()
     current.save(update_fields=["status", "reason", "decided_by", "decided_at"])
+    activity_record(
+        plan=current.plan, actor=actor.user, verb="declined", kind="suggestion", node=current, comment=reason
+    )
     return current
 
 
@@ -178,5 +184,5 @@ def comment_create(*, actor: Membership, plan: Plan, node_kind: str, node, body:
             url=f"{path}#comments",
             context={"comment": comment, "author": actor.user, "plan": plan, "node": node, "path": path},
         )
-    activity_record(plan=plan, actor=actor.user, verb="commented on", kind=node_kind, node=node)
+    activity_record(plan=plan, actor=actor.user, verb="commented on", kind=node_kind, node=node, comment=body)
     return comment

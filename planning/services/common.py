@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from django.db import connection
-from django.db.models import Model
 from django.http import Http404
 
+from bizops.audit import audit_record
 from bizops.errors import Conflict, ValidationError
-from bizops.models import Membership, Team, User
+from bizops.models import AuditEvent, Membership, Team, User
 
-from ..models import Activity, Plan, PlanStatus, Recurrence, StepStatus
+from ..models import Plan, PlanStatus, Recurrence, StepStatus
 
 NODE_FIELDS: dict[str, list[str]] = {
     "milestone": ["title", "description", "target_date", "owner", "weight"],
@@ -122,43 +121,25 @@ def _period(plan: Plan) -> str:
     return f"{plan.period_start:%-d %b %Y} – {plan.period_end:%-d %b %Y}"
 
 
-def display(value: Any) -> Any:
-    """A JSON-friendly, human-readable form of a field value, for the activity log and diffs."""
-    if value is None:
-        return None
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Membership):
-        return value.user.display_name
-    if isinstance(value, Model):
-        return str(value)
-    return value
-
-
-def diff(instance: Model, fields: dict[str, Any]) -> dict[str, list[Any]]:
-    """Fields whose new value differs from the instance's: {name: [before, after]}."""
-    changes: dict[str, list[Any]] = {}
-    for name, new in fields.items():
-        old = getattr(instance, name)
-        if _key(old) != _key(new):
-            changes[name] = [display(old), display(new)]
-    return changes
-
-
-def _key(value: Any) -> Any:
-    return value.pk if isinstance(value, Model) else value
-
-
 def activity_record(
-    *, plan: Plan, actor: User | None, verb: str, kind: str, node: Any, changes: dict | None = None
-) -> Activity:
-    return Activity.objects.create(
+    *,
+    plan: Plan,
+    actor: User | None,
+    verb: str,
+    kind: str,
+    node: Any,
+    changes: dict | None = None,
+    comment: str = "",
+) -> AuditEvent:
+    """The audit event of a write to the plan or a node of it (the plan's Activity tab reads these)."""
+    return audit_record(
         organization_id=plan.organization_id,
-        plan=plan,
         actor=actor,
-        verb=verb,
-        node_kind=kind,
-        node_id=getattr(node, "pk", None),
-        node_title=str(getattr(node, "title", node))[:200],
-        changes=changes or {},
+        kind=kind,
+        action=verb,
+        obj=node,
+        title=str(getattr(node, "title", node)),
+        plan_id=plan.pk,
+        changes=changes,
+        comment=comment,
     )

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from bizops.audit import field_changes
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
 from bizops.roles import can
@@ -17,7 +18,7 @@ from bizops.roles import can
 from ..access import require_plan_edit
 from ..blueprints import COPYWRITING_AGENCY, Blueprint
 from ..models import ActionStep, Milestone, Objective, Plan, PlanStatus, StepStatus
-from .common import PLAN_FIELDS, activity_record, diff
+from .common import PLAN_FIELDS, activity_record
 from .tree import StaleEdit
 
 
@@ -131,7 +132,7 @@ def plan_update(*, actor: Membership, plan: Plan, version: int | None, **fields:
     cleaned = _clean_plan_fields(current.organization_id, fields, existing=current)
     if version is not None and int(version) != current.version:
         raise StaleEdit(current, cleaned)
-    changes = diff(current, cleaned)
+    changes = field_changes(current, cleaned)
     if not changes:
         return current
     for name, value in cleaned.items():
@@ -153,6 +154,7 @@ def plan_delete(*, actor: Membership, plan: Plan, version: int | None = None) ->
         raise StaleEdit(current, {})
     if current.status != PlanStatus.DRAFT:
         raise Conflict("Only a draft plan can be deleted.")
+    activity_record(plan=current, actor=actor.user, verb="deleted", kind="plan", node=current)
     current.delete()
 
 

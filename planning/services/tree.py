@@ -14,6 +14,7 @@ from django.db.models import Max
 from django.http import Http404
 from django.utils import timezone
 
+from bizops.audit import display, field_changes
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
 from bizops.webhooks import emit
@@ -25,8 +26,6 @@ from .common import (
     ASSIGNEE_FIELDS,
     activity_record,
     clean_node_fields,
-    diff,
-    display,
     plan_for_write,
     require_editable,
     require_not_closed,
@@ -164,7 +163,7 @@ def node_update(*, actor: Membership, node: Node, version: int | None, **fields:
         due = cleaned.get("due_date", current.due_date)
         if start and due and start > due:
             raise ValidationError({"due_date": "The due date must come after the start date."})
-    changes = diff(current, cleaned)
+    changes = field_changes(current, cleaned)
     if not changes:
         return current
     for name, value in cleaned.items():

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from bizops.audit import audit_record
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
 from bizops.notifications import notify
@@ -101,12 +102,28 @@ def _move(
         actor=actor.user,
         comment=comment,
     )
+    _audit_move(plan, action, plan.status, to_status, actor, comment)
     for name, value in fields.items():
         setattr(plan, name, value)
     plan.status = to_status
     plan.updated_at = timezone.now()
     plan.save(update_fields=["status", "updated_at", *fields])
     return transition
+
+
+def _audit_move(
+    plan: Plan, action: str, from_status: str, to_status: str, actor: Membership, comment: str
+) -> None:
+    audit_record(
+        organization_id=plan.organization_id,
+        actor=actor,
+        kind="plan",
+        action=ACTION_LABELS[action],
+        obj=plan,
+        plan_id=plan.pk,
+        changes={"status": [S(from_status).label, S(to_status).label]} if from_status != to_status else {},
+        comment=comment,
+    )
 
 
 def _require_editor(actor: Membership, plan: Plan) -> None:
@@ -281,6 +298,7 @@ def plan_approve(*, actor: Membership, plan: Plan, comment: str = "", seen: str 
             actor=actor.user,
             comment=comment,
         )
+        _audit_move(plan, "approve", plan.status, plan.status, actor, comment)
         return plan
     previous = plan.baselines.order_by("-number").first()
     to_status = S.ACTIVE if plan.activated_at else S.APPROVED
@@ -401,6 +419,7 @@ def objective_score_set(
     reflection = (reflection or "").strip()
     if len(reflection) > 5000:
         raise ValidationError({"reflection": "Keep the reflection under 5,000 characters."})
+    previous = ObjectiveScore.objects.filter(objective=objective).first()
     result, _ = ObjectiveScore.objects.update_or_create(
         objective=objective,
         defaults={
@@ -410,6 +429,18 @@ def objective_score_set(
             "reflection": reflection,
             "scored_by": actor.user,
             "scored_at": timezone.now(),
+        },
+    )
+    audit_record(
+        organization_id=plan.organization_id,
+        actor=actor,
+        kind="objective",
+        action="scored",
+        obj=objective,
+        plan_id=plan.pk,
+        changes={
+            "score": [previous.score if previous else None, score],
+            "reflection": [previous.reflection if previous else None, reflection],
         },
     )
     return result

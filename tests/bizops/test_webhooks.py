@@ -169,7 +169,7 @@ def test_backoff_grows_and_a_success_resets_the_count(acme, receiver, monkeypatc
 @pytest.mark.django_db
 def test_private_addresses_are_refused_unless_allowed(acme, settings):
     from bizops.errors import ValidationError
-    from bizops.webhook_views import webhook_create
+    from bizops.services import webhook_create
 
     settings.WEBHOOKS_ALLOW_PRIVATE = False
     for url in ("http://127.0.0.1:8000/x", "http://10.1.2.3/x", "ftp://example.com/x", "http://[::1]/x"):

@@ -6,8 +6,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from bizops.errors import Conflict, ValidationError
+from bizops.models import AuditEvent
 from planning import services
-from planning.models import ActionStep, Activity, Milestone, Objective, PlanStatus, StepCompletion
+from planning.models import ActionStep, Milestone, Objective, PlanStatus, StepCompletion
 from tests.factories import MembershipFactory, TeamFactory
 
 
@@ -130,7 +131,7 @@ def test_reorder_and_move_between_parents(acme, plan, tree):
     step.refresh_from_db()
     assert step.objective_id == target.pk
     assert list(objective.steps.values_list("position", flat=True)) == [0]  # dense after the move
-    assert Activity.objects.filter(plan=plan, verb="moved").count() == 2
+    assert AuditEvent.objects.filter(plan_id=plan.pk, action="moved").count() == 2
 
 
 @pytest.mark.django_db
@@ -159,7 +160,7 @@ def test_delete_takes_children_and_is_logged(acme, plan, tree):
     assert removed == {"objectives": 1, "steps": 1}
     assert not Milestone.objects.filter(plan=plan).exists()
     assert not ActionStep.objects.filter(plan=plan).exists()
-    entry = Activity.objects.get(plan=plan, verb="deleted")
+    entry = AuditEvent.objects.get(plan_id=plan.pk, action="deleted")
     assert entry.changes == {"objectives": [1, 0], "steps": [1, 0]}
 
 
@@ -169,7 +170,7 @@ def test_activity_records_before_and_after(acme, tree):
     services.node_update(
         actor=acme.manager, node=objective, version=None, title="Close six clients", weight=3
     )
-    entry = Activity.objects.filter(verb="updated").latest("pk")
+    entry = AuditEvent.objects.filter(action="updated").latest("pk")
     assert entry.actor == acme.manager.user
     assert entry.changes == {"title": ["Close five clients a month", "Close six clients"], "weight": [1, 3]}
 
