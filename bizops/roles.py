@@ -32,6 +32,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "teams_view": EVERYONE,
     "teams_manage": MANAGERS,
     "outbox_view": ADMINS,
+    "audit_view": ADMINS,
     # planning
     "plan_view": EVERYONE,
     "plan_create": MANAGERS,

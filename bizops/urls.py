@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from metrics.views.exchange import calendar_feed
 from metrics.views.links import action_link
 
-from . import views, webhook_views
+from . import audit_views, views, webhook_views
 from .forms import EmailLoginForm, ThrottledPasswordResetForm
 from .health import healthz, readyz
 
@@ -25,6 +25,8 @@ org_patterns = [
     path("notifications/preferences/", views.notification_preferences, name="notification_preferences"),
     path("webhooks/", webhook_views.webhook_list, name="webhook_list"),
     path("webhooks/<int:webhook_id>/", webhook_views.webhook_detail, name="webhook_detail"),
+    path("audit/", audit_views.audit_log, name="audit_log"),
+    path("audit.csv", audit_views.audit_log_csv, name="audit_log_csv"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:email_id>/", views.outbox_detail, name="outbox_detail"),
 ]
