@@ -267,7 +267,7 @@ class ReviewCommentForm(Form):
     node = forms.ChoiceField(label="On")
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Comment",
+        label="Your comment on it",
         help_text="Mention someone with @ and the name before the @ of their email, e.g. @mia.",
     )
 

@@ -271,7 +271,16 @@ def quick_add(page: Page, kind: str, title: str, under: str | None = None) -> Lo
     box.press("Enter")
     row = editor_row(page, kind, title)
     expect(row).to_be_visible()
+    htmx_settled(page)
     return row
+
+
+def htmx_settled(page: Page) -> None:
+    """Wait until htmx has finished swapping and settling, so the forms it just inserted are wired
+    up (a form used before that would submit as a plain page load)."""
+    page.wait_for_function(
+        "() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
 
 
 def open_inline_edit(page: Page, kind: str, title: str) -> Locator:
@@ -281,6 +290,7 @@ def open_inline_edit(page: Page, kind: str, title: str) -> Locator:
     row.locator(".row__actions").get_by_role("link", name="Edit").click()
     form = page.locator(f"form#{row_id}")
     expect(form).to_be_visible()
+    htmx_settled(page)
     return form
 
 
@@ -290,6 +300,7 @@ def save_inline_edit(page: Page, form: Locator) -> Locator:
     form.get_by_role("button", name="Save").click()
     row = page.locator(f"div#{row_id}")
     expect(row).to_be_visible()
+    htmx_settled(page)
     return row
 
 
