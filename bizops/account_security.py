@@ -23,6 +23,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from .audit import audit_record
 from .lockout import cooloff_minutes, normalize_account
 from .models import ApiToken, User, new_security_stamp
 
@@ -45,7 +46,18 @@ def security_stamp_rotate(*, user: User) -> int:
     """
     user.security_stamp = new_security_stamp()
     User.objects.filter(pk=user.pk).update(security_stamp=user.security_stamp)
-    revoked = ApiToken.objects.filter(user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    live = list(ApiToken.objects.select_for_update().filter(user=user, revoked_at__isnull=True))
+    revoked = ApiToken.objects.filter(pk__in=[t.pk for t in live]).update(revoked_at=timezone.now())
+    for token in live:  # each organization's audit trail says its tokens went, and why
+        audit_record(
+            organization_id=token.organization_id,
+            actor=user,
+            kind="api_token",
+            action="revoked",
+            obj=token,
+            title=f"{token.name} ({token.prefix}…)",
+            comment="New password or “Sign out everywhere”.",
+        )
     account = normalize_account(user.email)
     if account:
         axes_reset(username=account)

@@ -31,6 +31,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.request import Request
 
+from .audit import audit_record, display
 from .errors import ValidationError
 from .models import ApiToken, Membership, Organization, User
 
@@ -71,18 +72,37 @@ def api_token_create(
         digest=token_digest(raw),
         expires_on=expires_on,
     )
+    _audit(token, user, "created", expires_on=[None, display(expires_on)])  # never the secret
     return token, raw
 
 
+def _audit(token: ApiToken, user: User, action: str, **changes: list) -> None:
+    audit_record(
+        organization_id=token.organization_id,
+        actor=user,
+        kind="api_token",
+        action=action,
+        obj=token,
+        title=f"{token.name} ({token.prefix}…)",
+        changes={name: values for name, values in changes.items() if values != [None, None]},
+    )
+
+
+@transaction.atomic
 def api_token_revoke(*, user: User, token_id: int) -> ApiToken:
     """Revoke one of ``user``'s tokens (another's id is a 404); revoking twice changes nothing."""
     try:
-        token = ApiToken.objects.select_related("organization").get(pk=token_id, user=user)
+        token = (
+            ApiToken.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .get(pk=token_id, user=user)
+        )
     except ApiToken.DoesNotExist:
         raise Http404("No such token.") from None
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        _audit(token, user, "revoked")
     return token
 
 

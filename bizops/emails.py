@@ -35,6 +35,7 @@ from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 
+from .audit import audit_record
 from .errors import Conflict
 from .models import OutboundEmail
 from .roles import can
@@ -335,13 +336,23 @@ def emails_expire_sending(*, now: datetime | None = None) -> int:
     return count
 
 
+@transaction.atomic
 def email_resend(*, actor: Membership, email: OutboundEmail) -> OutboundEmail:
     """Queue again an email whose delivery is unknown or failed: an admin's decision, recorded on the
     row. It keeps its Message-ID, so a copy that did arrive the first time shows as a repeat."""
     if not can(actor.role, "outbox_view") or email.organization_id != actor.organization_id:
         raise PermissionDenied("Your role does not allow this.")
     now = timezone.now()
-    resent = OutboundEmail.objects.filter(pk=email.pk, status__in=[Status.UNKNOWN, Status.FAILED]).update(
+    # The row as it is now, locked: its status decides, and the audit trail says what it was.
+    current = (
+        OutboundEmail.objects.select_for_update()
+        .filter(pk=email.pk, status__in=[Status.UNKNOWN, Status.FAILED])
+        .only("status")
+        .first()
+    )
+    if current is None:
+        raise Conflict("Only an email whose delivery is unknown or failed can be sent again.")
+    OutboundEmail.objects.filter(pk=email.pk).update(
         status=Status.PENDING,
         attempts=0,
         next_attempt_at=now,
@@ -349,9 +360,16 @@ def email_resend(*, actor: Membership, email: OutboundEmail) -> OutboundEmail:
         resent_at=now,
         resent_by=actor.user,
     )
-    if not resent:
-        raise Conflict("Only an email whose delivery is unknown or failed can be sent again.")
     log.info("email %s resent by user %s", email.pk, actor.user_id)
+    audit_record(
+        organization_id=email.organization_id,
+        actor=actor,
+        kind="email",
+        action="resent",
+        obj=email,
+        title=f"{email.subject} to {email.to_email}",
+        changes={"status": [current.get_status_display(), Status.PENDING.label]},
+    )
     transaction.on_commit(lambda: _schedule_delivery(email.pk))
     email.refresh_from_db()
     return email

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from bizops.audit import audit_record
 from bizops.models import Membership
 from planning.models import ActionStep, Milestone, PlanStatus, StepStatus
 
@@ -26,16 +27,31 @@ def _hash(token: str) -> str:
 @transaction.atomic
 def calendar_feed_create(*, membership: Membership) -> str:
     """A new secret for the member's feed (the old URL stops working); returned once, stored hashed."""
-    CalendarFeed.objects.filter(membership=membership).delete()
+    replaced, _ = CalendarFeed.objects.filter(membership=membership).delete()
     token = secrets.token_urlsafe(32)
-    CalendarFeed.objects.create(
+    feed = CalendarFeed.objects.create(
         organization_id=membership.organization_id, membership=membership, token_hash=_hash(token)
     )
+    _audit(membership, "replaced" if replaced else "created", feed.pk)  # never the secret
     return token
 
 
+@transaction.atomic
 def calendar_feed_revoke(*, membership: Membership) -> None:
-    CalendarFeed.objects.filter(membership=membership).delete()
+    deleted, _ = CalendarFeed.objects.filter(membership=membership).delete()
+    if deleted:
+        _audit(membership, "revoked", None)
+
+
+def _audit(membership: Membership, action: str, feed_id: int | None) -> None:
+    audit_record(
+        organization_id=membership.organization_id,
+        actor=membership,
+        kind="calendar_feed",
+        action=action,
+        object_id=feed_id,
+        title=f"Calendar feed of {membership.user.display_name}",
+    )
 
 
 def calendar_feed_for(token: str) -> CalendarFeed | None:

@@ -600,3 +600,10 @@ def check_in_items(*, membership: Membership, today: date | None = None) -> Chec
         step.occurrence = occurrence_start(step.recurrence, today) if step.is_recurring else None
         step.done_this_period = (step.pk, step.occurrence) in done
     return CheckInItems(key_results, kpis, steps)
+
+
+def kpi_activity(plan) -> Q:
+    """The audit events of the KPIs linked to ``plan``'s objectives, and of their targets, for the
+    plan's Activity tab (registered with ``planning.activity`` in ``MetricsConfig.ready``)."""
+    linked = KPI.objects.filter(objectives__plan=plan).values("pk")
+    return Q(kind__in=["kpi", "kpi_target"], object_id__in=linked)

@@ -14,6 +14,7 @@ from bizops.models import AuditEvent, Membership, Organization
 from bizops.roles import can
 
 from .access import can_edit_plan
+from .activity import activity_filter
 from .models import (
     IN_PLANNING_STATUSES,
     ActionStep,
@@ -430,8 +431,9 @@ def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
 
 
 def activity_list(*, plan: Plan) -> QuerySet[AuditEvent]:
-    """The plan's part of the audit trail, newest first: its content, its moves, its comments."""
-    return AuditEvent.objects.filter(organization_id=plan.organization_id, plan_id=plan.pk).order_by(
+    """The plan's part of the audit trail, newest first: its content, its moves, its comments, and
+    the changes to what other apps attach to it (the KPIs linked to it, see ``planning.activity``)."""
+    return AuditEvent.objects.filter(activity_filter(plan), organization_id=plan.organization_id).order_by(
         "-created_at", "-pk"
     )
 

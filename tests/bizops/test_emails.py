@@ -362,3 +362,15 @@ def test_resend_refuses_what_is_not_unknown_or_failed(acme):
         email_resend(actor=acme.manager, email=sent)
     resent = email_resend(actor=acme.owner, email=sent)
     assert resent.status == "pending" and resent.attempts == 0 and resent.resent_by == acme.owner.user
+
+
+@pytest.mark.django_db
+def test_a_resend_is_on_the_audit_trail_with_the_status_it_had(acme):
+    from bizops.models import AuditEvent
+
+    (email,) = make_emails(acme, 1, subject="Your invitation")
+    OutboundEmail.objects.filter(pk=email.pk).update(status="unknown")
+    email_resend(actor=acme.owner, email=email)
+    event = AuditEvent.objects.get(organization=acme.org, kind="email")
+    assert (event.action, event.actor_id, event.object_id) == ("resent", acme.owner.user_id, email.pk)
+    assert event.changes == {"status": ["Unknown", "Pending"]}

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from bizops.links import action_token
 from bizops.models import Membership, Notification, OutboundEmail
-from metrics import services
+from metrics.models import KeyResult
 from metrics.reminders import due_date
 from metrics.tasks import dispatch_reminders, send_reminders
 from planning.models import PlanStatus
@@ -276,7 +276,7 @@ def test_signed_links_valid_expired_forged_and_someone_elses(acme, client, tree,
         user_id=acme.admin.user_id,
         organization_id=acme.org.pk,
         action="check_in",
-        object_id=services.KeyResult.objects.get().pk,
+        object_id=KeyResult.objects.get().pk,
         value="3",
     )
     redirect = client.get(reverse("action_link", args=[kr_token]))

@@ -271,3 +271,25 @@ def test_a_first_approval_shows_the_whole_map_with_its_key_results(acme, clients
     assert "The map to approve (no baseline yet)" in html
     assert "Key result: Clients signed — 0 → 5" in html and "Reach out to leads" in html
     assert date(2027, 3, 31).isoformat() in html
+
+
+@pytest.mark.django_db
+def test_the_amendment_is_on_the_plans_activity_with_before_and_after(acme, clients, amended):
+    plan, kr, kpi = amended
+    from bizops.models import AuditEvent
+
+    events = AuditEvent.objects.filter(organization=acme.org, action="updated")
+    assert events.get(kind="key_result", object_id=kr.pk).changes == {
+        "target": ["60", "30"],
+        "weight": [1, 10],
+    }
+    assert events.get(kind="kpi", object_id=kpi.pk).changes == {"red_threshold": ["70", "50"]}
+
+    page = clients["manager"].get(reverse("plan_activity", args=[acme.org.slug, plan.pk]))
+    text = page.content.decode()
+    assert page.status_code == 200
+    for shown in ("Leads a month", "Leads reached a month", "Red threshold", "Weight"):
+        assert shown in text, shown
+    other_plan = make_plan(acme.org, acme.manager)
+    elsewhere = clients["manager"].get(reverse("plan_activity", args=[acme.org.slug, other_plan.pk]))
+    assert "Leads reached a month" not in elsewhere.content.decode()  # the KPI is not linked there

@@ -1,0 +1,435 @@
+"""KPIs, their targets and measurements (recorded, corrected, imported from CSV), and the key
+results a KPI measures following it. Every write records its audit event."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from bizops.audit import display, field_changes
+from bizops.errors import Conflict, ValidationError
+from bizops.models import Membership
+from bizops.roles import can
+from bizops.text import clean_text
+from bizops.webhooks import emit
+from planning.models import Objective, Plan, PlanStatus
+
+from ..models import (
+    KPI,
+    Direction,
+    Frequency,
+    KeyResult,
+    KPITarget,
+    Measurement,
+    Unit,
+)
+from ..rules import (
+    check_thresholds,
+    key_result_period,
+    kpi_value_in,
+    period_label,
+    period_start,
+)
+from .common import (
+    KPI_FIELDS,
+    _decimal,
+    _member_error,
+    _require,
+    _same_org,
+    audit,
+    created_fields,
+)
+
+# --- KPIs -------------------------------------------------------------------------------------------
+
+
+def _clean_kpi(organization_id: int, fields: dict[str, Any], existing: KPI | None = None) -> dict[str, Any]:
+    data = (
+        {name: getattr(existing, name) for name in KPI_FIELDS}
+        if existing
+        else {"description": "", "currency": "", "owner": None, "unit": Unit.NUMBER}
+    )
+    data.update(fields)
+    errors: dict[str, str] = {}
+    data["name"] = (data.get("name") or "").strip()
+    if not data["name"]:
+        errors["name"] = "Give the KPI a name."
+    elif len(data["name"]) > 200:
+        errors["name"] = "Keep the name under 200 characters."
+    data["description"] = (data.get("description") or "").strip()
+    if data.get("unit") not in Unit.values:
+        errors["unit"] = "Choose a unit."
+    data["currency"] = (data.get("currency") or "").strip().upper()
+    if data.get("unit") == Unit.CURRENCY and not (len(data["currency"]) == 3 and data["currency"].isalpha()):
+        errors["currency"] = "Give the three-letter currency code, e.g. EUR."
+    if data.get("unit") != Unit.CURRENCY:
+        data["currency"] = ""
+    if data.get("direction") not in Direction.values:
+        errors["direction"] = "Choose a direction."
+    if data.get("frequency") not in Frequency.values:
+        errors["frequency"] = "Choose how often it is measured."
+    for name in ("target",):
+        data[name] = _decimal(data.get(name), name, errors)
+    for name in ("target_upper", "amber_threshold", "red_threshold"):
+        data[name] = _decimal(data.get(name), name, errors, required=False)
+    if data.get("direction") != Direction.WITHIN:
+        data["target_upper"] = None
+    error = _member_error(organization_id, data.get("owner"))
+    if error:
+        errors["owner"] = error
+    if not errors:
+        errors.update(
+            check_thresholds(
+                data["direction"],
+                data["target"],
+                data["target_upper"],
+                data["amber_threshold"],
+                data["red_threshold"],
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    return {name: data[name] for name in KPI_FIELDS}
+
+
+@transaction.atomic
+def kpi_create(*, actor: Membership, objectives: list[Objective] | None = None, **fields: Any) -> KPI:
+    _require(actor, "kpi_manage", "Managers, admins and owners define KPIs.")
+    data = _clean_kpi(actor.organization_id, fields)
+    if KPI.objects.filter(organization_id=actor.organization_id, name__iexact=data["name"]).exists():
+        raise ValidationError({"name": "A KPI with this name exists already."})
+    try:
+        with transaction.atomic():
+            kpi = KPI.objects.create(organization_id=actor.organization_id, **data)
+    except IntegrityError:  # created at the same moment by someone else
+        raise ValidationError({"name": "A KPI with this name exists already."}) from None
+    audit(actor, kind="kpi", action="created", obj=kpi, changes=created_fields(data))
+    if objectives:
+        kpi_link_objectives(actor=actor, kpi=kpi, objectives=objectives)
+    return kpi
+
+
+@transaction.atomic
+def kpi_update(*, actor: Membership, kpi: KPI, version: int | None, **fields: Any) -> KPI:
+    _require(actor, "kpi_manage", "Managers, admins and owners change KPIs.")
+    current = KPI.objects.select_for_update().get(pk=kpi.pk)
+    if version is not None and int(version) != current.version:
+        raise Conflict(
+            "Someone else changed this KPI while you were editing it.", current_version=current.version
+        )
+    objectives = fields.pop("objectives", None)
+    data = _clean_kpi(current.organization_id, fields, existing=current)
+    duplicate = KPI.objects.filter(
+        organization_id=current.organization_id, name__iexact=data["name"]
+    ).exclude(pk=current.pk)
+    if duplicate.exists():
+        raise ValidationError({"name": "A KPI with this name exists already."})
+    changes = field_changes(current, data)
+    for name, value in data.items():
+        setattr(current, name, value)
+    current.version += 1
+    try:
+        with transaction.atomic():
+            current.save()
+    except IntegrityError:  # renamed to the same name at the same moment by someone else
+        raise ValidationError({"name": "A KPI with this name exists already."}) from None
+    if changes:
+        audit(actor, kind="kpi", action="updated", obj=current, changes=changes)
+    if objectives is not None:
+        kpi_link_objectives(actor=actor, kpi=current, objectives=objectives)
+    return current
+
+
+@transaction.atomic
+def kpi_delete(*, actor: Membership, kpi: KPI, version: int | None = None) -> None:
+    _require(actor, "kpi_manage", "Managers, admins and owners delete KPIs.")
+    current = KPI.objects.select_for_update().filter(pk=kpi.pk, organization_id=actor.organization_id).first()
+    if current is None:
+        raise PermissionDenied("No such KPI in this organization.")
+    if version is not None and int(version) != current.version:
+        raise Conflict("Someone else changed this KPI since you loaded it.", current_version=current.version)
+    audit(actor, kind="kpi", action="deleted", obj=current)
+    current.delete()
+
+
+def kpi_link_objectives(*, actor: Membership, kpi: KPI, objectives: list[Objective]) -> None:
+    if any(o.organization_id != actor.organization_id for o in objectives):
+        raise ValidationError({"objectives": "Choose objectives of this organization's plans."})
+    before = sorted(kpi.objectives.values_list("title", flat=True))
+    kpi.objectives.set(objectives)
+    after = sorted(o.title for o in objectives)
+    if before != after:
+        audit(actor, kind="kpi", action="linked", obj=kpi, changes={"objectives": [before, after]})
+
+
+def can_record(actor: Membership, kpi: KPI) -> bool:
+    if kpi.organization_id != actor.organization_id:
+        return False
+    return can(actor.role, "kpi_manage") or (can(actor.role, "kpi_record") and kpi.owner_id == actor.pk)
+
+
+@transaction.atomic
+def measurement_record(
+    *, actor: Membership, kpi: KPI, period: date, value: Any, note: str = ""
+) -> Measurement:
+    """Record the KPI's value for the period that contains ``period``; a second value for the same
+    period corrects the first, which stays in the history. The key results the KPI measures follow
+    in the same transaction."""
+    if not can_record(actor, kpi):
+        raise PermissionDenied("You can record values for the KPIs you own.")
+    return _measurement_write(actor=actor, kpi=kpi, period=period, value=value, note=note)
+
+
+def _measurement_write(*, actor: Membership, kpi: KPI, period: date, value: Any, note: str) -> Measurement:
+    """``measurement_record`` without the recorder's check: a check-in on a key result the KPI
+    measures records it too, by whoever may check in on that key result."""
+    errors: dict[str, str] = {}
+    number = _decimal(value, "value", errors)
+    if period is None:
+        errors["period"] = "Choose the period."
+    elif period > timezone.localdate() + timezone.timedelta(days=366):
+        errors["period"] = "That period is more than a year away."
+    note = (note or "").strip()
+    if len(note) > 2000:
+        errors["note"] = "Keep the note under 2,000 characters."
+    if errors:
+        raise ValidationError(errors)
+    start = period_start(kpi.frequency, period)
+    # Lock the KPI row: two people correcting the same period at once both land, one after the other.
+    KPI.objects.select_for_update().filter(pk=kpi.pk).first()
+    previous = Measurement.objects.filter(kpi=kpi, period_start=start, is_current=True).first()
+    before = _kpi_status_now(kpi)
+    if previous is not None:
+        previous.is_current = False
+        previous.save(update_fields=["is_current"])
+    measurement = Measurement.objects.create(
+        organization_id=kpi.organization_id,
+        kpi=kpi,
+        period_start=start,
+        value=number,
+        note=note,
+        recorded_by=actor.user,
+        corrects=previous,
+    )
+    audit(
+        actor,
+        kind="measurement",
+        action="corrected" if previous is not None else "recorded",
+        obj=measurement,
+        object_id=kpi.pk,
+        title=f"{kpi.name}, {period_label(kpi.frequency, start)}",
+        changes={"value": [display(previous.value) if previous else None, display(number)]},
+        comment=note,
+    )
+    _key_results_follow(kpi)
+    after = _kpi_status_now(kpi)
+    if after.key != before.key:
+        data = {
+            "kpi": {"id": kpi.pk, "name": kpi.name},
+            "from": before.key,
+            "to": after.key,
+            "reason": after.reason,
+            "value": str(measurement.value),
+            "period": start.isoformat(),
+        }
+        emit(organization=actor.organization, event="kpi.status_changed", data=data)
+    return measurement
+
+
+def _kpi_status_now(kpi: KPI):
+    """The KPI's status from its latest current value (what the list and the dashboards show)."""
+    from ..selectors import status_of
+
+    latest = Measurement.objects.filter(kpi=kpi, is_current=True).order_by("-period_start").first()
+    if latest is None:
+        return status_of(kpi, None, kpi.target)
+    target = (
+        kpi.period_targets.filter(period_start=latest.period_start).values_list("target", flat=True).first()
+    )
+    return status_of(kpi, latest.value, kpi.target if target is None else target)
+
+
+@dataclass
+class ImportResult:
+    rows: int = 0
+    saved: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+MAX_IMPORT_BYTES = 1024 * 1024
+MAX_IMPORT_ROWS = 5000
+IMPORT_COLUMNS = ["kpi", "period", "value", "note"]
+
+
+def measurements_import_csv(*, actor: Membership, content: bytes) -> ImportResult:
+    """Import measurements from CSV (columns: kpi, period, value, note). Every row is checked first;
+    if any row is wrong nothing is saved and the result lists each error with its line number."""
+    _require(actor, "metrics_import", "Managers, admins and owners import measurements.")
+    result = ImportResult()
+    if len(content) > MAX_IMPORT_BYTES:
+        result.errors.append((0, "The file is larger than 1 MB."))
+        return result
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        result.errors.append((0, "The file is not UTF-8 text. Export it as CSV (UTF-8)."))
+        return result
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("kpi", "period", "value") if c not in header]
+    if missing:
+        result.errors.append(
+            (1, f"Missing column(s): {', '.join(missing)}. Expected: {', '.join(IMPORT_COLUMNS)}.")
+        )
+        return result
+    kpis = {k.name.lower(): k for k in KPI.objects.filter(organization_id=actor.organization_id)}
+    parsed: list[tuple[KPI, date, str, str]] = []
+    try:
+        for line, raw in enumerate(reader, start=2):
+            row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k}
+            result.rows += 1
+            if result.rows > MAX_IMPORT_ROWS:
+                result.errors.append((line, f"More than {MAX_IMPORT_ROWS} rows: split the file."))
+                break
+            kpi = kpis.get(row.get("kpi", "").lower())
+            if kpi is None:
+                result.errors.append((line, f"No KPI named “{row.get('kpi', '')}”."))
+                continue
+            try:
+                day = date.fromisoformat(row.get("period", ""))
+            except ValueError:
+                result.errors.append((line, f"“{row.get('period', '')}” is not a date like 2027-03-01."))
+                continue
+            errors: dict[str, str] = {}
+            _decimal(row.get("value"), "value", errors)
+            if errors:
+                result.errors.append((line, f"“{row.get('value', '')}” is not a number."))
+                continue
+            if not can_record(actor, kpi):
+                result.errors.append((line, f"You cannot record values for “{kpi.name}”."))
+                continue
+            try:
+                note = clean_text(row.get("note", ""), multiline=True)
+            except ValidationError as exc:
+                result.errors.append((line, f"note: {' '.join(exc.messages)}"))
+                continue
+            parsed.append((kpi, day, row.get("value", ""), note))
+    except csv.Error as exc:
+        result.errors.append((reader.line_num, f"The file is not valid CSV: {exc}."))
+    if result.errors:
+        return result
+    try:
+        with transaction.atomic():
+            for kpi, day, value, note in parsed:
+                measurement_record(actor=actor, kpi=kpi, period=day, value=value, note=note)
+                result.saved += 1
+    except ValidationError as exc:  # e.g. a period too far in the future: the whole file is refused
+        result.saved = 0
+        result.errors.append((0, " ".join(exc.messages)))
+    return result
+
+
+def _kpi_value_for(kpi: KPI, *, objective: Objective, plan: Plan, start: Decimal) -> Decimal:
+    """A KPI-measured key result's value: the KPI's latest value in the key result's dates, its start
+    while there is none (the KPI is the one source: whatever ``current`` was given is not kept)."""
+    begin, end = key_result_period(
+        objective.start_date, objective.due_date, plan.period_start, plan.period_end
+    )
+    series = Measurement.objects.filter(
+        kpi=kpi, is_current=True, period_start__gte=period_start(kpi.frequency, begin), period_start__lte=end
+    ).values_list("period_start", "value")
+    found = kpi_value_in(series, kpi.frequency, begin, end)
+    return start if found is None else found[1]
+
+
+def _key_results_follow(kpi: KPI) -> None:
+    """Move the key results ``kpi`` measures to its latest value in each one's dates. Closed plans
+    keep their final values. The caller holds the KPI's lock: key results are locked after it, in
+    id order, as a check-in on one of them does (KPI, then key result)."""
+    key_results = list(
+        KeyResult.objects.select_for_update(of=("self",))
+        .filter(kpi=kpi)
+        .exclude(plan__status=PlanStatus.CLOSED)
+        .select_related("objective", "plan")
+        .only(
+            "current",
+            "start",
+            "version",
+            "objective__start_date",
+            "objective__due_date",
+            "plan__period_start",
+            "plan__period_end",
+        )
+        .order_by("pk")
+    )
+    if not key_results:
+        return
+    series = list(Measurement.objects.filter(kpi=kpi, is_current=True).values_list("period_start", "value"))
+    changed = []
+    for kr in key_results:
+        begin, end = key_result_period(
+            kr.objective.start_date, kr.objective.due_date, kr.plan.period_start, kr.plan.period_end
+        )
+        found = kpi_value_in(series, kpi.frequency, begin, end)
+        value = kr.start if found is None else found[1]
+        if kr.current != value:
+            kr.current = value
+            kr.version += 1
+            changed.append(kr)
+    if changed:
+        KeyResult.objects.bulk_update(changed, ["current", "version"])
+
+
+@transaction.atomic
+def kpi_target_set(*, actor: Membership, kpi: KPI, period: date, target: Any) -> KPITarget | None:
+    """A target for the period containing ``period`` (a ramp over the year); an empty target removes it."""
+    _require(actor, "kpi_manage", "Managers, admins and owners set targets.")
+    _same_org(actor, kpi)
+    start = period_start(kpi.frequency, period)
+    KPI.objects.select_for_update().filter(pk=kpi.pk).first()  # one target change at a time
+    existing = KPITarget.objects.filter(kpi=kpi, period_start=start).first()
+    title = f"{kpi.name}, {period_label(kpi.frequency, start)}"
+    if target in (None, ""):
+        if existing is not None:
+            audit(
+                actor,
+                kind="kpi_target",
+                action="removed",
+                obj=existing,
+                object_id=kpi.pk,
+                title=title,
+                changes={"target": [display(existing.target), None]},
+            )
+            existing.delete()
+        return None
+    errors: dict[str, str] = {}
+    number = _decimal(target, "target", errors)
+    if errors:
+        raise ValidationError(errors)
+    before = existing.target if existing is not None else None
+    result, _ = KPITarget.objects.update_or_create(
+        kpi=kpi, period_start=start, defaults={"organization_id": kpi.organization_id, "target": number}
+    )
+    if before != number:
+        audit(
+            actor,
+            kind="kpi_target",
+            action="set",
+            obj=result,
+            object_id=kpi.pk,
+            title=title,
+            changes={"target": [display(before), display(number)]},
+        )
+    return result
