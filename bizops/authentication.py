@@ -5,7 +5,7 @@ high-entropy, so a fast hash is enough (there is nothing to brute-force) and one
 The caller sees the secret once, in the response to the form that made it.
 
 A token is bound to one organization. ``require_token_organization`` is the one check that keeps it
-there; ``planning.api.common.OrgApi`` (the base of every ``/api/v1/orgs/<org_slug>/`` endpoint, planning's
+there; ``bizops.rest.OrgApi`` (the base of every ``/api/v1/orgs/<org_slug>/`` endpoint, planning's
 and metrics') calls it before it resolves the caller's membership, so another organization's slug
 answers 404, as it would for a non-member.
 

@@ -22,11 +22,11 @@ from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bizops.rest import ErrorSerializer
 from planning.models import ActionStep, Milestone, Objective, Plan
 from planning.progress import Figure, Part
 from planning.selectors import PlanTree
 from planning.serializers import (
-    ErrorSerializer,
     InputSerializer,
     NamedChoiceField,
     OrgScopedField,

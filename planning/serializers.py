@@ -357,24 +357,7 @@ class QuerySerializer(InputSerializer):
         return super().to_internal_value(data)
 
 
-# --- Errors (documentation of the body ``bizops.api.exception_handler`` writes) ----------------------
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What went wrong, for a person.")
-    code = serializers.CharField(
-        help_text="A stable code: invalid, not_found, permission_denied, conflict, request_too_large…"
-    )
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Messages per input field (400 only; empty otherwise).",
-    )
-
-
-class ConflictErrorSerializer(ErrorSerializer):
-    current_version = serializers.IntegerField(
-        required=False, help_text="The object's version now, when the conflict is a stale edit."
-    )
+# ErrorSerializer and ConflictErrorSerializer (the error bodies) live in the core: ``bizops.rest``.
 
 
 # --- Output -----------------------------------------------------------------------------------------
@@ -937,6 +920,16 @@ class PlanSubmitSerializer(PlanActionSerializer):
         return list(dict.fromkeys(value))  # each once, in the order given
 
 
+class PlanApproveSerializer(PlanActionSerializer):
+    seen = serializers.RegexField(
+        r"^[0-9a-f]{64}$",
+        required=False,
+        help_text="The review's `digest` you decided on. Recommended: if the plan changed since, the "
+        "approval is refused (409) and nothing is recorded.",
+        error_messages={"invalid": "Send the `digest` of the review you read."},
+    )
+
+
 class PlanRequestChangesSerializer(StrictSerializer):
     comment = TextField(
         error_messages={"blank": "Say what should change: a comment is required."},
@@ -1024,6 +1017,26 @@ class PlanReviewSerializer(serializers.Serializer):
         read_only=True,
         allow_null=True,
         help_text="How the plan differs from the latest baseline; null before its first approval.",
+    )
+    digest = serializers.CharField(
+        read_only=True,
+        help_text="Names the content shown here. Send it back as `seen` when approving: if the plan "
+        "changed since, the approval is refused (409) and nothing is recorded.",
+    )
+    requested_round = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The last round in which approvers asked for changes (since the last approval), if any.",
+    )
+    since_request = BaselineDiffSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="On a resubmission: what changed since the round in which changes were requested.",
+    )
+    since_submitted = BaselineDiffSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="In review: what changed since this round was submitted (e.g. a linked KPI's lines).",
     )
 
 

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 
 from bizops.access import org_object_or_404
 from bizops.models import Organization
-from planning.api.common import ETAG, IF_MATCH, LOCATION, pinned_version
+from bizops.rest import ETAG, IF_MATCH, LOCATION, pinned_version
 
 from .. import serializers as s
 from .. import services
@@ -29,7 +29,7 @@ from .common import (
     ERROR_404,
     ERROR_412,
     READ_ERRORS,
-    MetricsApi,
+    OrgApi,
     conflict,
     stale_is_precondition_failed,
 )
@@ -68,7 +68,7 @@ def with_series(row: KPIRow) -> KPI:
     return kpi
 
 
-class KPIApi(MetricsApi):
+class KPIApi(OrgApi):
     def kpi_response(self, pk: int, periods: int, *, created: bool = False) -> Response:
         """The KPI, reloaded with its people and links, its status and the series of its last periods."""
         kpi = with_series(kpi_rows(kpis=[kpi_for(self.organization, pk)], periods=periods)[0])
@@ -182,7 +182,7 @@ def measurements_of(
     return queryset
 
 
-class MeasurementListApi(MetricsApi):
+class MeasurementListApi(OrgApi):
     def kpi(self, pk: int) -> KPI:
         return org_object_or_404(KPI, self.organization, pk=pk)
 
@@ -218,7 +218,7 @@ class MeasurementListApi(MetricsApi):
         return Response(s.MeasurementSerializer(measurement, context={"kpi": kpi}).data, status=201)
 
 
-class MeasurementImportApi(MetricsApi):
+class MeasurementImportApi(OrgApi):
     # A file upload; every other body of the API is JSON (``DEFAULT_PARSER_CLASSES``).
     parser_classes = [MultiPartParser]
 

@@ -15,8 +15,8 @@ from rest_framework.response import Response
 
 from bizops.access import org_object_or_404
 from bizops.models import Organization
+from bizops.rest import ETAG, IF_MATCH, LOCATION, pinned_version
 from planning.access import plan_for
-from planning.api.common import ETAG, IF_MATCH, LOCATION, pinned_version
 from planning.selectors import plan_tree
 
 from .. import selectors, services
@@ -28,7 +28,7 @@ from .common import (
     ERROR_404,
     ERROR_412,
     READ_ERRORS,
-    MetricsApi,
+    OrgApi,
     conflict,
     stale_is_precondition_failed,
 )
@@ -70,7 +70,7 @@ def key_results_of(
     return queryset
 
 
-class KeyResultApi(MetricsApi):
+class KeyResultApi(OrgApi):
     def key_result_response(self, pk: int, *, created: bool = False) -> Response:
         kr = key_result_for(self.organization, pk)
         location = reverse("api_key_result_detail", args=[self.organization.slug, pk]) if created else None
@@ -212,7 +212,7 @@ CHECK_IN_SERVICES: dict[str, Callable[..., CheckIn]] = {
 }
 
 
-class CheckInListApi(MetricsApi):
+class CheckInListApi(OrgApi):
     @extend_schema(
         operation_id="check_in_list",
         summary="List check-ins",
@@ -251,7 +251,7 @@ class CheckInListApi(MetricsApi):
 # --- Progress ---------------------------------------------------------------------------------------
 
 
-class PlanProgressApi(MetricsApi):
+class PlanProgressApi(OrgApi):
     @extend_schema(
         operation_id="plan_progress",
         summary="Explain a plan's progress",

@@ -15,7 +15,7 @@ either applies to whatever is current.
 ``common`` holds the base view and the shared pieces; ``plans``, ``nodes`` and ``workflow`` the views.
 """
 
-from .common import OrgApi, PreconditionFailed, etag, pinned_version
+from .common import PlanningApi, PreconditionFailed, etag, pinned_version
 from .nodes import (
     MilestoneDetailApi,
     MilestoneListApi,
@@ -55,13 +55,13 @@ __all__ = [
     "ObjectiveListApi",
     "ObjectiveMoveApi",
     "ObjectiveScoreApi",
-    "OrgApi",
     "PlanActionApi",
     "PlanDetailApi",
     "PlanListApi",
     "PlanReviewApi",
     "PlanTransitionListApi",
     "PlanTreeApi",
+    "PlanningApi",
     "PreconditionFailed",
     "ReviewQueueApi",
     "StepDetailApi",

@@ -1,4 +1,5 @@
-"""What every planning endpoint shares: the base view, ETag and If-Match, and the schema pieces."""
+"""What every planning endpoint shares beyond the core's ``bizops.rest``: its base view, stale edits
+as failed preconditions, and the schema helpers for its resources."""
 
 from __future__ import annotations
 
@@ -7,74 +8,37 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
 from django.urls import reverse
-from django.utils.http import parse_etags
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
-from rest_framework.request import Request
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
-from rest_framework.settings import api_settings
-from rest_framework.views import APIView
 
-from bizops.access import membership_for
-from bizops.authentication import require_token_organization
-from bizops.models import Membership, Organization
+from bizops.rest import (
+    ERROR_400,
+    ERROR_403,
+    ERROR_404,
+    ERROR_409,
+    ERROR_412,
+    ERROR_428,
+    ETAG,
+    IF_MATCH,
+    IF_MATCH_REQUIRED,
+    LOCATION,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    OrgApi,
+    PreconditionFailed,
+    PreconditionRequired,
+    etag,
+    pinned_version,
+    required_version,
+)
 
 from .. import serializers as s
 from .. import services
 from ..models import ActionStep, Milestone, Objective, Plan
 
 Node = Milestone | Objective | ActionStep
-
-# --- Concurrency: ETag and If-Match ---------------------------------------------------------------
-
-
-class PreconditionFailed(APIException):
-    status_code = status.HTTP_412_PRECONDITION_FAILED
-    default_detail = (
-        "It changed since you loaded it: If-Match does not match its current ETag. Reload it and retry."
-    )
-    default_code = "precondition_failed"
-
-
-class PreconditionRequired(APIException):
-    status_code = status.HTTP_428_PRECONDITION_REQUIRED
-    default_detail = (
-        'Send If-Match with the ETag you loaded (e.g. "v3"), so that a change made since is not lost.'
-    )
-    default_code = "precondition_required"
-
-
-def etag(version: int) -> str:
-    return f'"v{version}"'
-
-
-def pinned_version(request: Request, current_version: int) -> int | None:
-    """The version an ``If-Match`` header pins (412 unless it is the current one); None without one.
-
-    ``*`` matches any current version. Weak tags are compared by value as well: a proxy that
-    compresses responses weakens our ETag, and clients echo what they got.
-    """
-    header = request.headers.get("If-Match")
-    if header is None:
-        return None
-    tags = {tag.removeprefix("W/") for tag in parse_etags(header)}
-    if "*" in tags:
-        return None
-    if etag(current_version) not in tags:
-        raise PreconditionFailed()
-    return current_version
-
-
-def required_version(request: Request, current_version: int) -> int | None:
-    """``pinned_version`` for the tree's structural edits (deleting or moving a node), which refuse to
-    run blind: no If-Match is 428. ``If-Match: *`` is an explicit "whatever is current"."""
-    if "If-Match" not in request.headers:
-        raise PreconditionRequired()
-    return pinned_version(request, current_version)
 
 
 @contextmanager
@@ -101,43 +65,6 @@ def fields_renamed(**names: str) -> Iterator[None]:
 
 
 # --- Schema pieces ----------------------------------------------------------------------------------
-
-ERROR_400 = OpenApiResponse(s.ErrorSerializer, description="Invalid input; `fields` has a message per field.")
-ERROR_403 = OpenApiResponse(s.ErrorSerializer, description="Not logged in, or not allowed to do this.")
-ERROR_404 = OpenApiResponse(
-    s.ErrorSerializer, description="No such object in this organization, or not a member."
-)
-ERROR_409 = OpenApiResponse(
-    s.ConflictErrorSerializer,
-    description="Not possible in the plan's current state, or `version` is stale (`current_version` says which is).",
-)
-ERROR_412 = OpenApiResponse(s.ErrorSerializer, description="If-Match does not match the current ETag.")
-ERROR_428 = OpenApiResponse(s.ErrorSerializer, description="If-Match is missing: this edit needs it.")
-READ_ERRORS = {403: ERROR_403, 404: ERROR_404}
-WRITE_ERRORS = {400: ERROR_400, 403: ERROR_403, 404: ERROR_404, 409: ERROR_409}
-
-ETAG = OpenApiParameter(
-    "ETag",
-    str,
-    OpenApiParameter.HEADER,
-    response=[200, 201],
-    description='The version of what was returned, e.g. `"v3"`; send it back in If-Match.',
-)
-LOCATION = OpenApiParameter("Location", str, OpenApiParameter.HEADER, response=[201], description="Its URL.")
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    description='The ETag you loaded, e.g. `"v3"`: refuse (412) if it changed since.',
-)
-IF_MATCH_REQUIRED = OpenApiParameter(
-    "If-Match",
-    str,
-    OpenApiParameter.HEADER,
-    required=True,
-    description='The ETag you loaded, e.g. `"v3"`: refuse (412) if it changed since; `*` for whatever is '
-    "current. Without it: 428.",
-)
 
 
 def strict_request_bodies(result: dict[str, Any], generator, **kwargs: Any) -> dict[str, Any]:
@@ -218,36 +145,41 @@ def detail_schemas(
 # --- Base view --------------------------------------------------------------------------------------
 
 
-# An endpoint under ``/api/v1/orgs/<org_slug>/``: sets ``membership`` and ``organization``. (A comment:
-# drf-spectacular would show a docstring as the description of every operation that has none.)
-class OrgApi(APIView):
-    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
-    membership: Membership
-    organization: Organization
-
-    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
-        super().initial(request, *args, **kwargs)  # authentication first: anonymous never gets here
-        # A personal API token works in its own organization only (404 elsewhere, like a non-member).
-        require_token_organization(request, kwargs["org_slug"])
-        self.membership = membership_for(request.user, kwargs["org_slug"])
-        self.organization = self.membership.organization
-
-    def validated(
-        self, serializer_class: type[serializers.Serializer], data: Any, **kwargs: Any
-    ) -> dict[str, Any]:
-        serializer = serializer_class(data=data, context={"organization": self.organization}, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def paginated(self, queryset: QuerySet, serializer_class: type[serializers.Serializer]) -> Response:
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(queryset, self.request, view=self)
-        return paginator.get_paginated_response(serializer_class(page, many=True).data)
-
+# A planning endpoint: the core's base view, with responses that name planning's kinds in Location.
+class PlanningApi(OrgApi):
     def detail(self, obj: Plan | Node, serializer_class, *, created: bool = False) -> Response:
-        response = Response(serializer_class(obj).data, status=201 if created else 200)
-        response["ETag"] = etag(obj.version)
+        location = None
         if created:
             name = "api_plan_detail" if isinstance(obj, Plan) else f"api_{obj.kind}_detail"
-            response["Location"] = reverse(name, args=[self.organization.slug, obj.pk])
-        return response
+            location = reverse(name, args=[self.organization.slug, obj.pk])
+        return self.versioned(obj, serializer_class(obj).data, created=created, location=location)
+
+
+__all__ = [
+    "ERROR_400",
+    "ERROR_403",
+    "ERROR_404",
+    "ERROR_409",
+    "ERROR_412",
+    "ERROR_428",
+    "ETAG",
+    "IF_MATCH",
+    "IF_MATCH_REQUIRED",
+    "LOCATION",
+    "READ_ERRORS",
+    "WRITE_ERRORS",
+    "Node",
+    "OrgApi",
+    "PlanningApi",
+    "PreconditionFailed",
+    "PreconditionRequired",
+    "create_schema",
+    "detail_schemas",
+    "etag",
+    "fields_renamed",
+    "list_schema",
+    "pinned_version",
+    "precondition",
+    "required_version",
+    "strict_request_bodies",
+]

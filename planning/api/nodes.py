@@ -25,7 +25,7 @@ from .common import (
     IF_MATCH_REQUIRED,
     WRITE_ERRORS,
     Node,
-    OrgApi,
+    PlanningApi,
     create_schema,
     detail_schemas,
     fields_renamed,
@@ -46,7 +46,7 @@ def node_for(organization: Organization, model: type[Node], pk: int) -> Node:
     return org_object_or_404(model.objects.select_related(*NODE_RELATED[model]), organization, pk=pk)
 
 
-class NodeListApi(OrgApi):
+class NodeListApi(PlanningApi):
     model: ClassVar[type[Node]]
     output: ClassVar[type[serializers.Serializer]]
     create_input: ClassVar[type[serializers.Serializer]]
@@ -65,7 +65,7 @@ class NodeListApi(OrgApi):
         return self.detail(node_for(self.organization, self.model, node.pk), self.output, created=True)
 
 
-class NodeDetailApi(OrgApi):
+class NodeDetailApi(PlanningApi):
     model: ClassVar[type[Node]]
     output: ClassVar[type[serializers.Serializer]]
     update_input: ClassVar[type[serializers.Serializer]]
@@ -92,7 +92,7 @@ class NodeDetailApi(OrgApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class NodeMoveApi(OrgApi):
+class NodeMoveApi(PlanningApi):
     model: ClassVar[type[Node]]
     output: ClassVar[type[serializers.Serializer]]
     move_input: ClassVar[type[serializers.Serializer]]
@@ -286,7 +286,7 @@ class StepMoveApi(NodeMoveApi):
     parent_field = "objective"
 
 
-class StepStatusApi(OrgApi):
+class StepStatusApi(PlanningApi):
     @extend_schema(
         operation_id="step_set_status",
         summary="Set a step's status",

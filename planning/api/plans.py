@@ -15,7 +15,7 @@ from ..access import plan_for
 from ..selectors import plan_list, plan_tree
 from .common import (
     READ_ERRORS,
-    OrgApi,
+    PlanningApi,
     create_schema,
     detail_schemas,
     list_schema,
@@ -24,7 +24,7 @@ from .common import (
 )
 
 
-class PlanListApi(OrgApi):
+class PlanListApi(PlanningApi):
     @list_schema("plan", s.PlanListItemSerializer, s.PlanFilterSerializer, "plans")
     def get(self, request: Request, **kwargs: Any) -> Response:
         filters = self.validated(s.PlanFilterSerializer, request.query_params)
@@ -52,7 +52,7 @@ class PlanListApi(OrgApi):
         "Only while the plan is a draft or has changes requested; its status moves through the review.",
     )
 )
-class PlanDetailApi(OrgApi):
+class PlanDetailApi(PlanningApi):
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
         return self.detail(plan_for(self.membership, pk), s.PlanSerializer)
 
@@ -75,7 +75,7 @@ class PlanDetailApi(OrgApi):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class PlanTreeApi(OrgApi):
+class PlanTreeApi(PlanningApi):
     @extend_schema(
         operation_id="plan_tree",
         summary="Read a plan's whole tree",

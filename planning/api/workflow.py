@@ -21,6 +21,7 @@ from rest_framework.response import Response
 
 from bizops.access import org_object_or_404, require
 from bizops.models import Organization
+from bizops.rest import ErrorSerializer
 
 from .. import serializers as s
 from .. import services
@@ -37,7 +38,7 @@ from ..selectors import (
     review_queue,
     team_workload,
 )
-from .common import ERROR_400, ERROR_403, ERROR_404, ERROR_409, ETAG, READ_ERRORS, OrgApi
+from .common import ERROR_400, ERROR_403, ERROR_404, ERROR_409, ETAG, READ_ERRORS, PlanningApi
 
 TAG = "review"
 
@@ -51,7 +52,7 @@ def plan_with_people(organization: Organization, pk: int) -> Plan:
 
 
 # One move of the plan's life cycle; subclasses name it, its body and the service that makes it.
-class PlanActionApi(OrgApi):
+class PlanActionApi(PlanningApi):
     transition: ClassVar[str]
     input: ClassVar[type[serializers.Serializer]] = s.PlanActionSerializer
     service: Callable[..., Plan]
@@ -84,7 +85,8 @@ ACTION_DOCS = {
         "The approvers named for this round, never the person who submitted it (403). Once the organization's "
         "`approvals_required` approvals are in, the plan is approved (active again if it was running), a "
         "baseline is frozen and people are told about their new work; until then it stays in review. A "
-        "second decision in the same round is a 409.",
+        "second decision in the same round is a 409. Send `seen`, the `digest` of the review you read: "
+        "if the plan changed since, nothing is recorded and the answer is a 409.",
     ),
     "request_changes": (
         "Request changes to a plan",
@@ -125,7 +127,7 @@ def action_schema(action: str, request: type[serializers.Serializer]):
             403: ERROR_403,
             404: ERROR_404,
             409: OpenApiResponse(
-                s.ErrorSerializer,
+                ErrorSerializer,
                 description="Not possible in the plan's current state (nothing changed), or already decided.",
             ),
         },
@@ -145,9 +147,10 @@ class PlanWithdrawApi(PlanActionApi):
     service = staticmethod(services.plan_withdraw)
 
 
-@extend_schema_view(post=action_schema("approve", s.PlanActionSerializer))
+@extend_schema_view(post=action_schema("approve", s.PlanApproveSerializer))
 class PlanApproveApi(PlanActionApi):
     transition = "approve"
+    input = s.PlanApproveSerializer
     service = staticmethod(services.plan_approve)
 
 
@@ -201,7 +204,7 @@ PLAN_ACTION_VIEWS: dict[str, type[PlanActionApi]] = {
 # --- Reading the review -----------------------------------------------------------------------------
 
 
-class PlanReviewApi(OrgApi):
+class PlanReviewApi(PlanningApi):
     @extend_schema(
         operation_id="plan_review",
         summary="Read a plan's review",
@@ -218,7 +221,7 @@ class PlanReviewApi(OrgApi):
         return Response(s.PlanReviewSerializer(plan_review(plan=plan, membership=self.membership)).data)
 
 
-class PlanTransitionListApi(OrgApi):
+class PlanTransitionListApi(PlanningApi):
     @extend_schema(
         operation_id="plan_transition_list",
         summary="List a plan's history of moves",
@@ -231,7 +234,7 @@ class PlanTransitionListApi(OrgApi):
         return self.paginated(plan_transition_list(plan=plan), s.PlanTransitionSerializer)
 
 
-class ReviewQueueApi(OrgApi):
+class ReviewQueueApi(PlanningApi):
     @extend_schema(
         operation_id="review_queue",
         summary="List the plans waiting for my decision",
@@ -250,7 +253,7 @@ class ReviewQueueApi(OrgApi):
 # --- Baselines ----------------------------------------------------------------------------------------
 
 
-class BaselineListApi(OrgApi):
+class BaselineListApi(PlanningApi):
     @extend_schema(
         operation_id="baseline_list",
         summary="List a plan's baselines",
@@ -263,7 +266,7 @@ class BaselineListApi(OrgApi):
         return self.paginated(baseline_list(plan=plan), s.BaselineSerializer)
 
 
-class BaselineDetailApi(OrgApi):
+class BaselineDetailApi(PlanningApi):
     @extend_schema(
         operation_id="baseline_retrieve",
         summary="Read a baseline",
@@ -276,7 +279,7 @@ class BaselineDetailApi(OrgApi):
         return Response(s.BaselineDetailSerializer(baseline_get(plan=plan, number=number)).data)
 
 
-class BaselineDiffApi(OrgApi):
+class BaselineDiffApi(PlanningApi):
     @extend_schema(
         operation_id="baseline_diff",
         summary="Compare a baseline",
@@ -295,7 +298,7 @@ class BaselineDiffApi(OrgApi):
 # --- Scores at the close ------------------------------------------------------------------------------
 
 
-class ObjectiveScoreApi(OrgApi):
+class ObjectiveScoreApi(PlanningApi):
     def objective(self, pk: int, objective_id: int) -> Objective:
         plan = plan_for(self.membership, pk)
         return org_object_or_404(Objective.objects.filter(plan=plan), self.organization, pk=objective_id)
@@ -343,7 +346,7 @@ class ObjectiveScoreApi(OrgApi):
 # --- Workload -----------------------------------------------------------------------------------------
 
 
-class WorkloadApi(OrgApi):
+class WorkloadApi(PlanningApi):
     @extend_schema(
         operation_id="workload",
         summary="Read the team workload",
