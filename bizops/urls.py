@@ -7,6 +7,7 @@ from metrics.views.exchange import calendar_feed
 from metrics.views.links import action_link
 
 from . import audit_views, views, webhook_views
+from .audit_api import AuditEventListApi
 from .forms import EmailLoginForm, ThrottledPasswordResetForm
 from .health import healthz, readyz
 
@@ -59,6 +60,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("o/<slug:org_slug>/", include("planning.urls")),
     path("o/<slug:org_slug>/", include("metrics.urls")),
+    path("api/v1/orgs/<slug:org_slug>/audit-events/", AuditEventListApi.as_view(), name="api_audit_events"),
     path("api/v1/orgs/<slug:org_slug>/", include("planning.api_urls")),
     path("api/v1/orgs/<slug:org_slug>/", include("metrics.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

@@ -175,3 +175,55 @@ def test_the_audit_page_stays_flat_in_queries(acme, clients, django_assert_max_n
     add(120)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert clients["admin"].get(url).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_audit_api_is_read_only_for_admins(acme, other):
+    from tests.planning.factories import api_client
+
+    services.team_create(actor=acme.manager, name="Sales")
+    services.organization_update(actor=acme.admin, organization=acme.org, name="Acme Two")
+    services.team_create(actor=other.manager, name="Their team")
+    url = reverse("api_audit_events", args=[acme.org.slug])
+
+    body = api_client(acme.admin).get(url, {"kind": "team"}).json()
+    assert [(e["kind"], e["action"], e["object_repr"]) for e in body["results"]] == [
+        ("team", "created", "Sales")
+    ]
+    assert body["results"][0]["actor"] == acme.manager.user_id
+    everything = api_client(acme.owner).get(url).json()
+    assert "Their team" not in str(everything)  # another organization's trail never shows
+    assert {"organization", "team"} <= {e["kind"] for e in everything["results"]}
+    mine = api_client(acme.admin).get(url, {"actor": acme.admin.user_id}).json()["results"]
+    assert {e["actor"] for e in mine} == {acme.admin.user_id}
+
+    for role in ("manager", "member", "viewer"):
+        assert api_client(getattr(acme, role)).get(url).status_code == 403, role
+    assert api_client(other.admin).get(url).status_code == 404
+    assert api_client().get(url).status_code in (401, 403)
+    for method in ("post", "put", "patch", "delete"):
+        assert getattr(api_client(acme.admin), method)(url, {}).status_code == 405, method
+
+    for bad in (
+        {"start": "tomorrow"},
+        {"start": "2027-02-01", "end": "2027-01-01"},
+        {"kind": "x;drop"},
+        {"who": "1"},
+    ):
+        response = api_client(acme.admin).get(url, bad)
+        assert response.status_code == 400 and response.json()["fields"], bad
+
+
+@pytest.mark.django_db
+def test_the_audit_api_stays_flat_in_queries(acme, django_assert_max_num_queries):
+    from tests.planning.factories import api_client
+
+    url = reverse("api_audit_events", args=[acme.org.slug])
+    client = api_client(acme.admin)
+    services.team_create(actor=acme.manager, name="First")
+    with django_assert_max_num_queries(12) as small:
+        assert client.get(url).status_code == 200
+    for i in range(60):
+        services.team_create(actor=acme.manager, name=f"Team {i}")
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        assert len(client.get(url).json()["results"]) > 1

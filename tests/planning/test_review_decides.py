@@ -293,3 +293,26 @@ def test_the_amendment_is_on_the_plans_activity_with_before_and_after(acme, clie
     other_plan = make_plan(acme.org, acme.manager)
     elsewhere = clients["manager"].get(reverse("plan_activity", args=[acme.org.slug, other_plan.pk]))
     assert "Leads reached a month" not in elsewhere.content.decode()  # the KPI is not linked there
+
+
+@pytest.mark.django_db
+def test_the_review_api_names_what_was_seen_and_a_stale_approval_is_409(acme, plan, tree, leads):
+    _, objective, _ = tree
+    services.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
+    review_url = reverse("api_plan_review", args=[acme.org.slug, plan.pk])
+    approve_url = reverse("api_plan_approve", args=[acme.org.slug, plan.pk])
+    admin = api_client(acme.admin)
+    review = admin.get(review_url).json()
+    assert len(review["digest"]) == 64 and review["since_request"] is None
+
+    # A KPI linked to the plan moves while the approver reads: their view is stale.
+    metrics_services.kpi_update(actor=acme.manager, kpi=leads, version=None, objectives=[objective])
+    stale = admin.post(approve_url, {"seen": review["digest"]})
+    assert stale.status_code == 409 and "changed since you opened it" in stale.json()["detail"]
+    assert not Approval.objects.filter(plan=plan).exists()
+    assert admin.post(approve_url, {"seen": "not a digest"}).status_code == 400
+
+    fresh = admin.get(review_url).json()
+    assert fresh["digest"] != review["digest"] and not fresh["since_submitted"]["is_empty"]
+    approved = admin.post(approve_url, {"seen": fresh["digest"]})
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
