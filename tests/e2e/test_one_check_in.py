@@ -146,6 +146,11 @@ def test_one_check_in_from_the_reminder_in_ten_interactions(page: Page, week):
     check_accessibility(page, "check-in page, saved")
     screenshot(page, "flow-one-check-in")
 
+    # The KPI behind "Leads reached" moved with the check-in, and the dashboard shows its new value.
+    page.goto(link.replace("/check-in/", "/dashboard/"))
+    tile = page.locator(".tile", has=page.get_by_text("Leads reached a month", exact=True))
+    expect(tile.locator(".tile__value")).to_contain_text("14 / 60")
+
     from metrics.models import CheckIn, KeyResult, Measurement
     from planning.models import ActionStep
 

@@ -83,6 +83,19 @@ def test_submit_request_changes_resubmit_and_approve(page: Page, open_page):
     expect(editor_row(page, "objective", RENAMED)).to_be_visible()
     submit_for_review(page, slug, plan_id, approver=MANAGER, note="Renamed the leads objective.")
 
+    # The manager sees exactly what was fixed since their request: the one renamed objective.
+    manager.goto(f"/o/{slug}/plans/{plan_id}/review/")
+    since = manager.locator(
+        "section", has=manager.get_by_role("heading", name=re.compile("^Changed since your request"))
+    )
+    expect(since).to_contain_text(COMMENT)
+    expect(since.locator(".diff__item")).to_have_count(1)
+    expect(since.locator(".diff__item")).to_contain_text("✎ Changed")
+    expect(since.locator(".changes li")).to_have_count(1)
+    expect(since.locator(".changes li")).to_contain_text(
+        f"Title: Reach 100 qualified leads a month → {RENAMED}"
+    )
+
     # The manager approves the second round.
     manager.reload()
     expect(waiting_count(manager)).to_have_text("1")
