@@ -168,7 +168,8 @@ def test_a_body_too_large_is_documented_once(schema):
 def serializer_classes():
     for module in (planning.serializers, metrics.serializers):
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if issubclass(cls, serializers.Serializer) and cls.__module__ == module.__name__:
+            # Defined in the module, or in a module of its package (planning.serializers.inputs…).
+            if issubclass(cls, serializers.Serializer) and cls.__module__.startswith(module.__name__):
                 yield cls
 
 
