@@ -227,3 +227,41 @@ def test_the_audit_api_stays_flat_in_queries(acme, django_assert_max_num_queries
         services.team_create(actor=acme.manager, name=f"Team {i}")
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert len(client.get(url).json()["results"]) > 1
+
+
+@pytest.mark.django_db
+def test_a_plans_activity_tab_stays_flat_in_queries(acme, clients, django_assert_max_num_queries):
+    from metrics import services as metrics_services
+    from planning import services as planning_services
+    from tests.factories import make_plan
+
+    def grow(plan, count):
+        milestone = plan.milestones.first()
+        for i in range(count):
+            planning_services.node_update(
+                actor=acme.manager, node=milestone, version=None, title=f"Pipeline {i}"
+            )
+            milestone.refresh_from_db()
+        objective = plan.objectives.first()
+        kpi = metrics_services.kpi_create(
+            actor=acme.manager,
+            name=f"Leads {plan.pk}-{count}",
+            unit="number",
+            direction="increase",
+            target=10,
+            frequency="monthly",
+            objectives=[objective],
+        )
+        for i in range(count):
+            metrics_services.kpi_update(actor=acme.manager, kpi=kpi, version=None, target=11 + i)
+            kpi.refresh_from_db()
+
+    plan = make_plan(acme.org, acme.manager, milestones=1, objectives=1, steps=1)
+    url = reverse("plan_activity", args=[acme.org.slug, plan.pk])
+    grow(plan, 2)
+    with django_assert_max_num_queries(20) as small:
+        assert clients["manager"].get(url).status_code == 200
+    grow(plan, 40)
+    with django_assert_max_num_queries(len(small.captured_queries)):
+        response = clients["manager"].get(url)
+    assert response.status_code == 200 and "Leads" in response.content.decode()
