@@ -1,10 +1,19 @@
-"""Settings for BizOps Planner, read from the environment.
+"""Settings for BizOps Planner, read from the environment: the base every other settings module extends.
 
-The defaults are for a laptop: SQLite and a file-based Celery broker under ``var/``, emails printed to
-the console (and always kept in the in-app outbox). ``DATABASE_URL``, ``REDIS_URL`` and ``EMAIL_URL``
-switch to PostgreSQL, Redis and SMTP. ``bizops.settings.production`` hardens this for a real deployment.
+Safe by default: debug off and no secret key (Django refuses to sign anything until
+``DJANGO_SECRET_KEY`` is set). Which modules exist and who uses them:
+
+- ``bizops.settings.local``: ``make run`` and ``make dev``; a secret key of this checkout's own under
+  ``var/``, links on the port the app listens on, debug only when ``DJANGO_DEBUG=true`` (``make dev``);
+- ``bizops.settings.production``: a real deployment (wsgi.py and asgi.py default to it);
+- ``bizops.settings.test``: the test suite.
+
+The services default to what needs nothing installed: SQLite and a file-based Celery broker under
+``var/``, emails printed to the console (and always kept in the in-app outbox). ``DATABASE_URL``,
+``REDIS_URL`` and ``EMAIL_URL`` switch to PostgreSQL, Redis and SMTP.
 """
 
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,12 +28,30 @@ VAR_DIR = Path(environ.Env().str("BIZOPS_VAR_DIR", default=str(BASE_DIR / "var")
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
-# The local default key is public on purpose: production.py refuses to start without its own.
-SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-development-key-change-me-in-production")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+# No default: an empty key makes Django refuse to sign sessions, tokens and links. bizops.settings.local
+# keeps a key of the checkout's own; a deployment sets DJANGO_SECRET_KEY.
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("BIZOPS_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+
+def site_url(*, host: str, port: int) -> str:
+    """The address emailed links start with when ``BIZOPS_SITE_URL`` does not name one: the host and port
+    the web server listens on. A server listening on every interface is reached by the machine's name."""
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = socket.gethostname()
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address in a URL
+    return f"http://{host}:{port}"
+
+
+# The web server's address (the Procfile binds gunicorn to it). BIZOPS_PORT, when set, wins over PORT:
+# honcho (make run) gives each process of the Procfile its own PORT, and the worker's emails must link
+# to the web process's.
+BIZOPS_HOST = env.str("BIZOPS_HOST", default="127.0.0.1")
+BIZOPS_PORT = env.int("BIZOPS_PORT", default=env.int("PORT", default=8000))
+SITE_URL = env.str("BIZOPS_SITE_URL", default="").rstrip("/") or site_url(host=BIZOPS_HOST, port=BIZOPS_PORT)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
