@@ -18,6 +18,28 @@
   document.addEventListener("keydown", function (event) { if (event.key === "Escape") closeMenus(null); });
 })();
 
+// Errors a form answers with (400 invalid, 409 conflict, 422 refused) are swapped where the form is,
+// as <meta name="htmx-config"> in base.html says, in debug mode too. Under DEBUG, {% htmx_script %}
+// adds django-htmx's debug script, whose listener on document replaces the whole page with any 400,
+// 403, 404 or 500 response (useful for a traceback, wrong for a form's errors). Stopping those
+// responses' event on its way down, before it reaches that listener, leaves htmx to swap them: htmx
+// only heeds preventDefault, not propagation. Other errors still reach the debug script.
+(function () {
+  "use strict";
+  function swappedInPlace(status) {
+    var rules = (window.htmx && window.htmx.config.responseHandling) || [];
+    for (var i = 0; i < rules.length; i++) {
+      // The same test htmx applies to each rule's code.
+      if (new RegExp(rules[i].code).test(String(status))) return Boolean(rules[i].swap) && !rules[i].error;
+    }
+    return false;
+  }
+  document.addEventListener("htmx:beforeOnLoad", function (event) {
+    var xhr = event.detail && event.detail.xhr;
+    if (xhr && xhr.status >= 400 && swappedInPlace(xhr.status)) event.stopPropagation();
+  }, true);
+})();
+
 // Strategy map: show a level of the tree, open everything before printing.
 (function () {
   "use strict";
