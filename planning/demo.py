@@ -9,7 +9,7 @@ from django.utils import timezone
 from bizops.models import Membership, Organization, Team
 
 from .models import ActionStep, Objective, StepCompletion, StepStatus
-from .services import plan_activate, plan_approve, plan_clone, plan_create_from_template, plan_submit
+from .services import plan_approve, plan_clone, plan_create_from_template, plan_submit
 
 
 def load(org: Organization, people: dict[str, Membership]) -> None:
@@ -50,10 +50,10 @@ def load(org: Organization, people: dict[str, Membership]) -> None:
             step.save(update_fields=["status", "completed_at"])
     StepCompletion.objects.bulk_create(completions)
     # Through the real workflow: the manager submits, the owner approves (the baseline is frozen and
-    # the members are told by email, into the outbox), and the plan goes live.
+    # the members are told by email, into the outbox), and the plan goes live: its period began two
+    # months ago, so the approval activates it.
     plan_submit(actor=people["manager"], plan=plan, comment="Our plan for the year: please review.")
     plan_approve(actor=people["owner"], plan=plan, comment="Ambitious and measurable. Go!")
-    plan_activate(actor=people["manager"], plan=plan)
     # Next period's plan, being written: a copy moved a year on.
     next_start = end + timedelta(days=1)
     plan_clone(

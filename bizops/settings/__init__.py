@@ -309,6 +309,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "bizops.tasks.deliver_pending_emails",
         "schedule": crontab(minute="*"),
     },
+    # An approved plan becomes active on its first day. Hourly, as organizations' days begin at their
+    # own time zone's midnight; each run activates only what began (planning.tasks).
+    "activate-begun-plans": {
+        "task": "planning.tasks.activate_begun_plans",
+        "schedule": crontab(minute=5),
+    },
 }
 
 # --- REST framework ---------------------------------------------------------------------------------

@@ -8,8 +8,10 @@ keys make a retried move harmless).
 
 from __future__ import annotations
 
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -90,16 +92,17 @@ def _lock(plan: Plan, action: str) -> Plan:
 
 
 def _move(
-    plan: Plan, action: str, to_status: str, actor: Membership, comment: str = "", **fields
+    plan: Plan, action: str, to_status: str, actor: Membership | None, comment: str = "", **fields
 ) -> PlanTransition:
-    """Write the new status (and any ``fields`` of the move) with its audit row."""
+    """Write the new status (and any ``fields`` of the move) with its audit row. No ``actor``: the
+    app itself made the move (an approved plan whose period began)."""
     transition = PlanTransition.objects.create(
         organization_id=plan.organization_id,
         plan=plan,
         action=action,
         from_status=plan.status,
         to_status=to_status,
-        actor=actor.user,
+        actor=actor.user if actor is not None else None,
         comment=comment,
     )
     _audit_move(plan, action, plan.status, to_status, actor, comment)
@@ -112,7 +115,7 @@ def _move(
 
 
 def _audit_move(
-    plan: Plan, action: str, from_status: str, to_status: str, actor: Membership, comment: str
+    plan: Plan, action: str, from_status: str, to_status: str, actor: Membership | None, comment: str
 ) -> None:
     audit_record(
         organization_id=plan.organization_id,
@@ -303,6 +306,8 @@ def plan_approve(*, actor: Membership, plan: Plan, comment: str = "", seen: str 
     previous = plan.baselines.order_by("-number").first()
     to_status = S.ACTIVE if plan.activated_at else S.APPROVED
     _move(plan, "approve", to_status, actor, comment)
+    if to_status == S.APPROVED and plan_period_has_begun(plan):
+        _activate_begun(plan)
     baseline = Baseline.objects.create(
         organization_id=plan.organization_id,
         plan=plan,
@@ -368,6 +373,44 @@ def plan_activate(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
     _require_editor(actor, plan)
     _move(plan, "activate", S.ACTIVE, actor, comment, activated_at=timezone.now())
     return plan
+
+
+def organization_today(plan: Plan, now: datetime | None = None) -> date:
+    """Today's date where the plan's organization works (its time zone), which says when a period began."""
+    try:
+        zone = zoneinfo.ZoneInfo(plan.organization.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = timezone.get_default_timezone()
+    return timezone.localtime(now or timezone.now(), zone).date()
+
+
+def plan_period_has_begun(plan: Plan, now: datetime | None = None) -> bool:
+    return plan.period_start <= organization_today(plan, now)
+
+
+AUTO_ACTIVATION_COMMENT = (
+    "Its period began on {start}: an approved plan becomes active when its period begins."
+)
+
+
+def _activate_begun(plan: Plan) -> None:
+    """An approved plan whose first day has come runs: the app activates it, saying why in the
+    plan's history and audit trail (no one clicked: no actor)."""
+    start = plan.period_start
+    comment = AUTO_ACTIVATION_COMMENT.format(start=f"{start.day} {start:%b %Y}")
+    _move(plan, "activate", S.ACTIVE, None, comment, activated_at=timezone.now())
+
+
+@transaction.atomic
+def plan_activate_if_begun(*, plan_id: int, now: datetime | None = None) -> bool:
+    """Activate an approved plan whose period has begun (the daily task, for plans approved before
+    their start). Idempotent: under the row lock, a plan activated, closed or amended meanwhile, or
+    not started yet, is left alone. Returns whether it was activated."""
+    plan = Plan.objects.select_for_update().select_related("organization").filter(pk=plan_id).first()
+    if plan is None or plan.status != S.APPROVED or not plan_period_has_begun(plan, now):
+        return False
+    _activate_begun(plan)
+    return True
 
 
 @transaction.atomic
