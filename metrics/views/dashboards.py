@@ -18,11 +18,25 @@ from ..models import CheckIn, KeyResult
 from ..rules import key_result_progress
 
 
-def _render(request: HttpRequest, board, title: str, subtitle: str, scope: str, team=None) -> HttpResponse:
+def _running_objectives(board, team=None, member=None) -> int:
+    """The objectives of running plans this dashboard covers: with none, its empty lists mean that
+    nothing runs yet, not that all is well."""
+    return sum(
+        1
+        for tree in board.trees
+        for o in tree.objectives.values()
+        if (team is None or o.team_id == team.pk) and (member is None or o.owner_id == member.pk)
+    )
+
+
+def _render(
+    request: HttpRequest, board, title: str, subtitle: str, scope: str, team=None, member=None
+) -> HttpResponse:
     for row in board.kpis:
         row.spark = sparkline([v for _, v, _ in row.series], label=row.kpi.name)
     context = {
         "board": board,
+        "running_objectives": _running_objectives(board, team, member),
         "title": title,
         "subtitle": subtitle,
         "scope": scope,
@@ -56,7 +70,12 @@ def team_dashboard(request: HttpRequest, team_id: int) -> HttpResponse:
 def my_dashboard(request: HttpRequest) -> HttpResponse:
     board = selectors.dashboard(organization=request.org, member=request.membership)
     return _render(
-        request, board, "My dashboard", "Objectives and KPIs you own, and your overdue steps.", "me"
+        request,
+        board,
+        "My dashboard",
+        "Objectives and KPIs you own, and your overdue steps.",
+        "me",
+        member=request.membership,
     )
 
 

@@ -18,23 +18,30 @@ from bizops.models import Membership
 
 from .. import selectors, services
 from ..forms import CloneForm, PlanCreateForm, PlanFilterForm, PlanForm
-from ..models import PlanStatus
+from ..models import IN_PLANNING_STATUSES, PlanStatus
 from .common import load_plan
+
+# The Overview's plan groups, each a set of statuses, so a plan appears once, where its status says.
+# Closed plans are under "All plans".
+OVERVIEW_GROUPS = {
+    "running": (PlanStatus.ACTIVE, PlanStatus.AMENDING),
+    "approved": (PlanStatus.APPROVED,),
+    "drafts": tuple(IN_PLANNING_STATUSES),
+}
 
 
 @org_view()
 def overview(request: HttpRequest) -> HttpResponse:
     """The organization's front page: plans running now, your work, the people."""
-    plans = list(selectors.plan_list(organization=request.org, period="current")[:8])
-    drafts = list(
-        selectors.plan_list(organization=request.org).filter(
-            status__in=[PlanStatus.DRAFT, PlanStatus.IN_REVIEW, PlanStatus.CHANGES_REQUESTED]
-        )[:8]
-    )
+    plans = {
+        group: list(selectors.plan_list(organization=request.org).filter(status__in=statuses)[:8])
+        for group, statuses in OVERVIEW_GROUPS.items()
+    }
     work = selectors.my_work(membership=request.membership)
     context = {
-        "plans": plans,
-        "drafts": drafts,
+        "plans": plans["running"],
+        "approved": plans["approved"],
+        "drafts": plans["drafts"],
         "work": work,
         "member_count": Membership.objects.filter(organization=request.org).count(),
         "teams": core_selectors.team_list(organization=request.org)[:8],
