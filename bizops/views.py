@@ -406,10 +406,33 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
 # --- Outbox -----------------------------------------------------------------------------------------
 
 
+# What each kind of email is, as the Outbox names it (bizops.notifications.KINDS, plus the emails
+# sent outside notifications). tests/test_truthful_pages.py checks every kind has one.
+EMAIL_KIND_LABELS = {
+    "invitation": "Invitation",
+    "account_locked": "Account locked",
+    "webhook_paused": "Webhook paused",
+    "checkin_due": "Check-in reminder",
+    "overdue_steps": "Overdue steps",
+    "approval_request": "Plan to review",
+    "approval_waiting": "Review nudge",
+    "approval_decision": "Decision on a plan",
+    "assignment": "New assignment",
+    "mention": "Mention",
+    "manager_digest": "Weekly team digest",
+    "score_request": "End-of-cycle score",
+}
+
+
+def email_kind_label(kind: str) -> str:
+    return EMAIL_KIND_LABELS.get(kind) or kind.replace("_", " ").capitalize()
+
+
 @org_view("outbox_view")
 def outbox(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.outbox_list(organization=request.org), 50).get_page(request.GET.get("page"))
-    return render(request, "bizops/outbox.html", {"page": page})
+    rows = [(email, email_kind_label(email.kind)) for email in page.object_list]
+    return render(request, "bizops/outbox.html", {"page": page, "rows": rows})
 
 
 @org_view("outbox_view")
@@ -423,7 +446,8 @@ def outbox_detail(request: HttpRequest, email_id: int) -> HttpResponse:
         else:
             messages.success(request, f"Sending it again to {email.to_email}.")
         return redirect("outbox_detail", org_slug=request.org.slug, email_id=email.pk)
-    return render(request, "bizops/outbox_detail.html", {"email": email})
+    context = {"email": email, "kind_label": email_kind_label(email.kind)}
+    return render(request, "bizops/outbox_detail.html", context)
 
 
 # --- Notifications ----------------------------------------------------------------------------------

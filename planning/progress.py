@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 # How far back a recurring step's completion rate looks: its "current period".
 WINDOW_OCCURRENCES = {Recurrence.DAILY: 7, Recurrence.WEEKLY: 4, Recurrence.MONTHLY: 3}
 WINDOW_LABEL = {Recurrence.DAILY: "days", Recurrence.WEEKLY: "weeks", Recurrence.MONTHLY: "months"}
+OCCURRENCE_LABEL = {Recurrence.DAILY: "day", Recurrence.WEEKLY: "week", Recurrence.MONTHLY: "month"}
 
 
 @dataclass
@@ -131,9 +132,16 @@ def step_part(step, completions: Iterable[date], today: date, period_start: date
     if not occurrences:
         return Part(step.title, 0.0, 1.0, "step", step.pk, "the plan's period has not started")
     done = len(set(occurrences) & set(completions))
-    unit = WINDOW_LABEL[step.recurrence]
-    detail = f"done in {done} of the last {len(occurrences)} {unit}"
+    detail = _window_detail(step.recurrence, done, len(occurrences))
     return Part(step.title, done / len(occurrences), 1.0, "step", step.pk, detail)
+
+
+def _window_detail(recurrence: str, done: int, count: int) -> str:
+    """ "done in 3 of the last 4 weeks". A window of one occurrence is the step's first (the window
+    is cut short only by the start of the plan's period), said as such, not "of the last 1 months"."""
+    if count == 1:
+        return f"{'done' if done else 'not done yet'} in its first {OCCURRENCE_LABEL[recurrence]}"
+    return f"done in {done} of the last {count} {WINDOW_LABEL[recurrence]}"
 
 
 @dataclass

@@ -205,7 +205,8 @@ def _forbidden():
 @transaction.atomic
 def step_set_status(*, actor: Membership, step: ActionStep, status: str) -> ActionStep:
     """One-click status change. For a recurring step, "done" checks off the current day, week or
-    month (once, however often it is clicked) and any other status un-checks it."""
+    month (once, however often it is clicked) and keeps the step's status: the step goes on, and
+    "doing" or "blocked" still say how it goes. Any other status un-checks the period and is set."""
     if status not in StepStatus.values:
         raise ValidationError({"status": "Choose one of the statuses."})
     plan = plan_for_write(step.plan_id, shared=True)
@@ -229,7 +230,7 @@ def step_set_status(*, actor: Membership, step: ActionStep, status: str) -> Acti
             activity_record(
                 plan=plan, actor=actor.user, verb="checked off", kind="step", node=current, changes=changes
             )
-        new_status = StepStatus.DOING
+        return current
     else:
         deleted, _ = StepCompletion.objects.filter(step=current, period_start=period).delete()
         if deleted:

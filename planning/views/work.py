@@ -56,7 +56,7 @@ def step_status(request: HttpRequest, step_id: int) -> HttpResponse:
         context = {"step": step, "today": today, "statuses": StepStatus.choices, "plan": plan}
         return render(request, "planning/my_work.html#work-row", context, status=status_code)
     if status_code == 200:
-        messages.success(request, f"“{step.title}” is now {_status_word(step)}.")
+        messages.success(request, _status_message(step, request.POST.get("status", "")))
     return back(request, reverse("my_work", args=[request.org.slug]))
 
 
@@ -66,7 +66,16 @@ def _occurrence(step: ActionStep, today):
     return occurrence_start(step.recurrence, today)
 
 
-def _status_word(step: ActionStep) -> str:
-    if step.is_recurring and step.status == StepStatus.DOING:
-        return "in progress"
-    return step.get_status_display().lower()
+OCCURRENCE_WORD = {"daily": "today", "weekly": "this week", "monthly": "this month"}
+
+
+def _status_message(step: ActionStep, posted: str) -> str:
+    """What changed, as the person sees it. A recurring step's "done" ticks this period off and
+    leaves its status as it was: the message says both."""
+    status = step.get_status_display().lower()
+    if not step.is_recurring:
+        return f"“{step.title}” is now {status}."
+    period = OCCURRENCE_WORD.get(step.recurrence, "this period")
+    if posted == StepStatus.DONE:
+        return f"“{step.title}” is done for {period}. It recurs, so its status stays {status}."
+    return f"“{step.title}” is no longer done for {period}; its status is {status}."
