@@ -22,8 +22,16 @@ if TYPE_CHECKING:
 
 # How far back a recurring step's completion rate looks: its "current period".
 WINDOW_OCCURRENCES = {Recurrence.DAILY: 7, Recurrence.WEEKLY: 4, Recurrence.MONTHLY: 3}
-WINDOW_LABEL = {Recurrence.DAILY: "days", Recurrence.WEEKLY: "weeks", Recurrence.MONTHLY: "months"}
-OCCURRENCE_LABEL = {Recurrence.DAILY: "day", Recurrence.WEEKLY: "week", Recurrence.MONTHLY: "month"}
+WINDOW_LABEL: dict[str, str] = {
+    Recurrence.DAILY: "days",
+    Recurrence.WEEKLY: "weeks",
+    Recurrence.MONTHLY: "months",
+}
+OCCURRENCE_LABEL: dict[str, str] = {
+    Recurrence.DAILY: "day",
+    Recurrence.WEEKLY: "week",
+    Recurrence.MONTHLY: "month",
+}
 
 
 @dataclass
