@@ -100,17 +100,18 @@ def test_submit_request_changes_resubmit_and_approve(page: Page, open_page):
     manager.reload()
     expect(waiting_count(manager)).to_have_text("1")
     approve(manager, slug, PLAN, comment="Clear now. Go.")
-    expect(manager.locator(".page-head")).to_contain_text("Approved")
+    expect(manager.locator(".page-head")).to_contain_text("Active")  # its period has begun
     expect(waiting_count(manager)).to_have_count(0)
     assert f"{MANAGER.name} approved “{PLAN}”" in email_subjects(OWNER.email)
     assert any(re.fullmatch(rf"You have \d+ new steps? in {PLAN}", s) for s in email_subjects(MEMBER.email))
 
     # The owner sees an approved plan, a baseline, and the history of both rounds.
     page.goto(f"/o/{slug}/plans/{plan_id}/review/")
-    expect(page.locator(".page-head")).to_contain_text("Approved")
+    expect(page.locator(".page-head")).to_contain_text("Active")
     expect(page.get_by_role("link", name="baseline #1")).to_be_visible()
     history = page.locator("section", has=page.get_by_role("heading", name="History"))
-    expect(history.get_by_role("row")).to_have_count(5)  # header, submitted, changes, submitted, approved
+    # header, submitted, changes, submitted, approved, activated
+    expect(history.get_by_role("row")).to_have_count(6)
     expect(history).to_contain_text(COMMENT)
     plan_tab(page, "Baselines")
     expect(page.get_by_role("link", name=re.compile("#1"))).to_be_visible()
@@ -120,7 +121,7 @@ def test_submit_request_changes_resubmit_and_approve(page: Page, open_page):
     from planning.models import Baseline, Plan
 
     plan = Plan.objects.get(pk=plan_id)
-    assert plan.status == "approved"
+    assert plan.status == "active"
     baseline = Baseline.objects.get(plan=plan)
     titles = {node["fields"]["title"] for node in baseline.snapshot["nodes"]}
     assert RENAMED in titles
