@@ -68,9 +68,9 @@ def audit_events(
     if plan_id is not None:
         events = events.filter(plan_id=plan_id)
     zone = _zone(organization.time_zone)
-    if start is not None:
+    if start is not None and start > date.min + timedelta(days=1):  # (the first days: everything)
         events = events.filter(created_at__gte=datetime.combine(start, time.min, tzinfo=zone))
-    if end is not None:
+    if end is not None and end < date.max:  # the last day there is has nothing after it to stop at
         events = events.filter(
             created_at__lt=datetime.combine(end + timedelta(days=1), time.min, tzinfo=zone)
         )

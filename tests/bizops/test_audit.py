@@ -265,3 +265,17 @@ def test_a_plans_activity_tab_stays_flat_in_queries(acme, clients, django_assert
     with django_assert_max_num_queries(len(small.captured_queries)):
         response = clients["manager"].get(url)
     assert response.status_code == 200 and "Leads" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "dates", [{"end": "9999-12-31"}, {"start": "0001-01-01"}, {"start": "0001-01-01", "end": "9999-12-31"}]
+)
+def test_the_first_and_last_days_there_are_filter_without_error(acme, clients, dates):
+    from tests.planning.factories import api_client
+
+    services.team_create(actor=acme.manager, name="Sales")
+    for name in ("audit_log", "audit_log_csv"):
+        assert clients["admin"].get(reverse(name, args=[acme.org.slug]), dates).status_code == 200, name
+    response = api_client(acme.admin).get(reverse("api_audit_events", args=[acme.org.slug]), dates)
+    assert response.status_code == 200 and response.json()["count"] >= 1
