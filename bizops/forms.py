@@ -1,17 +1,88 @@
 import zoneinfo
+from importlib import resources
+from pathlib import Path
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
 
 from .account_security import password_reset_account_allow, password_reset_address_allow
 from .errors import ValidationError
 from .lockout import client_ip
-from .models import Membership, Organization, Team, Weekday
+from .models import Membership, Organization, Team, User, Weekday
 from .roles import Role, assignable_roles
 from .text import Form, ModelForm
 
-TIME_ZONES = sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
-TIME_ZONE_CHOICES = [(tz, tz.replace("_", " ")) for tz in TIME_ZONES]
+TIME_ZONE_REGIONS = (
+    "Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific",
+)  # fmt: skip
+
+
+def _zone_tab() -> str | None:
+    """The IANA ``zone.tab`` (one row per country's zone, canonical names only), from the tzdata package
+    or the system's zoneinfo directory, whichever is there."""
+    try:
+        return resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        pass
+    for directory in zoneinfo.TZPATH:
+        path = Path(directory) / "zone.tab"
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return None
+
+
+def canonical_time_zones() -> list[str]:
+    """The zones people choose from: the canonical ``Region/City`` names plus UTC, without the legacy
+    aliases (``GB-Eire``, ``US/Eastern``, ``Etc/GMT+3``) and the renamed ones (``Asia/Calcutta``)."""
+    available = zoneinfo.available_timezones()
+    text = _zone_tab()
+    if text is not None:
+        names = {line.split("\t")[2] for line in text.splitlines() if line and not line.startswith("#")}
+    else:  # no table to tell aliases apart: keep the region-named zones
+        names = {tz for tz in available if tz.split("/", 1)[0] in TIME_ZONE_REGIONS}
+    return sorted((names & available) | {"UTC"})
+
+
+def _grouped_time_zone_choices(zones: list[str]) -> list:
+    """``UTC`` first, then an option group per region, each zone labelled by its place."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for tz in zones:
+        if "/" in tz:
+            region, place = tz.split("/", 1)
+            groups.setdefault(region, []).append((tz, place.replace("_", " ").replace("/", " / ")))
+    return [("UTC", "UTC"), *groups.items()]
+
+
+TIME_ZONES = canonical_time_zones()
+TIME_ZONE_CHOICES = _grouped_time_zone_choices(TIME_ZONES)
+
+
+class TimeZoneField(forms.ChoiceField):
+    """A time zone chosen from the canonical ones, grouped by region. Any zone the system knows stays
+    valid, so a profile saved with an older alias still saves. ``preset`` asks the page's script
+    (static/js/timezone.js) to preselect the browser's zone on a new form; without it the field says UTC."""
+
+    def __init__(self, *, preset: bool = False, **kwargs) -> None:
+        kwargs.setdefault("choices", TIME_ZONE_CHOICES)
+        kwargs.setdefault("label", "Time zone")
+        super().__init__(**kwargs)
+        if preset:
+            self.widget.attrs["data-timezone-preset"] = ""
+
+    def valid_value(self, value) -> bool:
+        return value in TIME_ZONES or value in zoneinfo.available_timezones()
+
+
+class PresetTimeZoneForm(Form):
+    """A form whose ``time_zone`` the browser presets on first show; once submitted, the choice made is
+    shown again as it was, not replaced by the script."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.is_bound:
+            self.fields["time_zone"].widget.attrs.pop("data-timezone-preset", None)
 
 
 def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -49,7 +120,12 @@ class ThrottledPasswordResetForm(PasswordResetForm):
                 yield user
 
 
-class SignupForm(Form):
+class SignupForm(PresetTimeZoneForm):
+    """Every problem is found in one submit and shown at its field: a missing field, an email that has an
+    account, a password the validators refuse. The password box is never filled back in."""
+
+    required_css_class = "field--required"
+
     display_name = forms.CharField(label="Your name", max_length=120)
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password = forms.CharField(
@@ -59,18 +135,38 @@ class SignupForm(Form):
     organization_name = forms.CharField(
         label="Organization", max_length=120, help_text="Your company or team, e.g. “Acme Copywriting”."
     )
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
+    time_zone = TimeZoneField(preset=True, initial="UTC")
+
+    def clean_email(self) -> str:
+        email = User.objects.normalize_email(self.cleaned_data["email"]).strip().lower()
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("An account with this email exists already. Log in instead.")
+        return email
+
+    def clean(self):
+        data = super().clean()
+        password = data.get("password")
+        if password:
+            # The validators compare the password with the name and email, so they see what was typed.
+            user = User(email=data.get("email") or "", display_name=data.get("display_name") or "")
+            try:
+                validate_password(password, user)
+            except DjangoValidationError as exc:
+                self.add_error("password", exc)
+        return data
 
 
-class AcceptInvitationSignupForm(Form):
+class AcceptInvitationSignupForm(PresetTimeZoneForm):
+    required_css_class = "field--required"
+
     display_name = forms.CharField(label="Your name", max_length=120)
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES, initial="UTC")
+    time_zone = TimeZoneField(preset=True, initial="UTC")
 
 
 class ProfileForm(Form):
     display_name = forms.CharField(label="Name", max_length=120)
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
+    time_zone = TimeZoneField()
 
 
 class OrganizationCreateForm(Form):
@@ -81,7 +177,7 @@ class OrganizationForm(ModelForm):
     checkin_hour = forms.TypedChoiceField(
         label="Check-in hour", coerce=int, choices=[(h, f"{h:02d}:00") for h in range(24)]
     )
-    time_zone = forms.ChoiceField(choices=TIME_ZONE_CHOICES)
+    time_zone = TimeZoneField()
     checkin_weekday = forms.TypedChoiceField(label="Check-in day", coerce=int, choices=Weekday.choices)
 
     class Meta:
@@ -100,6 +196,18 @@ class InviteForm(Form):
         allowed = assignable_roles(membership.role)
         self.fields["role"].choices = [(r, label) for r, label in Role.choices if r in allowed]
         self.fields["team"].queryset = Team.objects.filter(organization=membership.organization)
+
+
+class ApproverInviteForm(Form):
+    """Invite someone who may approve plans: for an organization where nobody but the submitter can."""
+
+    email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "off"}))
+    role = forms.ChoiceField(choices=[(Role.MANAGER, Role.MANAGER.label), (Role.ADMIN, Role.ADMIN.label)])
+
+    def __init__(self, *args, membership: Membership, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        allowed = assignable_roles(membership.role)
+        self.fields["role"].choices = [(r, label) for r, label in self.fields["role"].choices if r in allowed]
 
 
 class RoleForm(Form):

@@ -34,6 +34,11 @@ urlpatterns = [
     path(NODE + "delete/", tree.node_delete, name="node_delete"),
     path(NODE + "why/", tree.progress_breakdown, name="progress_breakdown"),
     path("plans/<int:plan_id>/review/", review.plan_review, name="plan_review"),
+    path(
+        "plans/<int:plan_id>/review/invite-approver/",
+        review.plan_invite_approver,
+        name="plan_invite_approver",
+    ),
     path("plans/<int:plan_id>/actions/<str:action>/", review.plan_transition, name="plan_transition"),
     path("plans/<int:plan_id>/baselines/", review.baseline_list, name="baseline_list"),
     path("plans/<int:plan_id>/baselines/<int:number>/", review.baseline_detail, name="baseline_detail"),

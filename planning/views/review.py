@@ -6,12 +6,16 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from bizops import services as core_services
 from bizops.access import org_object_or_404, org_view
 from bizops.errors import Conflict, ValidationError
-from bizops.forms import add_service_errors
+from bizops.forms import ApproverInviteForm, add_service_errors
+from bizops.models import Invitation
+from bizops.roles import Role, can
 
 from .. import selectors, services
 from ..baselines import diff, snapshot
@@ -60,6 +64,13 @@ def _node_titles(plan, tree) -> dict[tuple[str, int], str]:
     return titles
 
 
+def _comment_form(request: HttpRequest, plan, tree, data=None) -> ReviewCommentForm | None:
+    if not (request.can.plan_comment and plan.status != PlanStatus.CLOSED):
+        return None
+    initial = {"node": request.GET.get("comment_on") or f"plan:{plan.pk}"}
+    return ReviewCommentForm(data, nodes=_comment_targets(plan, tree), initial=initial)
+
+
 @org_view("plan_view")
 def plan_review(request: HttpRequest, plan_id: int) -> HttpResponse:
     """The page where a plan is reviewed and decided: readiness, what changed (since the baseline,
@@ -68,15 +79,9 @@ def plan_review(request: HttpRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     me = request.membership
     review = selectors.plan_review(plan=plan, membership=me)
-    tree = review.tree
-    comment_form = None
-    if request.can.plan_comment and plan.status != PlanStatus.CLOSED:
-        initial = {"node": request.GET.get("comment_on") or f"plan:{plan.pk}"}
-        comment_form = ReviewCommentForm(
-            request.POST if request.method == "POST" else None,
-            nodes=_comment_targets(plan, tree),
-            initial=initial,
-        )
+    comment_form = _comment_form(
+        request, plan, review.tree, request.POST if request.method == "POST" else None
+    )
     status = 200
     if request.method == "POST":
         if comment_form is None:
@@ -96,11 +101,30 @@ def plan_review(request: HttpRequest, plan_id: int) -> HttpResponse:
                 messages.success(request, "Your comment is posted; people you mentioned are told.")
                 return redirect(f"{request.path}#review-comments")
         status = 400
+    return _render_review(request, plan, review, comment_form=comment_form, status=status)
+
+
+def _render_review(
+    request: HttpRequest,
+    plan,
+    review,
+    *,
+    comment_form: ReviewCommentForm | None,
+    invite_form: ApproverInviteForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    me = request.membership
+    tree = review.tree
     asked_for_changes = any(a.approver_id == me.user_id for a in review.requests)
     submit_form = None
+    eligible: list = []
     # The approver who asked for changes does not resubmit the plan they sent back, unless it is theirs.
     if plan.can_edit and plan.is_editable and (not asked_for_changes or plan.owner_id == me.pk):
-        submit_form = SubmitForm(eligible=services.eligible_approvers(plan, me))
+        eligible = services.eligible_approvers(plan, me)
+        submit_form = SubmitForm(eligible=eligible)
+        # Nobody here may approve but the submitter: say so, and let them invite an approver in place.
+        if not eligible and invite_form is None and request.can.members_invite:
+            invite_form = ApproverInviteForm(membership=me)
     can_decide = "approve" in plan.allowed_actions
     titles = _node_titles(plan, tree)
     comments = [
@@ -115,6 +139,9 @@ def plan_review(request: HttpRequest, plan_id: int) -> HttpResponse:
         "changes": review.diff,
         "readiness": review.readiness,
         "submit_form": submit_form,
+        "no_approver": submit_form is not None and not eligible,
+        "invite_form": invite_form,
+        "open_invitations": _open_approver_invitations(request) if submit_form and not eligible else [],
         "decision_form": DecisionForm(initial={"seen": review.digest}) if can_decide else None,
         "comment_form": comment_form,
         "comments": comments,
@@ -129,6 +156,43 @@ def plan_review(request: HttpRequest, plan_id: int) -> HttpResponse:
     return render(request, "planning/review.html", context, status=status)
 
 
+def _open_approver_invitations(request: HttpRequest) -> list[Invitation]:
+    """Invitations still open to people who will be able to approve, so the page says who is coming."""
+    return list(
+        Invitation.objects.filter(
+            organization=request.org,
+            role__in=[r for r in Role.values if can(r, "plan_approve")],
+            accepted_at__isnull=True,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        ).order_by("email")[:10]
+    )
+
+
+@org_view("members_invite")
+@require_POST
+def plan_invite_approver(request: HttpRequest, plan_id: int) -> HttpResponse:
+    """Invite a manager or admin from the review page of a plan nobody else can approve yet."""
+    plan = load_plan(request, plan_id)
+    form = ApproverInviteForm(request.POST, membership=request.membership)
+    if form.is_valid():
+        try:
+            invitation = core_services.invitation_create(actor=request.membership, **form.cleaned_data)
+        except ValidationError as exc:
+            add_service_errors(form, exc)
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(
+                request,
+                f"Invitation sent to {invitation.email}. Once they join, choose them here and submit the plan.",
+            )
+            return redirect(f"{reverse('plan_review', args=[request.org.slug, plan.pk])}#ready-h")
+    review = selectors.plan_review(plan=plan, membership=request.membership)
+    comment_form = _comment_form(request, plan, review.tree)
+    return _render_review(request, plan, review, comment_form=comment_form, invite_form=form, status=400)
+
+
 @org_view("plan_view")
 @require_POST
 def plan_transition(request: HttpRequest, plan_id: int, action: str) -> HttpResponse:
@@ -137,7 +201,13 @@ def plan_transition(request: HttpRequest, plan_id: int, action: str) -> HttpResp
     comment = request.POST.get("comment", "")
     try:
         if action == "submit":
-            form = SubmitForm(request.POST, eligible=services.eligible_approvers(plan, actor))
+            eligible = services.eligible_approvers(plan, actor)
+            if not eligible:
+                raise ValidationError(
+                    "Nobody here can approve this plan yet: plans are approved by a manager, admin or "
+                    "another owner, never by the person who submits them. Invite one first."
+                )
+            form = SubmitForm(request.POST, eligible=eligible)
             if not form.is_valid():
                 raise ValidationError(form.errors.get("approvers") or "Choose the approvers.")
             services.plan_submit(

@@ -1,0 +1,213 @@
+"""The first hour of a new team: sign-up, the first plan, and submitting it when nobody else can
+approve yet (issue 18). Each test checks what the person sees: the page, the saved rows, the email."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from bizops import services as core_services
+from bizops.models import Invitation, User
+from planning import services as planning_services
+from planning.models import PlanStatus
+
+from .factories import MembershipFactory
+
+STRONG = "a-long-unusual-passphrase"
+
+
+def lone_owner_with_ready_plan():
+    """A new organization whose only person is its owner, and a plan that passes the readiness check."""
+    user, org = core_services.user_signup(
+        email="founder@example.com", display_name="Fran Founder", password=STRONG, organization_name="Quill"
+    )
+    owner = org.memberships.get()
+    plan = planning_services.plan_create(
+        actor=owner,
+        title="Copy 2027",
+        ultimate_goal="Five new clients a month.",
+        period_start=date(2027, 1, 1),
+        period_end=date(2027, 3, 31),
+    )
+    milestone = planning_services.milestone_create(actor=owner, plan=plan, title="Pipeline")
+    objective = planning_services.objective_create(
+        actor=owner, milestone=milestone, title="Close clients", owner=owner, due_date=date(2027, 3, 31)
+    )
+    planning_services.step_create(actor=owner, objective=objective, title="Call leads", assignee=owner)
+    client = Client()
+    client.force_login(user)
+    return org, owner, plan, client
+
+
+@pytest.mark.django_db
+def test_a_lone_owner_is_told_why_no_approver_can_be_chosen_and_invites_one_in_place(
+    mailoutbox, django_capture_on_commit_callbacks
+):
+    org, owner, plan, client = lone_owner_with_ready_plan()
+    review_url = reverse("plan_review", args=[org.slug, plan.pk])
+
+    page = client.get(review_url)
+    body = page.content.decode()
+    assert page.status_code == 200
+    assert "Nobody here can approve this plan yet" in body
+    assert "Invite an approver" in body
+    assert "Submit for review" not in body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("plan_invite_approver", args=[org.slug, plan.pk]),
+            {"email": "Mia@Example.com", "role": "manager"},
+        )
+    assert response.status_code == 302
+    assert response["Location"].startswith(review_url)
+    invitation = Invitation.objects.get(organization=org)
+    assert (invitation.email, invitation.role, invitation.invited_by_id) == (
+        "mia@example.com",
+        "manager",
+        owner.user_id,
+    )
+    assert [m.to for m in mailoutbox] == [["mia@example.com"]]
+    assert "/invite/" in mailoutbox[0].body
+
+    after = client.get(review_url).content.decode()
+    assert "Invitation sent to mia@example.com" in after
+    assert "Invited, not joined yet: mia@example.com (manager)" in after
+
+
+@pytest.mark.django_db
+def test_once_a_manager_joins_the_owner_submits_to_them():
+    org, _owner, plan, client = lone_owner_with_ready_plan()
+    manager = MembershipFactory(organization=org, role="manager")
+    page = client.get(reverse("plan_review", args=[org.slug, plan.pk])).content.decode()
+    assert "Nobody here can approve" not in page
+    assert "Submit for review" in page
+    response = client.post(
+        reverse("plan_transition", args=[org.slug, plan.pk, "submit"]), {"approvers": [manager.pk]}
+    )
+    assert response.status_code == 302
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.IN_REVIEW
+
+
+@pytest.mark.django_db
+def test_submitting_with_nobody_to_approve_says_why_not_this_field_is_required():
+    org, _owner, plan, client = lone_owner_with_ready_plan()
+    response = client.post(reverse("plan_transition", args=[org.slug, plan.pk, "submit"]), follow=True)
+    body = response.content.decode()
+    assert "Nobody here can approve this plan yet" in body
+    assert "This field is required" not in body
+    plan.refresh_from_db()
+    assert plan.status == PlanStatus.DRAFT
+
+
+@pytest.mark.django_db
+def test_the_in_place_invitation_shows_its_errors_at_the_field(mailoutbox):
+    org, _owner, plan, client = lone_owner_with_ready_plan()
+    response = client.post(
+        reverse("plan_invite_approver", args=[org.slug, plan.pk]),
+        {"email": "founder@example.com", "role": "member"},
+    )
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert "founder@example.com is already a member of Quill" not in body  # the role is wrong first
+    assert "Select a valid choice" in body
+    response = client.post(
+        reverse("plan_invite_approver", args=[org.slug, plan.pk]),
+        {"email": "founder@example.com", "role": "admin"},
+    )
+    assert response.status_code == 400
+    assert "founder@example.com is already a member of Quill." in response.content.decode()
+    assert not Invitation.objects.filter(organization=org).exists()
+    assert mailoutbox == []
+
+
+@pytest.mark.django_db
+def test_only_those_who_invite_may_invite_an_approver_from_the_review_page(acme, clients, plan):
+    url = reverse("plan_invite_approver", args=[acme.org.slug, plan.pk])
+    assert clients["manager"].post(url, {"email": "x@example.com", "role": "manager"}).status_code == 403
+    assert clients["outsider"].post(url, {"email": "x@example.com", "role": "manager"}).status_code == 404
+    assert not Invitation.objects.filter(email="x@example.com").exists()
+    assert User.objects.filter(email="x@example.com").count() == 0
+
+
+# --- Sign-up ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_sign_up_shows_every_error_at_its_field_at_once_and_keeps_what_was_typed(client):
+    User.objects.create_user(email="taken@example.com", password=STRONG, display_name="Taken")
+    response = client.post(
+        reverse("signup"),
+        {
+            "display_name": "Fran Founder",
+            "email": "taken@example.com",
+            "password": "12345678",
+            "organization_name": "",
+            "time_zone": "Europe/Berlin",
+        },
+    )
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.errors["organization_name"] == ["This field is required."]
+    assert form.errors["email"] == ["An account with this email exists already. Log in instead."]
+    assert "This password is too common." in form.errors["password"]
+    assert "This password is entirely numeric." in form.errors["password"]
+    assert not form.non_field_errors()
+    body = response.content.decode()
+    # Each message sits in the field's own error line, the entered values are kept, the password is not.
+    assert 'id="id_password_error">This password is too common.' in body
+    assert 'value="Fran Founder"' in body
+    assert 'value="taken@example.com"' in body
+    assert "12345678" not in body
+    assert '<option value="Europe/Berlin" selected>Berlin</option>' in body
+    assert User.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_sign_up_marks_required_fields_and_offers_canonical_zones_grouped_by_region(client):
+    body = client.get(reverse("signup")).content.decode()
+    assert body.count('<span class="req" aria-hidden="true">*</span>') == 5
+    assert '<optgroup label="Europe">' in body
+    assert '<option value="Europe/London">London</option>' in body
+    assert '<option value="UTC" selected>UTC</option>' in body
+    assert "GB-Eire" not in body and "US/Eastern" not in body and "Etc/GMT" not in body
+    # The browser's zone is preset by the project's own script, on a new form only.
+    assert "data-timezone-preset" in body
+    assert "js/timezone.js" in body
+
+
+@pytest.mark.django_db
+def test_sign_up_with_a_good_password_creates_the_account_in_the_chosen_zone(client):
+    response = client.post(
+        reverse("signup"),
+        {
+            "display_name": "Fran Founder",
+            "email": "Fran@Example.com",
+            "password": STRONG,
+            "organization_name": "Quill",
+            "time_zone": "America/Argentina/Buenos_Aires",
+        },
+    )
+    assert response.status_code == 302
+    user = User.objects.get(email="fran@example.com")
+    assert user.time_zone == "America/Argentina/Buenos_Aires"
+    assert user.memberships.get().organization.time_zone == "America/Argentina/Buenos_Aires"
+
+
+@pytest.mark.django_db
+def test_a_profile_saved_with_an_old_alias_zone_still_saves(client):
+    from bizops.forms import ProfileForm
+
+    assert ProfileForm({"display_name": "Old", "time_zone": "US/Eastern"}).is_valid()
+    assert not ProfileForm({"display_name": "Old", "time_zone": "Mars/Olympus"}).is_valid()
+
+
+@pytest.mark.django_db
+def test_after_a_failed_sign_up_the_chosen_zone_is_not_preset_again(client):
+    response = client.post(reverse("signup"), {"display_name": "F", "time_zone": "UTC"})
+    body = response.content.decode()
+    assert "data-timezone-preset" not in body
+    assert '<option value="UTC" selected>UTC</option>' in body
