@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from bizops.models import Membership, Organization, User
-from planning.models import ActionStep, Objective, Plan
+from planning.models import RUNNING_STATUSES, ActionStep, Objective, Plan
 
 
 class Unit(models.TextChoices):
@@ -147,6 +147,19 @@ class KeyResultKind(models.TextChoices):
     MILESTONE = "milestone", "Milestone (percent complete)"
 
 
+class KeyResultQuerySet(models.QuerySet["KeyResult"]):
+    def running(self) -> KeyResultQuerySet:
+        """Key results of running plans (``RUNNING_STATUSES``): the ones people check in on."""
+        return self.filter(plan__status__in=RUNNING_STATUSES)
+
+    def answered_by(self, *membership_ids: int) -> KeyResultQuerySet:
+        """The key results these members answer for: their own, and those without an owner on the
+        objectives they own."""
+        return self.filter(
+            Q(owner_id__in=membership_ids) | Q(owner__isnull=True, objective__owner_id__in=membership_ids)
+        )
+
+
 class KeyResult(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="key_results")
@@ -169,6 +182,8 @@ class KeyResult(models.Model):
     position = models.PositiveIntegerField(default=0)
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = KeyResultQuerySet.as_manager()
 
     class Meta:
         ordering = ["position", "pk"]

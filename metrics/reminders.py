@@ -13,19 +13,17 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.db.models import Q
 from django.urls import reverse
 
 from bizops.links import action_url
 from bizops.models import Membership, Team
 from bizops.notifications import notify
-from planning.models import ActionStep, Objective, Plan, PlanApprover, PlanStatus, StepStatus
+from planning.models import ActionStep, Objective, Plan, PlanApprover, PlanStatus, StepQuerySet
 
 from .models import CheckIn, KeyResult
 from .rules import key_result_progress, plain_number
 
 WINDOW = timedelta(hours=24)
-RUNNING = [PlanStatus.ACTIVE, PlanStatus.AMENDING, PlanStatus.APPROVED]
 NUDGE_DAYS = (1, 3, 7)  # approval nudges: a day, three days and a week after submission, then no more
 
 
@@ -103,8 +101,8 @@ def send_checkin_due(
     with the previous values; nobody who owns nothing gets an email."""
     ids = [m.pk for m in memberships]
     krs = list(
-        KeyResult.objects.filter(plan__status__in=RUNNING)
-        .filter(Q(owner_id__in=ids) | Q(owner__isnull=True, objective__owner_id__in=ids))
+        KeyResult.objects.running()
+        .answered_by(*ids)
         .select_related("objective", "plan")
         .order_by("plan_id", "position")
     )
@@ -112,9 +110,7 @@ def send_checkin_due(
     for check_in in CheckIn.objects.filter(key_result__in=krs).order_by("key_result_id", "-created_at"):
         last.setdefault(check_in.key_result_id, check_in)
     objectives = list(
-        Objective.objects.filter(owner_id__in=ids, plan__status__in=RUNNING)
-        .select_related("plan")
-        .order_by("plan_id")
+        Objective.objects.running().filter(owner_id__in=ids).select_related("plan").order_by("plan_id")
     )
     by_person: dict[int, dict] = defaultdict(lambda: {"key_results": [], "objectives": []})
     for kr in krs:
@@ -160,20 +156,18 @@ def send_overdue_steps(
 ) -> int:
     by_person: dict[int, list[ActionStep]] = defaultdict(list)
     today_by_person = {m.pk: date.fromisoformat(periods[m.pk]) for m in memberships}
-    earliest = max(today_by_person.values(), default=date.today())
+    latest_today = max(today_by_person.values(), default=date.today())
+    # Each person's "today" is their own local date: load what is overdue by the latest of them, then
+    # keep, per person, what is overdue by theirs.
     steps = (
-        ActionStep.objects.filter(
-            assignee_id__in=list(today_by_person),
-            due_date__lt=earliest,
-            recurrence="none",
-            plan__status__in=RUNNING,
-        )
-        .exclude(status=StepStatus.DONE)
+        ActionStep.objects.filter(assignee_id__in=list(today_by_person))
+        .overdue(latest_today)
         .select_related("plan", "objective")
         .order_by("due_date")
     )
     for step in steps:
-        if step.due_date < today_by_person[step.assignee_id]:
+        today = today_by_person[step.assignee_id]
+        if StepQuerySet.is_overdue(step, plan_status=step.plan.status, today=today):
             by_person[step.assignee_id].append(step)
     sent = 0
     for m in memberships:

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from bizops.models import Membership, Organization
 from planning.models import (
-    RUNNING_STATUSES,
     ActionStep,
     Objective,
     Plan,
@@ -319,7 +318,9 @@ def _previous(recurrence: str, start: date) -> date:
 
 # --- Dashboards -------------------------------------------------------------------------------------
 
-RUNNING = [PlanStatus.APPROVED, PlanStatus.ACTIVE, PlanStatus.AMENDING, PlanStatus.IN_REVIEW]
+# The plans a dashboard draws: the running ones and those in review. Their steps are overdue only
+# while the plan runs (``ActionStep.objects.overdue``), not while it is in review.
+DASHBOARD_PLAN_STATUSES = [PlanStatus.APPROVED, PlanStatus.ACTIVE, PlanStatus.AMENDING, PlanStatus.IN_REVIEW]
 
 
 @dataclass
@@ -345,7 +346,7 @@ def dashboard(
 
     today = today or timezone.localdate()
     plans = list(
-        Plan.objects.filter(organization=organization, status__in=RUNNING)
+        Plan.objects.filter(organization=organization, status__in=DASHBOARD_PLAN_STATUSES)
         .select_related("owner__user")
         .order_by("-period_start", "title")[:20]
     )
@@ -368,9 +369,7 @@ def dashboard(
             o.confidence = latest_confidence.get(o.pk)
             if o.health_key in ("at_risk", "off_track") or o.confidence in ("at_risk", "off_track"):
                 at_risk.append(o)
-    steps = ActionStep.objects.filter(
-        organization=organization, plan__status__in=RUNNING, due_date__lt=today, recurrence="none"
-    ).exclude(status=StepStatus.DONE)
+    steps = ActionStep.objects.filter(organization=organization).overdue(today)
     if team is not None:
         steps = steps.filter(objective__team=team)
     if member is not None:
@@ -523,10 +522,10 @@ def check_in_items(*, membership: Membership, today: date | None = None) -> Chec
     cover today's KPI period (``kr.kpi_period`` is None) is listed without a value to enter.
     """
     today = today or timezone.localdate()
-    running = list(RUNNING_STATUSES)
     key_results = list(
-        KeyResult.objects.filter(organization_id=membership.organization_id, plan__status__in=running)
-        .filter(Q(owner=membership) | Q(owner__isnull=True, objective__owner=membership))
+        KeyResult.objects.filter(organization_id=membership.organization_id)
+        .running()
+        .answered_by(membership.pk)
         .select_related("plan", "objective", "kpi")
         .only(*CHECK_IN_KEY_RESULT_FIELDS)
         .order_by("plan__title", "plan_id", "objective__position", "objective_id", "position", "pk")
@@ -579,7 +578,8 @@ def check_in_items(*, membership: Membership, today: date | None = None) -> Chec
             if kpi.last:
                 kpi.last.label = period_label(kpi.frequency, kpi.last.period_start)
     steps = list(
-        ActionStep.objects.filter(assignee=membership, plan__status__in=running)
+        ActionStep.objects.filter(assignee=membership)
+        .running()
         .filter(
             Q(recurrence=Recurrence.NONE, status__in=[StepStatus.TODO, StepStatus.DOING, StepStatus.BLOCKED])
             | (~Q(recurrence=Recurrence.NONE) & Q(plan__period_end__gte=today))

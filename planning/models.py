@@ -7,6 +7,9 @@ based on an older version is refused, never silently overwritten.
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+from typing import Any
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -45,6 +48,80 @@ class StepStatus(models.TextChoices):
     DOING = "doing", "Doing"
     BLOCKED = "blocked", "Blocked"
     DONE = "done", "Done"
+
+
+class ObjectiveQuerySet(models.QuerySet["Objective"]):
+    def running(self) -> ObjectiveQuerySet:
+        """Objectives of running plans (``RUNNING_STATUSES``): the ones people check in on."""
+        return self.filter(plan__status__in=RUNNING_STATUSES)
+
+
+class StepQuerySet(models.QuerySet["ActionStep"]):
+    """Which steps are open, overdue or due this week, said once for every page, API and email.
+
+    A step is work only while its plan runs (``RUNNING_STATUSES``): the steps of a plan being written
+    or reviewed are plans, and a closed plan's are history. A recurring step is due every period (its
+    occurrences are recorded as completions), so its date never makes it overdue or due this week.
+    The ``is_*`` functions say the same of one loaded step, for pages that group steps in Python;
+    ``tests/planning/test_step_rules.py`` holds both forms to each other.
+    """
+
+    @staticmethod
+    def week_end(today: date) -> date:
+        """The Sunday that ends ``today``'s week (weeks run Monday to Sunday)."""
+        return today + timedelta(days=6 - today.weekday())
+
+    @staticmethod
+    def overdue_q(today: date) -> Q:
+        """Not done, due before ``today``, not recurring, in a running plan."""
+        return Q(plan__status__in=RUNNING_STATUSES, recurrence=Recurrence.NONE, due_date__lt=today) & ~Q(
+            status=StepStatus.DONE
+        )
+
+    @staticmethod
+    def due_this_week_q(today: date) -> Q:
+        """Not done, due from ``today`` to Sunday, not recurring, in a running plan."""
+        return Q(
+            plan__status__in=RUNNING_STATUSES,
+            recurrence=Recurrence.NONE,
+            due_date__gte=today,
+            due_date__lte=StepQuerySet.week_end(today),
+        ) & ~Q(status=StepStatus.DONE)
+
+    def open(self) -> StepQuerySet:
+        """Not done yet (whatever the plan's state: callers say which plans they mean)."""
+        return self.exclude(status=StepStatus.DONE)
+
+    def running(self) -> StepQuerySet:
+        return self.filter(plan__status__in=RUNNING_STATUSES)
+
+    def overdue(self, today: date) -> StepQuerySet:
+        return self.filter(self.overdue_q(today))
+
+    def due_this_week(self, today: date) -> StepQuerySet:
+        return self.filter(self.due_this_week_q(today))
+
+    @staticmethod
+    def is_overdue(step: Any, *, plan_status: str, today: date) -> bool:
+        """``overdue_q`` for one step (a model instance or a row with status, recurrence, due_date)."""
+        return (
+            plan_status in RUNNING_STATUSES
+            and step.recurrence == Recurrence.NONE
+            and step.status != StepStatus.DONE
+            and step.due_date is not None
+            and step.due_date < today
+        )
+
+    @staticmethod
+    def is_due_this_week(step: Any, *, plan_status: str, today: date) -> bool:
+        """``due_this_week_q`` for one step."""
+        return (
+            plan_status in RUNNING_STATUSES
+            and step.recurrence == Recurrence.NONE
+            and step.status != StepStatus.DONE
+            and step.due_date is not None
+            and today <= step.due_date <= StepQuerySet.week_end(today)
+        )
 
 
 class Plan(models.Model):
@@ -139,6 +216,8 @@ class Objective(Node):
     owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     weight = models.PositiveSmallIntegerField(default=1)
 
+    objects = ObjectiveQuerySet.as_manager()
+
     kind = "objective"
 
     class Meta:
@@ -167,6 +246,8 @@ class ActionStep(Node):
     recurrence = models.CharField(max_length=10, choices=Recurrence.choices, default=Recurrence.NONE)
     status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.TODO)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StepQuerySet.as_manager()
 
     kind = "step"
 

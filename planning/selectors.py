@@ -31,6 +31,7 @@ from .models import (
     PlanTransition,
     Recurrence,
     StepCompletion,
+    StepQuerySet,
     StepStatus,
     Suggestion,
 )
@@ -384,7 +385,6 @@ def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
     """The member's steps of running plans, grouped by when they are due; those of plans still being
     written or reviewed apart (``in_planning``)."""
     today = today or timezone.localdate()
-    end_of_week = today + timedelta(days=6 - today.weekday())
     steps = list(
         ActionStep.objects.filter(assignee=membership)
         .exclude(plan__status=PlanStatus.CLOSED)
@@ -421,9 +421,9 @@ def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
             (work.this_week if step.plan.period_end >= today else work.done_recently).append(step)
         elif step.due_date is None:
             work.no_date.append(step)
-        elif step.due_date < today:
+        elif StepQuerySet.is_overdue(step, plan_status=step.plan.status, today=today):
             work.overdue.append(step)
-        elif step.due_date <= end_of_week:
+        elif StepQuerySet.is_due_this_week(step, plan_status=step.plan.status, today=today):
             work.this_week.append(step)
         else:
             work.later.append(step)
@@ -561,7 +561,8 @@ class WorkloadRow:
 
 
 def team_workload(*, organization: Organization, today: date | None = None) -> list[tuple]:
-    """Per team, each member's open, overdue and blocked steps in plans that are not closed."""
+    """Per team, each member's open and blocked steps in plans that are not closed, and how many are
+    overdue (``StepQuerySet.overdue``: a step of a plan still being written is never overdue)."""
     from bizops.models import Team
 
     today = today or timezone.localdate()
@@ -571,11 +572,11 @@ def team_workload(*, organization: Organization, today: date | None = None) -> l
             organization=organization, assignee__isnull=False, recurrence="none"
         )
         .exclude(plan__status=PlanStatus.CLOSED)
-        .exclude(status=StepStatus.DONE)
+        .open()
         .values("assignee")
         .annotate(
             open=Count("pk"),
-            overdue=Count("pk", filter=Q(due_date__lt=today)),
+            overdue=Count("pk", filter=StepQuerySet.overdue_q(today)),
             blocked=Count("pk", filter=Q(status=StepStatus.BLOCKED)),
         )
     }

@@ -17,7 +17,7 @@ from bizops.forms import add_service_errors
 from .. import selectors, services
 from ..access import can_update_step
 from ..forms import NODE_FORMS, CommentForm, QuickAddForm
-from ..models import ActionStep
+from ..models import ActionStep, StepQuerySet
 from ..progress import HEALTH, Figure, Part, health
 from .common import UrlFor, back, error_message, load_plan
 
@@ -55,7 +55,7 @@ def _decorate(tree: selectors.PlanTree, today, slug: str) -> None:
             for step in objective.children:
                 step.part = rollup.steps[step.pk]
                 step.url = url["step"](step.pk)
-                step.overdue = step.due_date is not None and step.due_date < today and step.status != "done"
+                step.overdue = StepQuerySet.is_overdue(step, plan_status=tree.plan.status, today=today)
 
 
 @org_view("plan_view")

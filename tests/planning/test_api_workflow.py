@@ -494,6 +494,7 @@ def test_the_queue_and_the_workload_are_for_managers(acme, other, name, caller, 
 
 def test_the_workload_counts_open_overdue_and_blocked_steps_per_member(acme, plan, tree):
     _, objective, step = tree
+    Plan.objects.filter(pk=plan.pk).update(status=S.ACTIVE)  # only a running plan's steps are overdue
     team = objective.team
     team.members.add(acme.member, acme.admin)
     step.due_date = date(2020, 1, 1)
