@@ -21,7 +21,7 @@ PLAN_FIELDS = ["title", "ultimate_goal", "description", "period_start", "period_
 FIELDS = {
     "milestone": ["title", "description", "target_date", "owner", "weight"],
     "objective": ["title", "why", "description", "start_date", "due_date", "team", "owner", "weight"],
-    "step": ["title", "notes", "assignee", "due_date", "recurrence"],
+    "step": ["title", "assignee", "due_date", "recurrence"],
 }
 # What a baseline leaves out on purpose, per model: execution state (a step's status changes every
 # day without changing the plan), bookkeeping, and the workflow's own fields. Every concrete field of
@@ -70,6 +70,7 @@ NOT_APPROVED: dict[str, dict[str, str]] = {
         "updated_at": "bookkeeping",
         "status": "execution: assignees move it every day",
         "completed_at": "execution",
+        "notes": "the assignee's working notes, kept up to date while the plan runs",
     },
 }
 # Whole models a plan owns that record what happens while it runs or is reviewed, not what is approved.

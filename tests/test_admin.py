@@ -26,3 +26,14 @@ def test_every_admin_list_opens(client, plan, key_result):
         if model._meta.app_label in PROJECT_APPS:
             url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
             assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_baselines_submissions_and_audit_events_cannot_be_deleted_in_the_admin(client, plan):
+    from bizops.models import AuditEvent
+    from planning.models import Baseline, Submission
+
+    client.force_login(UserFactory(is_staff=True, is_superuser=True))
+    for model in (Baseline, Submission, AuditEvent):
+        assert not admin.site._registry[model].has_delete_permission(None), model
+        assert not admin.site._registry[model].has_add_permission(None), model
