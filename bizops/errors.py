@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ValidationError
 
-__all__ = ["Conflict", "ValidationError"]
+__all__ = ["Conflict", "ValidationError", "error_message"]
 
 
 class Conflict(Exception):
@@ -12,3 +12,12 @@ class Conflict(Exception):
         super().__init__(message)
         self.message = message
         self.current_version = current_version
+
+
+def error_message(exc: Exception) -> str:
+    """A domain error as one sentence for a page's message banner."""
+    if isinstance(exc, Conflict):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc)

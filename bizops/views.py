@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 from . import account_security, authentication, selectors, services
 from .access import org_object_or_404, org_view, require
 from .emails import email_resend
-from .errors import Conflict, ValidationError
+from .errors import Conflict, ValidationError, error_message
 from .forms import (
     AcceptInvitationSignupForm,
     ApiTokenForm,
@@ -222,7 +222,7 @@ def member_change_role(request: HttpRequest, membership_id: int) -> HttpResponse
                 actor=request.membership, membership=target, role=form.cleaned_data["role"]
             )
         except (ValidationError, Conflict) as exc:
-            messages.error(request, _message(exc))
+            messages.error(request, error_message(exc))
         else:
             messages.success(request, f"{target.user} is now {target.get_role_display().lower()}.")
     return redirect("member_list", org_slug=request.org.slug)
@@ -235,20 +235,12 @@ def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     try:
         services.membership_remove(actor=request.membership, membership=target)
     except (ValidationError, Conflict) as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, error_message(exc))
     else:
         messages.success(request, f"{target.user} is no longer a member of {request.org.name}.")
         if target.pk == request.membership.pk:
             return redirect("home")
     return redirect("member_list", org_slug=request.org.slug)
-
-
-def _message(exc: Exception) -> str:
-    if isinstance(exc, Conflict):
-        return exc.message
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc)
 
 
 # --- Invitations (the public side) ------------------------------------------------------------------

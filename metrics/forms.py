@@ -14,6 +14,7 @@ from planning.models import Objective, StepStatus
 
 from .models import KPI, Confidence, Direction, KeyResult, KeyResultKind
 from .rules import plain_number
+from .services import KEY_RESULT_FIELDS, KPI_FIELDS
 
 
 class KPIForm(ModelForm):
@@ -21,20 +22,7 @@ class KPIForm(ModelForm):
 
     class Meta:
         model = KPI
-        fields = [
-            "name",
-            "description",
-            "unit",
-            "currency",
-            "direction",
-            "target",
-            "target_upper",
-            "amber_threshold",
-            "red_threshold",
-            "frequency",
-            "owner",
-            "objectives",
-        ]
+        fields = [*KPI_FIELDS, "objectives"]
         labels = {
             "target_upper": "Upper bound (for a range)",
             "amber_threshold": "Amber line",
@@ -86,7 +74,7 @@ class KeyResultForm(ModelForm):
 
     class Meta:
         model = KeyResult
-        fields = ["title", "kind", "start", "target", "current", "direction", "weight", "owner", "kpi"]
+        fields = [*KEY_RESULT_FIELDS]
         help_texts = {"weight": "How much it counts in the objective's progress (0–100)."}
         labels = {"kpi": "Measured by a KPI"}
 

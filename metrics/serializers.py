@@ -54,7 +54,7 @@ from .models import (
     Unit,
 )
 from .rules import STATUS, key_result_progress, period_label
-from .services import MAX_IMPORT_BYTES, MAX_VALUE
+from .services import KEY_RESULT_FIELDS, KPI_FIELDS, MAX_IMPORT_BYTES, MAX_VALUE
 
 # --- Building blocks --------------------------------------------------------------------------------
 
@@ -209,17 +209,7 @@ class KPISerializer(serializers.ModelSerializer):
         model = KPI
         fields = [
             "id",
-            "name",
-            "description",
-            "unit",
-            "currency",
-            "direction",
-            "target",
-            "target_upper",
-            "amber_threshold",
-            "red_threshold",
-            "frequency",
-            "owner",
+            *KPI_FIELDS,
             "objectives",
             "latest",
             "status",
@@ -251,6 +241,7 @@ class KPIDetailSerializer(KPISerializer):
 # --- KPIs: input ------------------------------------------------------------------------------------
 
 
+# The field names are the services' keyword arguments (``KPI_FIELDS``, and the objectives it links to).
 class KPIFields(InputSerializer):
     name = title_field("Give the KPI a name.", name="name")
     description = long_text_field()
@@ -421,15 +412,7 @@ class KeyResultSerializer(serializers.ModelSerializer):
             "id",
             "plan",
             "objective",
-            "title",
-            "kind",
-            "start",
-            "target",
-            "current",
-            "direction",
-            "weight",
-            "owner",
-            "kpi",
+            *KEY_RESULT_FIELDS,
             "progress",
             "progress_detail",
             "position",
@@ -445,7 +428,7 @@ class KeyResultSerializer(serializers.ModelSerializer):
         return key_result_progress(kr.kind, kr.start, kr.target, kr.current)[1]
 
 
-# The field names are the services' keyword arguments (``services.KEY_RESULT_FIELDS``).
+# The field names are the services' keyword arguments (``KEY_RESULT_FIELDS``; a test holds them equal).
 class KeyResultFields(InputSerializer):
     title = title_field("Give the key result a title.")
     kind = KeyResultKindField(

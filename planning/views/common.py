@@ -7,7 +7,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from bizops.errors import Conflict, ValidationError
+from bizops.errors import error_message as error_message  # re-exported: the planning views import it here
 
 from ..access import can_edit_plan, plan_for
 from ..models import Plan
@@ -37,14 +37,6 @@ def load_plan(request: HttpRequest, plan_id: int) -> Plan:
     plan.can_edit = can_edit_plan(request.membership, plan)
     plan.can_edit_tree = plan.can_edit and plan.is_editable
     return plan
-
-
-def error_message(exc: Exception) -> str:
-    if isinstance(exc, Conflict):
-        return exc.message
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc)
 
 
 def back(request: HttpRequest, fallback: str) -> HttpResponse:
