@@ -124,8 +124,6 @@ class SignupForm(PresetTimeZoneForm):
     """Every problem is found in one submit and shown at its field: a missing field, an email that has an
     account, a password the validators refuse. The password box is never filled back in."""
 
-    required_css_class = "field--required"
-
     display_name = forms.CharField(label="Your name", max_length=120)
     email = forms.EmailField(widget=forms.EmailInput(attrs={"autocomplete": "email"}))
     password = forms.CharField(
@@ -157,8 +155,6 @@ class SignupForm(PresetTimeZoneForm):
 
 
 class AcceptInvitationSignupForm(PresetTimeZoneForm):
-    required_css_class = "field--required"
-
     display_name = forms.CharField(label="Your name", max_length=120)
     password = forms.CharField(widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     time_zone = TimeZoneField(preset=True, initial="UTC")

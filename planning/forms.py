@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from django import forms
+from django.utils import timezone
 
 from bizops.forms import member_label, org_members
 from bizops.models import Organization, Team
@@ -31,7 +34,19 @@ class PlanFilterForm(Form):
     period = forms.ChoiceField(choices=list(PERIOD_FILTERS.items()), required=False, initial="all")
 
 
+def next_quarter(today: date) -> tuple[date, date]:
+    """The first and last day of the calendar quarter after the one ``today`` is in."""
+    quarter = (today.month - 1) // 3 + 1
+    year, quarter = (today.year + 1, 1) if quarter == 4 else (today.year, quarter + 1)
+    start = date(year, 3 * quarter - 2, 1)
+    end = (date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)) - timedelta(days=1)
+    return start, end
+
+
 class PlanCreateForm(Form):
+    """A new plan, dated the next quarter unless changed. The ultimate goal is required (and marked so)
+    for a blank plan; the template and copies bring their own."""
+
     START_CHOICES = [
         ("blank", "A blank plan"),
         ("template", "The four-stage template (a copywriting agency closing five clients a month)"),
@@ -46,8 +61,8 @@ class PlanCreateForm(Form):
     period_end = forms.DateField(widget=DATE, label="Period ends")
     ultimate_goal = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        required=False,
         help_text="The vision this plan serves. The template and copies bring their own; you can change it later.",
+        error_messages={"required": "Write the ultimate goal: the vision this plan serves."},
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
 
@@ -57,14 +72,17 @@ class PlanCreateForm(Form):
             "-period_start"
         )
         self.fields["owner"] = _members(organization, "Plan owner", empty="Me")
+        start_from = self.data.get("start_from") if self.is_bound else self.initial.get("start_from")
+        self.fields["ultimate_goal"].required = (start_from or "blank") == "blank"
+        if not self.is_bound:
+            start, end = next_quarter(timezone.localdate())
+            self.initial.setdefault("period_start", start)
+            self.initial.setdefault("period_end", end)
 
     def clean(self):
         data = super().clean()
-        start_from = data.get("start_from")
-        if start_from == "clone" and not data.get("source"):
+        if data.get("start_from") == "clone" and not data.get("source"):
             self.add_error("source", "Choose the plan to copy.")
-        if start_from == "blank" and not (data.get("ultimate_goal") or "").strip():
-            self.add_error("ultimate_goal", "Write the ultimate goal: the vision this plan serves.")
         return data
 
 

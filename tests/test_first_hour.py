@@ -211,3 +211,56 @@ def test_after_a_failed_sign_up_the_chosen_zone_is_not_preset_again(client):
     body = response.content.decode()
     assert "data-timezone-preset" not in body
     assert '<option value="UTC" selected>UTC</option>' in body
+
+
+# --- A new plan -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("today", "start", "end"),
+    [
+        (date(2026, 12, 5), date(2027, 1, 1), date(2027, 3, 31)),
+        (date(2027, 1, 1), date(2027, 4, 1), date(2027, 6, 30)),
+        (date(2027, 5, 31), date(2027, 7, 1), date(2027, 9, 30)),
+        (date(2027, 9, 30), date(2027, 10, 1), date(2027, 12, 31)),
+    ],
+)
+def test_next_quarter(today, start, end):
+    from planning.forms import next_quarter
+
+    assert next_quarter(today) == (start, end)
+
+
+@pytest.mark.django_db
+def test_a_new_plan_is_dated_the_next_quarter_and_marks_what_it_needs(acme, clients):
+    from django.utils import timezone
+
+    from planning.forms import next_quarter
+
+    start, end = next_quarter(timezone.localdate())
+    body = clients["manager"].get(reverse("plan_create", args=[acme.org.slug])).content.decode()
+    assert f'name="period_start" value="{start.isoformat()}"' in body
+    assert f'name="period_end" value="{end.isoformat()}"' in body
+    goal_label = body.split('for="id_ultimate_goal"', 1)[1].split("</label>", 1)[0]
+    assert '<span class="req" aria-hidden="true">*</span>' in goal_label
+    description_label = body.split('for="id_description"', 1)[1].split("</label>", 1)[0]
+    assert 'class="req"' not in description_label
+
+
+@pytest.mark.django_db
+def test_a_blank_plan_without_a_goal_says_so_at_the_field_and_the_template_needs_none(acme, clients):
+    from planning.models import Plan
+
+    url = reverse("plan_create", args=[acme.org.slug])
+    data = {"start_from": "blank", "title": "Q1", "period_start": "2027-01-01", "period_end": "2027-03-31"}
+    response = clients["manager"].post(url, data)
+    assert response.status_code == 400
+    assert response.context["form"].errors["ultimate_goal"] == [
+        "Write the ultimate goal: the vision this plan serves."
+    ]
+    assert 'value="Q1"' in response.content.decode()
+    assert not Plan.objects.filter(organization=acme.org).exists()
+
+    response = clients["manager"].post(url, {**data, "start_from": "template"})
+    assert response.status_code == 302
+    assert Plan.objects.get(organization=acme.org).ultimate_goal
