@@ -6,6 +6,7 @@ NODE = "plans/<int:plan_id>/nodes/<str:kind>/<int:node_id>/"
 
 urlpatterns = [
     path("", plans.overview, name="org_home"),
+    path("getting-started/dismiss/", plans.getting_started_dismiss, name="getting_started_dismiss"),
     path("plans/", plans.plan_list, name="plan_list"),
     path("plans/new/", plans.plan_create, name="plan_create"),
     path("plans/<int:plan_id>/", tree.plan_map, name="plan_map"),

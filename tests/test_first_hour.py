@@ -264,3 +264,106 @@ def test_a_blank_plan_without_a_goal_says_so_at_the_field_and_the_template_needs
     response = clients["manager"].post(url, {**data, "start_from": "template"})
     assert response.status_code == 302
     assert Plan.objects.get(organization=acme.org).ultimate_goal
+
+
+# --- Getting started --------------------------------------------------------------------------------
+
+
+def checklist_items(body: str) -> dict[str, bool]:
+    """Each checklist line's link text, and whether it is ticked."""
+    import re
+
+    section = body.split('id="getting-started-h"', 1)[1].split("</section>", 1)[0]
+    return {
+        label: "--done" in classes
+        for classes, label in re.findall(
+            r'class="checklist__item([^"]*)">.*?<a href="[^"]*">([^<]+)</a>', section, re.S
+        )
+    }
+
+
+@pytest.mark.django_db
+def test_a_new_organization_sees_its_first_steps_ticked_as_they_are_done(mailoutbox):
+    org, owner, plan, client = lone_owner_with_ready_plan()
+    home = reverse("org_home", args=[org.slug])
+    body = client.get(home).content.decode()
+    assert checklist_items(body) == {
+        "Invite an approver (a manager or admin)": False,
+        "Create a team": False,
+        "Start the plan from the template": True,
+        "Submit it for review": False,
+        "Record the first check-in": False,
+    }
+    assert "1 of 5 done" in body
+    # Each line links to where it is done.
+    assert f'href="{reverse("plan_review", args=[org.slug, plan.pk])}#ready-h"' in body
+    assert f'href="{reverse("plan_create", args=[org.slug])}?start_from=template"' in body
+
+    core_services.invitation_create(actor=owner, email="mia@example.com", role="manager")
+    core_services.team_create(actor=owner, name="Writers")
+    items = checklist_items(client.get(home).content.decode())
+    assert items["Invite an approver (a manager or admin)"] is True
+    assert items["Create a team"] is True
+    assert items["Submit it for review"] is False
+
+
+@pytest.mark.django_db
+def test_the_checklist_can_be_hidden_for_good_and_only_owners_and_admins_see_it(acme, clients):
+    home = reverse("org_home", args=[acme.org.slug])
+    assert "Getting started" in clients["owner"].get(home).content.decode()
+    assert "Getting started" not in clients["member"].get(home).content.decode()
+
+    response = clients["owner"].post(reverse("getting_started_dismiss", args=[acme.org.slug]))
+    assert response.status_code == 302
+    acme.owner.refresh_from_db()
+    assert acme.owner.getting_started_dismissed_at is not None
+    assert "Getting started" not in clients["owner"].get(home).content.decode()
+    # Hidden for the one who hid it; the admin still sees theirs.
+    assert "Getting started" in clients["admin"].get(home).content.decode()
+    assert (
+        clients["outsider"].post(reverse("getting_started_dismiss", args=[acme.org.slug])).status_code == 404
+    )
+
+
+@pytest.mark.django_db
+def test_the_overview_with_its_checklist_keeps_a_flat_query_count(
+    acme, clients, django_assert_max_num_queries
+):
+    from .factories import TeamFactory, make_plan
+
+    home = reverse("org_home", args=[acme.org.slug])
+    make_plan(acme.org, acme.owner, milestones=1, objectives=1, steps=1)
+    with django_assert_max_num_queries(60) as captured:
+        assert "Getting started" in clients["owner"].get(home).content.decode()
+    count = len(captured)
+    for i in range(15):
+        make_plan(acme.org, acme.owner, milestones=2, objectives=2, steps=2, title=f"Plan {i}")
+        TeamFactory(organization=acme.org)
+    with django_assert_max_num_queries(count):
+        assert "Getting started" in clients["owner"].get(home).content.decode()
+
+
+@pytest.mark.django_db
+def test_submitting_and_the_first_check_in_tick_the_last_steps_and_then_the_list_goes(
+    django_capture_on_commit_callbacks,
+):
+    from metrics import services as metrics_services
+
+    org, owner, plan, client = lone_owner_with_ready_plan()
+    manager = MembershipFactory(organization=org, role="manager")
+    core_services.team_create(actor=owner, name="Writers")
+    home = reverse("org_home", args=[org.slug])
+    with django_capture_on_commit_callbacks(execute=True):
+        planning_services.plan_submit(actor=owner, plan=plan, approvers=[manager])
+    assert checklist_items(client.get(home).content.decode())["Submit it for review"] is True
+    with django_capture_on_commit_callbacks(execute=True):
+        planning_services.plan_approve(actor=manager, plan=plan)
+        plan.refresh_from_db()
+        if plan.status == PlanStatus.APPROVED:
+            planning_services.plan_activate(actor=owner, plan=plan)
+    items = checklist_items(client.get(home).content.decode())
+    assert [label for label, done in items.items() if not done] == ["Record the first check-in"]
+    step = plan.steps.get()
+    metrics_services.check_in_step(actor=owner, step=step, status="doing", confidence="on_track")
+    body = client.get(home).content.decode()
+    assert "Getting started" not in body  # all five done: nothing left to guide

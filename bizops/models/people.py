@@ -155,6 +155,8 @@ class Membership(models.Model):
     checkin_hour = models.PositiveSmallIntegerField(null=True, blank=True)
     # kind -> "email" (email and in-app), "in_app" or "off"; missing kinds default to "email".
     notification_prefs = models.JSONField(default=dict, blank=True)
+    # When this person hid the Overview's getting-started checklist; empty while it is shown.
+    getting_started_dismissed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

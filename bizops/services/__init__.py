@@ -17,6 +17,7 @@ from .invitations import (
 )
 from .members import (
     membership_change_role,
+    membership_dismiss_getting_started,
     membership_remove,
     membership_set_preferences,
     notifications_mark_read,
@@ -50,6 +51,7 @@ __all__ = [
     "invitation_token",
     "invitation_url",
     "membership_change_role",
+    "membership_dismiss_getting_started",
     "membership_remove",
     "membership_set_preferences",
     "notifications_mark_read",

@@ -87,6 +87,17 @@ def membership_remove(*, actor: Membership, membership: Membership) -> None:
 
 
 @transaction.atomic
+def membership_dismiss_getting_started(*, membership: Membership) -> Membership:
+    """Hide the Overview's getting-started checklist for this person (theirs to hide, like their
+    preferences); the first dismissal's time is kept."""
+    Membership.objects.filter(pk=membership.pk, getting_started_dismissed_at__isnull=True).update(
+        getting_started_dismissed_at=timezone.now()
+    )
+    membership.refresh_from_db(fields=["getting_started_dismissed_at"])
+    return membership
+
+
+@transaction.atomic
 def membership_set_preferences(
     *,
     membership: Membership,

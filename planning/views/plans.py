@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from bizops import selectors as core_selectors
+from bizops import services as core_services
 from bizops.access import org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
@@ -18,6 +19,7 @@ from bizops.models import Membership
 
 from .. import selectors, services
 from ..forms import CloneForm, PlanCreateForm, PlanFilterForm, PlanForm
+from ..getting_started import getting_started
 from ..models import IN_PLANNING_STATUSES, PlanStatus
 from .common import load_plan
 
@@ -38,7 +40,11 @@ def overview(request: HttpRequest) -> HttpResponse:
         for group, statuses in OVERVIEW_GROUPS.items()
     }
     work = selectors.my_work(membership=request.membership)
+    # The first steps of a new organization, for the people who can take them all (owners, admins).
+    checklist = getting_started(membership=request.membership) if request.can.members_invite else None
     context = {
+        "getting_started": checklist,
+        "getting_started_done": sum(item.done for item in checklist) if checklist else 0,
         "plans": plans["running"],
         "approved": plans["approved"],
         "drafts": plans["drafts"],
@@ -47,6 +53,15 @@ def overview(request: HttpRequest) -> HttpResponse:
         "teams": core_selectors.team_list(organization=request.org)[:8],
     }
     return render(request, "planning/overview.html", context)
+
+
+@org_view()
+@require_POST
+def getting_started_dismiss(request: HttpRequest) -> HttpResponse:
+    """Hide the getting-started checklist from this person's Overview."""
+    core_services.membership_dismiss_getting_started(membership=request.membership)
+    messages.success(request, "The getting-started list is hidden. Everything in it stays a click away.")
+    return redirect("org_home", org_slug=request.org.slug)
 
 
 @org_view("plan_view")
