@@ -14,7 +14,7 @@ from planning.baselines import SnapshotPart, node_dict
 from planning.selectors import PlanTree
 
 from .models import KPI, KeyResult, KPITarget
-from .rules import plain_number
+from .rules import period_start, plain_number
 
 KEY_RESULT_FIELDS = ("title", "kind", "start", "target", "direction", "weight", "owner", "kpi")
 KPI_FIELDS = (
@@ -83,11 +83,14 @@ def kpi_nodes(tree: PlanTree) -> list[dict]:
         .values_list("pk", "objectives__title")
     ):
         links.setdefault(kpi_id, []).append(title)
+    # Every period that overlaps the plan's: a quarter (or year) that began before the plan did counts.
+    first = {kpi.pk: period_start(kpi.frequency, plan.period_start) for kpi in kpis}
     targets: dict[int, dict[str, str]] = {}
     for row in KPITarget.objects.filter(
-        kpi__in=kpis, period_start__gte=plan.period_start, period_start__lte=plan.period_end
+        kpi__in=kpis, period_start__gte=min(first.values()), period_start__lte=plan.period_end
     ).order_by("period_start"):
-        targets.setdefault(row.kpi_id, {})[row.period_start.isoformat()] = _plain(row.target)
+        if row.period_start >= first[row.kpi_id]:
+            targets.setdefault(row.kpi_id, {})[row.period_start.isoformat()] = _plain(row.target)
     nodes = []
     for kpi in kpis:
         fields = {name: _plain(getattr(kpi, name)) for name in KPI_FIELDS[:10]}

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from bizops.audit import display, field_changes
@@ -133,6 +134,12 @@ def kpi_update(*, actor: Membership, kpi: KPI, version: int | None, **fields: An
     if duplicate.exists():
         raise ValidationError({"name": "A KPI with this name exists already."})
     changes = field_changes(current, data)
+    if changes:
+        _require_not_approved(current, "change")
+    if "unit" in changes and current.key_results.exists():
+        raise ValidationError(
+            {"unit": "Key results are measured by this KPI in its unit: unlink them before changing it."}
+        )
     for name, value in data.items():
         setattr(current, name, value)
     current.version += 1
@@ -156,6 +163,7 @@ def kpi_delete(*, actor: Membership, kpi: KPI, version: int | None = None) -> No
         raise PermissionDenied("No such KPI in this organization.")
     if version is not None and int(version) != current.version:
         raise Conflict("Someone else changed this KPI since you loaded it.", current_version=current.version)
+    _require_not_approved(current, "delete")
     audit(actor, kind="kpi", action="deleted", obj=current)
     current.delete()
 
@@ -163,6 +171,10 @@ def kpi_delete(*, actor: Membership, kpi: KPI, version: int | None = None) -> No
 def kpi_link_objectives(*, actor: Membership, kpi: KPI, objectives: list[Objective]) -> None:
     if any(o.organization_id != actor.organization_id for o in objectives):
         raise ValidationError({"objectives": "Choose objectives of this organization's plans."})
+    linked = set(kpi.objectives.values_list("pk", flat=True))
+    moved = linked.symmetric_difference(o.pk for o in objectives)
+    if moved:
+        _require_not_approved(kpi, "link", objective_ids=moved)
     before = sorted(kpi.objectives.values_list("title", flat=True))
     kpi.objectives.set(objectives)
     after = sorted(o.title for o in objectives)
@@ -399,6 +411,7 @@ def kpi_target_set(*, actor: Membership, kpi: KPI, period: date, target: Any) ->
     _same_org(actor, kpi)
     start = period_start(kpi.frequency, period)
     KPI.objects.select_for_update().filter(pk=kpi.pk).first()  # one target change at a time
+    _require_not_approved(kpi, "target", period=start)
     existing = KPITarget.objects.filter(kpi=kpi, period_start=start).first()
     title = f"{kpi.name}, {period_label(kpi.frequency, start)}"
     if target in (None, ""):
@@ -433,3 +446,36 @@ def kpi_target_set(*, actor: Membership, kpi: KPI, period: date, target: Any) ->
             changes={"target": [display(before), display(number)]},
         )
     return result
+
+
+# A KPI linked to a plan's objectives, or measuring its key results, is part of what the plan's
+# approvers approved (``metrics.baselines``). While such a plan is in review or runs, what they approved
+# changes only through an amendment of the plan.
+APPROVED_CONTENT_STATUSES = (PlanStatus.IN_REVIEW, PlanStatus.APPROVED, PlanStatus.ACTIVE)
+
+
+def _require_not_approved(
+    kpi: KPI, what: str, *, objective_ids: set[int] | None = None, period: date | None = None
+) -> None:
+    """Refuse (409) a change to ``kpi`` that would change a reviewed or running plan's approved
+    content: its fields, its links to that plan's objectives, or its target for a period of that plan."""
+    plans = Plan.objects.filter(status__in=APPROVED_CONTENT_STATUSES)
+    if objective_ids is not None:
+        plans = plans.filter(objectives__pk__in=objective_ids)
+    else:
+        plans = plans.filter(Q(objectives__kpis=kpi) | Q(key_results__kpi=kpi))
+    for plan in plans.distinct().order_by("title", "pk"):
+        if period is not None and not (
+            period_start(kpi.frequency, plan.period_start) <= period <= plan.period_end
+        ):
+            continue
+        doing = {
+            "change": "Its settings",
+            "delete": "It",
+            "link": "Its links to that plan's objectives",
+            "target": f"Its target for {period_label(kpi.frequency, period) if period else 'that period'}",
+        }[what]
+        raise Conflict(
+            f"“{kpi.name}” is part of the plan “{plan.title}”, which is "
+            f"{plan.get_status_display().lower()}. {doing} can change through an amendment of that plan."
+        )

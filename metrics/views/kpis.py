@@ -67,7 +67,11 @@ def kpi_edit(request: HttpRequest, kpi_id: int) -> HttpResponse:
     form = KPIForm(request.POST or None, instance=kpi, organization=request.org)
     if request.method == "POST":
         if request.POST.get("delete") == "yes":
-            services.kpi_delete(actor=request.membership, kpi=kpi)
+            try:
+                services.kpi_delete(actor=request.membership, kpi=kpi)
+            except Conflict as exc:  # part of a plan under review or running
+                messages.error(request, exc.message)
+                return redirect("kpi_edit", org_slug=request.org.slug, kpi_id=kpi.pk)
             messages.success(request, f"The KPI “{kpi.name}” and its history are deleted.")
             return redirect("kpi_list", org_slug=request.org.slug)
         if form.is_valid():
@@ -276,6 +280,8 @@ def period_target_set(request: HttpRequest, kpi_id: int) -> HttpResponse:
             services.kpi_target_set(actor=request.membership, kpi=kpi, **form.cleaned_data)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
+        except Conflict as exc:  # the period belongs to a plan under review or running
+            messages.error(request, exc.message)
         else:
             messages.success(request, "The period's target is saved.")
     else:

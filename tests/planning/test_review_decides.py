@@ -10,10 +10,10 @@ from django.apps import apps
 from django.db import models
 from django.urls import reverse
 
-from bizops.errors import Conflict
+from bizops.errors import Conflict, ValidationError
 from metrics import baselines as metrics_baselines
 from metrics import services as metrics_services
-from metrics.models import KeyResult
+from metrics.models import KPI, KeyResult
 from planning import baselines, services
 from planning.models import Approval, Objective, Plan, PlanStatus
 from tests.factories import make_plan
@@ -195,30 +195,95 @@ def test_the_approver_who_asked_for_changes_is_not_offered_submit(acme, clients,
 
 
 @pytest.mark.django_db
-def test_an_approval_of_a_stale_view_is_refused_and_records_nothing(acme, clients, plan, tree, leads):
+def test_an_approval_of_a_stale_view_is_refused_and_records_nothing(acme, clients, plan, tree):
     _, objective, _ = tree
-    metrics_services.kpi_link_objectives(actor=acme.manager, kpi=leads, objectives=[objective])
     services.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
     url = reverse("plan_review", args=[acme.org.slug, plan.pk])
     page = clients["admin"].get(url)
     seen = page.context["review"].digest
     assert f'value="{seen}"' in page.content.decode()
-    leads.refresh_from_db()
-    metrics_services.kpi_update(actor=acme.manager, kpi=leads, version=None, target=90)  # moved meanwhile
+    # Meanwhile the owner withdraws, renames the objective and submits again.
+    services.plan_withdraw(actor=acme.manager, plan=Plan.objects.get(pk=plan.pk))
+    objective.refresh_from_db()
+    services.node_update(actor=acme.manager, node=objective, version=None, title="Close six clients a month")
+    services.plan_submit(actor=acme.manager, plan=Plan.objects.get(pk=plan.pk), approvers=[acme.admin])
     response = clients["admin"].post(
         reverse("plan_transition", args=[acme.org.slug, plan.pk, "approve"]), {"seen": seen}, follow=True
     )
     html = response.content.decode()
-    assert "The plan changed since you opened it" in html
-    assert (
-        "Changed since it was submitted for this round" in html and "<del>100</del> → <ins>90</ins>" in html
-    )
+    assert "The plan changed since you opened it" in html and "Close six clients a month" in html
     assert not Approval.objects.exists() and Plan.objects.get(pk=plan.pk).status == PlanStatus.IN_REVIEW
     fresh = response.context["review"].digest
+    assert fresh != seen
     clients["admin"].post(
         reverse("plan_transition", args=[acme.org.slug, plan.pk, "approve"]), {"seen": fresh}
     )
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.APPROVED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("status", [PlanStatus.IN_REVIEW, PlanStatus.APPROVED, PlanStatus.ACTIVE])
+def test_a_kpi_of_a_reviewed_or_running_plan_changes_only_through_an_amendment(
+    acme, plan, tree, leads, status
+):
+    _, objective, _ = tree
+    metrics_services.kpi_link_objectives(actor=acme.manager, kpi=leads, objectives=[objective])
+    kr = metrics_services.key_result_create(
+        actor=acme.manager, objective=objective, title="Leads", start=0, target=60, kpi=leads
+    )
+    Plan.objects.filter(pk=plan.pk).update(status=status)
+    leads.refresh_from_db()
+    before = metrics_baselines.kpi_nodes(type("Tree", (), {"plan": Plan.objects.get(pk=plan.pk)})())
+    attempts = [
+        lambda: metrics_services.kpi_update(actor=acme.manager, kpi=leads, version=None, red_threshold=50),
+        lambda: metrics_services.kpi_update(actor=acme.manager, kpi=leads, version=None, name="Leads (all)"),
+        lambda: metrics_services.kpi_target_set(
+            actor=acme.manager, kpi=leads, period=date(2027, 3, 1), target=5
+        ),
+        lambda: metrics_services.kpi_link_objectives(actor=acme.manager, kpi=leads, objectives=[]),
+        lambda: metrics_services.kpi_delete(actor=acme.manager, kpi=leads),
+    ]
+    for attempt in attempts:
+        with pytest.raises(Conflict, match="through an amendment of that plan"):
+            attempt()
+    after = metrics_baselines.kpi_nodes(type("Tree", (), {"plan": Plan.objects.get(pk=plan.pk)})())
+    assert after == before and KeyResult.objects.get(pk=kr.pk).kpi_id == leads.pk
+    # A period outside the plan's is not its business; an amendment opens the rest again.
+    metrics_services.kpi_target_set(actor=acme.manager, kpi=leads, period=date(2028, 3, 1), target=5)
+    Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.AMENDING)
+    metrics_services.kpi_update(actor=acme.manager, kpi=leads, version=None, red_threshold=50)
+
+
+@pytest.mark.django_db
+def test_a_quarterly_target_of_a_quarter_begun_before_the_plan_is_frozen(acme, tree):
+    _, objective, _ = tree
+    Plan.objects.filter(pk=objective.plan_id).update(period_start=date(2027, 2, 1))
+    kpi = metrics_services.kpi_create(
+        actor=acme.manager,
+        name="Proposals a quarter",
+        unit="number",
+        direction="increase",
+        target=50,
+        frequency="quarterly",
+        objectives=[objective],
+    )
+    metrics_services.kpi_target_set(actor=acme.manager, kpi=kpi, period=date(2027, 1, 1), target=40)
+    nodes = metrics_baselines.kpi_nodes(type("Tree", (), {"plan": Plan.objects.get(pk=objective.plan_id)})())
+    assert nodes[0]["fields"]["targets"] == {"2027-01-01": "40"}
+
+
+@pytest.mark.django_db
+def test_a_kpi_measuring_key_results_keeps_its_unit(acme, plan, tree, leads):
+    _, objective, _ = tree
+    metrics_services.key_result_create(
+        actor=acme.manager, objective=objective, title="Leads", start=0, target=60, kpi=leads
+    )
+    leads.refresh_from_db()
+    with pytest.raises(ValidationError) as refused:
+        metrics_services.kpi_update(
+            actor=acme.manager, kpi=leads, version=None, unit="currency", currency="EUR"
+        )
+    assert "unit" in refused.value.message_dict
 
 
 @pytest.mark.django_db
@@ -305,14 +370,32 @@ def test_the_review_api_names_what_was_seen_and_a_stale_approval_is_409(acme, pl
     review = admin.get(review_url).json()
     assert len(review["digest"]) == 64 and review["since_request"] is None
 
-    # A KPI linked to the plan moves while the approver reads: their view is stale.
-    metrics_services.kpi_update(actor=acme.manager, kpi=leads, version=None, objectives=[objective])
+    # The owner withdraws, renames the objective and resubmits while the approver reads.
+    services.plan_withdraw(actor=acme.manager, plan=Plan.objects.get(pk=plan.pk))
+    objective.refresh_from_db()
+    services.node_update(actor=acme.manager, node=objective, version=None, title="Close six clients a month")
+    services.plan_submit(actor=acme.manager, plan=Plan.objects.get(pk=plan.pk), approvers=[acme.admin])
     stale = admin.post(approve_url, {"seen": review["digest"]})
     assert stale.status_code == 409 and "changed since you opened it" in stale.json()["detail"]
     assert not Approval.objects.filter(plan=plan).exists()
     assert admin.post(approve_url, {"seen": "not a digest"}).status_code == 400
 
     fresh = admin.get(review_url).json()
-    assert fresh["digest"] != review["digest"] and not fresh["since_submitted"]["is_empty"]
+    assert fresh["digest"] != review["digest"]
     approved = admin.post(approve_url, {"seen": fresh["digest"]})
     assert approved.status_code == 200 and approved.json()["status"] == "approved"
+
+
+@pytest.mark.django_db
+def test_the_kpi_pages_say_why_a_running_plans_kpi_is_not_changed(acme, clients, plan, tree, leads):
+    _, objective, _ = tree
+    metrics_services.kpi_link_objectives(actor=acme.manager, kpi=leads, objectives=[objective])
+    Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.ACTIVE)
+    client = clients["manager"]
+    edit = reverse("kpi_edit", args=[acme.org.slug, leads.pk])
+    page = client.post(edit, {"delete": "yes"}, follow=True)
+    assert page.status_code == 200 and "through an amendment of that plan" in page.content.decode()
+    target = reverse("kpi_period_target", args=[acme.org.slug, leads.pk])
+    page = client.post(target, {"period": "2027-03-01", "target": "5"}, follow=True)
+    assert page.status_code == 200 and "through an amendment of that plan" in page.content.decode()
+    assert KPI.objects.filter(pk=leads.pk).exists() and not leads.period_targets.exists()
