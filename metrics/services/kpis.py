@@ -175,11 +175,23 @@ def kpi_link_objectives(*, actor: Membership, kpi: KPI, objectives: list[Objecti
     moved = linked.symmetric_difference(o.pk for o in objectives)
     if moved:
         _require_not_approved(kpi, "link", objective_ids=moved)
-    before = sorted(kpi.objectives.values_list("title", flat=True))
+    before = list(kpi.objectives.values_list("plan_id", "title"))
     kpi.objectives.set(objectives)
-    after = sorted(o.title for o in objectives)
-    if before != after:
-        audit(actor, kind="kpi", action="linked", obj=kpi, changes={"objectives": [before, after]})
+    after = [(o.plan_id, o.title) for o in objectives]
+    # One event per plan whose links changed, on that plan's trail: its Activity tab keeps the link
+    # and the unlink even after the KPI has left it.
+    for plan_id in sorted({p for p, _ in before} | {p for p, _ in after}):
+        was = sorted(title for p, title in before if p == plan_id)
+        now = sorted(title for p, title in after if p == plan_id)
+        if was != now:
+            audit(
+                actor,
+                kind="kpi",
+                action="linked" if now else "unlinked",
+                obj=kpi,
+                plan_id=plan_id,
+                changes={"objectives": [was, now]},
+            )
 
 
 def can_record(actor: Membership, kpi: KPI) -> bool:

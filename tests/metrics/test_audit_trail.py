@@ -141,3 +141,19 @@ def test_calendar_feeds_are_recorded_without_their_secret(acme):
     for event in events:
         assert first not in str(event.changes) + event.object_repr
         assert second not in str(event.changes) + event.object_repr
+
+
+@pytest.mark.django_db
+def test_linking_and_unlinking_a_kpi_stays_on_each_plans_activity(acme, clients, leads, plan, tree):
+    from django.urls import reverse
+
+    _, objective, _ = tree
+    services.kpi_link_objectives(actor=acme.manager, kpi=leads, objectives=[objective])
+    services.kpi_link_objectives(actor=acme.manager, kpi=leads, objectives=[])
+    events = AuditEvent.objects.filter(kind="kpi", plan_id=plan.pk).order_by("pk")
+    assert [(e.action, e.changes["objectives"]) for e in events] == [
+        ("linked", [[], ["Close five clients a month"]]),
+        ("unlinked", [["Close five clients a month"], []]),
+    ]
+    page = clients["manager"].get(reverse("plan_activity", args=[acme.org.slug, plan.pk])).content.decode()
+    assert "unlinked" in page and "Leads reached a month" in page
