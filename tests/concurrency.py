@@ -28,8 +28,13 @@ def run_in_threads(*targets: Callable[[], object], timeout: float = 30) -> list[
         finally:
             connection.close()
 
+    # Named after their targets, so a stuck one is recognisable; daemons, so one stuck for good
+    # fails its test without keeping the test run from exiting.
     threads = [
-        threading.Thread(target=run, args=(i, target), name=f"race-{i}") for i, target in enumerate(targets)
+        threading.Thread(
+            target=run, args=(i, target), name=f"{getattr(target, '__name__', 'race')}-{i}", daemon=True
+        )
+        for i, target in enumerate(targets)
     ]
     for thread in threads:
         thread.start()
@@ -37,7 +42,11 @@ def run_in_threads(*targets: Callable[[], object], timeout: float = 30) -> list[
     for thread in threads:
         thread.join(timeout=max(0.0, deadline - time.monotonic()))
     stuck = [thread.name for thread in threads if thread.is_alive()]
-    assert not stuck, f"threads still running after {timeout} s: {stuck}"
+    if stuck:
+        # What another thread raised is often why this one waits for ever: show it as the cause.
+        raise AssertionError(f"threads still running after {timeout} s: {stuck}") from (
+            errors[0] if errors else None
+        )
     if len(errors) == 1:
         raise errors[0]
     if errors:

@@ -12,7 +12,7 @@ import time_machine
 from django.core import mail
 from django.core.exceptions import PermissionDenied
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -26,6 +26,7 @@ from bizops.tasks import (
     deliver_emails,
     deliver_pending_emails,
 )
+from tests.concurrency import run_in_threads
 from tests.factories import MembershipFactory
 
 
@@ -274,42 +275,28 @@ def test_two_sweeps_at_once_take_different_rows(acme, monkeypatch):
     first_claimed = threading.Event()
     second_done = threading.Event()
     handed: dict[str, list[int]] = {}
-    errors = []
 
     def hand_out(email_ids):
-        name = threading.current_thread().name
-        handed.setdefault(name, []).extend(email_ids)
-        if name == "first":
+        sweep = threading.current_thread().name.split("-")[0]  # run_in_threads names it after its target
+        handed.setdefault(sweep, []).extend(email_ids)
+        if sweep == "first":
             first_claimed.set()
             second_done.wait(timeout=10)  # keep the first sweep's transaction open meanwhile
 
     monkeypatch.setattr(deliver_emails, "delay", hand_out)
 
     def first():
-        try:
-            with transaction.atomic():  # the claim's locks are held until this commits
-                deliver_pending_emails.run()
-        except Exception as exc:  # pragma: no cover
-            errors.append(exc)
-        finally:
-            connection.close()
+        with transaction.atomic():  # the claim's locks are held until this commits
+            deliver_pending_emails.run()
 
     def second():
         try:
             assert first_claimed.wait(timeout=10)
             deliver_pending_emails.run()
-        except Exception as exc:  # pragma: no cover
-            errors.append(exc)
         finally:
             second_done.set()
-            connection.close()
 
-    threads = [threading.Thread(target=first, name="first"), threading.Thread(target=second, name="second")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert errors == []
+    run_in_threads(first, second)
     assert len(handed["first"]) == 6 and len(handed["second"]) == 4
     assert set(handed["first"]).isdisjoint(handed["second"])
     assert set(handed["first"]) | set(handed["second"]) == {e.pk for e in emails}

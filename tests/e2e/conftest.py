@@ -15,11 +15,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-# Playwright's sync API runs an event loop in the test's thread; Django refuses ORM calls from a thread
-# with a running loop unless told it is safe. It is here: the test thread only reads rows, the live
-# server answers the browser from its own thread. Set before Django is used.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
@@ -39,11 +34,12 @@ BLOCKING_IMPACTS = ("serious", "critical")
 SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS") or ROOT / "test-artifacts" / "screenshots")
 
 
-# --- Collection: skip without a browser ---------------------------------------------------------
+# --- Collection: skip without a browser, fail in CI ---------------------------------------------
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip the browser tests, saying why, when Debian's Chromium is not installed."""
+    """Skip the browser tests, saying why, when Debian's Chromium is not installed. Under ``CI`` the
+    skip fails the run (``tests/conftest.py``): a CI without a browser must not pass for green."""
     if CHROMIUM.exists():
         return
     skip = pytest.mark.skip(
@@ -52,6 +48,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if E2E_DIR in item.path.parents:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Playwright's sync API runs an event loop in the test's thread, and Django refuses ORM calls from
+    a thread with a running loop unless told it is safe. It is here: the test thread only reads rows,
+    the live server answers the browser from its own thread. On for each browser test's setup, run
+    and teardown (pytest-django's database fixtures, set up before any of ours, need it too), and
+    off again after, so the rest of the suite keeps Django's guard. (pytest calls this hook for
+    every test of the run, not only for those under this directory.)"""
+    if E2E_DIR not in item.path.parents:
+        return (yield)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        return (yield)
 
 
 # --- Browser and server ---------------------------------------------------------------------------

@@ -6,13 +6,13 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 
 from bizops.errors import Conflict, ValidationError
 from metrics import services
 from metrics.models import CheckIn, KeyResult, Measurement
 from planning.models import PlanStatus
 from planning.selectors import plan_tree
+from tests.concurrency import run_in_threads
 
 
 @pytest.mark.django_db
@@ -233,22 +233,6 @@ def test_a_period_target_overrides_the_standing_one(acme, march, client):
     assert response.status_code == 302 and leads.period_targets.get().target == 120
 
 
-def run_together(*targets) -> None:
-    """Each target in its own thread, with its own database connection (closed when it ends)."""
-
-    def run(target) -> None:
-        try:
-            target()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(target,)) for target in targets]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("on", ["key_result", "objective"])
 def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result, on):
@@ -282,7 +266,7 @@ def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result,
         except Conflict as exc:
             outcome["result"] = exc.message
 
-    run_together(close, check_in)
+    run_in_threads(close, check_in)
     assert outcome["result"] == "This plan is closed: check-ins are over."
     assert not CheckIn.objects.filter(plan_id=key_result.plan_id).exists()
     assert KeyResult.objects.get(pk=key_result.pk).current == key_result.current
@@ -311,7 +295,7 @@ def test_check_ins_on_one_key_result_take_turns_and_lose_no_value(acme, key_resu
         )
         outcome["previous"] = check_in.previous_value
 
-    run_together(first, second)
+    run_in_threads(first, second)
     assert outcome["previous"] == 3
     assert KeyResult.objects.get(pk=key_result.pk).current == 5
     assert list(CheckIn.objects.order_by("pk").values_list("previous_value", "value")) == [

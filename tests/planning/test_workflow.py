@@ -5,7 +5,6 @@ from datetime import date
 
 import pytest
 from django.core.exceptions import PermissionDenied
-from django.db import connection
 from django.urls import reverse
 
 from bizops.errors import Conflict, ValidationError
@@ -13,6 +12,7 @@ from planning import services
 from planning.baselines import diff, snapshot
 from planning.models import Approval, Baseline, ObjectiveScore, Plan, PlanStatus, PlanTransition
 from planning.selectors import plan_tree, review_queue
+from tests.concurrency import run_in_threads
 from tests.factories import MembershipFactory
 
 S = PlanStatus
@@ -277,23 +277,15 @@ def test_two_approvers_at_the_same_moment_are_both_recorded(acme, plan):
     acme.org.save()
     submit(acme, plan)
     barrier = threading.Barrier(2)
-    errors = []
 
     def approve(membership):
-        try:
+        def target():
             barrier.wait(timeout=5)
             services.plan_approve(actor=membership, plan=Plan.objects.get(pk=plan.pk))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=approve, args=(m,)) for m in (acme.owner, acme.admin)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=20)
-    assert errors == []
+        return target
+
+    run_in_threads(approve(acme.owner), approve(acme.admin))
     plan.refresh_from_db()
     assert plan.status == S.APPROVED
     assert Approval.objects.filter(plan=plan, decision="approved").count() == 2
