@@ -786,7 +786,7 @@ def test_the_schema_is_valid_without_warnings(tmp_path: Path, capsys):
         codes = set(op["responses"])
         assert {"403", "404"} <= codes, (path, method)
         if not planning_tags & set(op.get("tags", [])):
-            continue  # metrics documents its exact statuses (tests/metrics/test_api.py)
+            continue  # metrics documents its exact statuses (tests/metrics/api/test_schema.py)
         if method in ("post", "patch"):
             assert {"400", "409"} <= codes, (path, method)
         if method in ("patch", "delete"):
