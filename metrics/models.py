@@ -12,7 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from bizops.models import Membership, Organization, User
-from planning.models import RUNNING_STATUSES, ActionStep, Objective, Plan
+from planning.models import ActionStep, Objective, Plan, running_q
 
 
 class Unit(models.TextChoices):
@@ -149,8 +149,8 @@ class KeyResultKind(models.TextChoices):
 
 class KeyResultQuerySet(models.QuerySet["KeyResult"]):
     def running(self) -> KeyResultQuerySet:
-        """Key results of running plans (``RUNNING_STATUSES``): the ones people check in on."""
-        return self.filter(plan__status__in=RUNNING_STATUSES)
+        """Key results of running plans (``running_q``): the ones people check in on."""
+        return self.filter(running_q())
 
     def answered_by(self, *membership_ids: int) -> KeyResultQuerySet:
         """The key results these members answer for: their own, and those without an owner on the

@@ -167,7 +167,7 @@ def send_overdue_steps(
     )
     for step in steps:
         today = today_by_person[step.assignee_id]
-        if StepQuerySet.is_overdue(step, plan_status=step.plan.status, today=today):
+        if StepQuerySet.is_overdue(step, runs=step.plan.runs, today=today):
             by_person[step.assignee_id].append(step)
     sent = 0
     for m in memberships:

@@ -32,8 +32,25 @@ EDITABLE_STATUSES = frozenset({PlanStatus.DRAFT, PlanStatus.CHANGES_REQUESTED, P
 # Work that runs: an approved plan (and one being amended: its approved work goes on). Only these
 # plans' steps are work people are asked to do, can be overdue, or are reminded of.
 RUNNING_STATUSES = frozenset({PlanStatus.APPROVED, PlanStatus.ACTIVE, PlanStatus.AMENDING})
-# Being written or reviewed: its steps are plans, not work yet.
+# Being written or reviewed: its steps are plans, not work yet, unless the plan was approved before
+# (an amendment under review or sent back for changes: its approved work goes on; see ``running_q``).
 IN_PLANNING_STATUSES = frozenset({PlanStatus.DRAFT, PlanStatus.IN_REVIEW, PlanStatus.CHANGES_REQUESTED})
+AMENDMENT_REVIEW_STATUSES = frozenset({PlanStatus.IN_REVIEW, PlanStatus.CHANGES_REQUESTED})
+
+
+def running_q(prefix: str = "plan__") -> Q:
+    """Plans whose work runs: approved, active or being amended, and an amendment of an approved plan
+    while it is reviewed or sent back (``first_approved_at`` set). ``prefix`` reaches the plan."""
+    return Q(**{f"{prefix}status__in": RUNNING_STATUSES}) | Q(
+        **{f"{prefix}status__in": AMENDMENT_REVIEW_STATUSES, f"{prefix}first_approved_at__isnull": False}
+    )
+
+
+def plan_runs(status: str, first_approved_at: Any) -> bool:
+    """``running_q`` for one plan's status and first approval."""
+    return status in RUNNING_STATUSES or (
+        status in AMENDMENT_REVIEW_STATUSES and first_approved_at is not None
+    )
 
 
 class Recurrence(models.TextChoices):
@@ -52,8 +69,8 @@ class StepStatus(models.TextChoices):
 
 class ObjectiveQuerySet(models.QuerySet["Objective"]):
     def running(self) -> ObjectiveQuerySet:
-        """Objectives of running plans (``RUNNING_STATUSES``): the ones people check in on."""
-        return self.filter(plan__status__in=RUNNING_STATUSES)
+        """Objectives of running plans (``running_q``): the ones people check in on."""
+        return self.filter(running_q())
 
 
 class StepQuerySet(models.QuerySet["ActionStep"]):
@@ -74,26 +91,27 @@ class StepQuerySet(models.QuerySet["ActionStep"]):
     @staticmethod
     def overdue_q(today: date) -> Q:
         """Not done, due before ``today``, not recurring, in a running plan."""
-        return Q(plan__status__in=RUNNING_STATUSES, recurrence=Recurrence.NONE, due_date__lt=today) & ~Q(
-            status=StepStatus.DONE
-        )
+        return running_q() & Q(recurrence=Recurrence.NONE, due_date__lt=today) & ~Q(status=StepStatus.DONE)
 
     @staticmethod
     def due_this_week_q(today: date) -> Q:
         """Not done, due from ``today`` to Sunday, not recurring, in a running plan."""
-        return Q(
-            plan__status__in=RUNNING_STATUSES,
-            recurrence=Recurrence.NONE,
-            due_date__gte=today,
-            due_date__lte=StepQuerySet.week_end(today),
-        ) & ~Q(status=StepStatus.DONE)
+        return (
+            running_q()
+            & Q(
+                recurrence=Recurrence.NONE,
+                due_date__gte=today,
+                due_date__lte=StepQuerySet.week_end(today),
+            )
+            & ~Q(status=StepStatus.DONE)
+        )
 
     def open(self) -> StepQuerySet:
         """Not done yet (whatever the plan's state: callers say which plans they mean)."""
         return self.exclude(status=StepStatus.DONE)
 
     def running(self) -> StepQuerySet:
-        return self.filter(plan__status__in=RUNNING_STATUSES)
+        return self.filter(running_q())
 
     def overdue(self, today: date) -> StepQuerySet:
         return self.filter(self.overdue_q(today))
@@ -102,10 +120,10 @@ class StepQuerySet(models.QuerySet["ActionStep"]):
         return self.filter(self.due_this_week_q(today))
 
     @staticmethod
-    def is_overdue(step: Any, *, plan_status: str, today: date) -> bool:
+    def is_overdue(step: Any, *, runs: bool, today: date) -> bool:
         """``overdue_q`` for one step (a model instance or a row with status, recurrence, due_date)."""
         return (
-            plan_status in RUNNING_STATUSES
+            runs
             and step.recurrence == Recurrence.NONE
             and step.status != StepStatus.DONE
             and step.due_date is not None
@@ -113,10 +131,10 @@ class StepQuerySet(models.QuerySet["ActionStep"]):
         )
 
     @staticmethod
-    def is_due_this_week(step: Any, *, plan_status: str, today: date) -> bool:
+    def is_due_this_week(step: Any, *, runs: bool, today: date) -> bool:
         """``due_this_week_q`` for one step."""
         return (
-            plan_status in RUNNING_STATUSES
+            runs
             and step.recurrence == Recurrence.NONE
             and step.status != StepStatus.DONE
             and step.due_date is not None
@@ -142,6 +160,8 @@ class Plan(models.Model):
     submitted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     submitted_at = models.DateTimeField(null=True, blank=True)
     activated_at = models.DateTimeField(null=True, blank=True)
+    # Its first approval: from then on its work runs, through every amendment and its review.
+    first_approved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
@@ -167,6 +187,11 @@ class Plan(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.status in EDITABLE_STATUSES
+
+    @property
+    def runs(self) -> bool:
+        """Its work runs (``running_q``): people check in on it, its steps can be overdue."""
+        return plan_runs(self.status, self.first_approved_at)
 
 
 class Node(models.Model):

@@ -16,7 +16,6 @@ from bizops.roles import can
 from .access import can_edit_plan
 from .activity import activity_filter
 from .models import (
-    IN_PLANNING_STATUSES,
     ActionStep,
     Approval,
     Baseline,
@@ -359,6 +358,7 @@ MY_WORK_FIELDS = (
     "organization_id",
     "plan__title",
     "plan__status",
+    "plan__first_approved_at",
     "plan__period_end",
     "plan__organization_id",
     "objective__title",
@@ -411,7 +411,7 @@ def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
         step.done_this_period = (
             step.is_recurring and (step.pk, occurrence_start(step.recurrence, today)) in done_periods
         )
-        if step.plan.status in IN_PLANNING_STATUSES:
+        if not step.plan.runs:
             if step.status != StepStatus.DONE:
                 work.in_planning.append(step)
         elif not step.is_recurring and step.status == StepStatus.DONE:
@@ -421,9 +421,9 @@ def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
             (work.this_week if step.plan.period_end >= today else work.done_recently).append(step)
         elif step.due_date is None:
             work.no_date.append(step)
-        elif StepQuerySet.is_overdue(step, plan_status=step.plan.status, today=today):
+        elif StepQuerySet.is_overdue(step, runs=step.plan.runs, today=today):
             work.overdue.append(step)
-        elif StepQuerySet.is_due_this_week(step, plan_status=step.plan.status, today=today):
+        elif StepQuerySet.is_due_this_week(step, runs=step.plan.runs, today=today):
             work.this_week.append(step)
         else:
             work.later.append(step)

@@ -304,6 +304,9 @@ def plan_approve(*, actor: Membership, plan: Plan, comment: str = "", seen: str 
         _audit_move(plan, "approve", plan.status, plan.status, actor, comment)
         return plan
     previous = plan.baselines.order_by("-number").first()
+    if plan.first_approved_at is None:
+        plan.first_approved_at = timezone.now()
+        Plan.objects.filter(pk=plan.pk).update(first_approved_at=plan.first_approved_at)
     to_status = S.ACTIVE if plan.activated_at else S.APPROVED
     _move(plan, "approve", to_status, actor, comment)
     if to_status == S.APPROVED and plan_period_has_begun(plan):

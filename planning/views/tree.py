@@ -55,7 +55,7 @@ def _decorate(tree: selectors.PlanTree, today, slug: str) -> None:
             for step in objective.children:
                 step.part = rollup.steps[step.pk]
                 step.url = url["step"](step.pk)
-                step.overdue = StepQuerySet.is_overdue(step, plan_status=tree.plan.status, today=today)
+                step.overdue = StepQuerySet.is_overdue(step, runs=tree.plan.runs, today=today)
 
 
 @org_view("plan_view")

@@ -22,6 +22,7 @@ WEDNESDAY = date(2027, 3, 17)
 SUNDAY = date(2027, 3, 21)
 RUNNING = ["approved", "active", "amending"]
 NOT_RUNNING = ["draft", "in_review", "changes_requested", "closed"]
+AMENDED = ["in_review", "changes_requested"]
 
 # (plan status, step fields, days from today it is due or None) -> (overdue, due this week)
 CASES = {
@@ -39,6 +40,11 @@ CASES = {
     **{f"due yesterday in an {s} plan": (s, {}, -1, (True, False)) for s in ("approved", "amending")},
     **{f"due yesterday in a {s} plan": (s, {}, -1, (False, False)) for s in NOT_RUNNING},
     **{f"due today in a {s} plan": (s, {}, 0, (False, False)) for s in NOT_RUNNING},
+    # An amendment of an approved plan under review, or sent back: its approved work goes on.
+    **{
+        f"due yesterday in an amendment {s}": (f"{s}, approved before", {}, -1, (True, False))
+        for s in AMENDED
+    },
 }
 
 
@@ -46,14 +52,17 @@ CASES = {
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_rule_in_sql_and_in_python(acme, case):
     plan_status, fields, days, (overdue, this_week) = CASES[case]
-    plan = PlanFactory(organization=acme.org, status=plan_status)
+    status, _, approved_before = plan_status.partition(", ")
+    plan = PlanFactory(
+        organization=acme.org, status=status, first_approved_at=timezone.now() if approved_before else None
+    )
     due = None if days is None else WEDNESDAY + timedelta(days=days)
     step = StepFactory(objective__milestone__plan=plan, due_date=due, **fields)
 
     assert ActionStep.objects.overdue(WEDNESDAY).filter(pk=step.pk).exists() is overdue
-    assert StepQuerySet.is_overdue(step, plan_status=plan_status, today=WEDNESDAY) is overdue
+    assert StepQuerySet.is_overdue(step, runs=plan.runs, today=WEDNESDAY) is overdue
     assert ActionStep.objects.due_this_week(WEDNESDAY).filter(pk=step.pk).exists() is this_week
-    assert StepQuerySet.is_due_this_week(step, plan_status=plan_status, today=WEDNESDAY) is this_week
+    assert StepQuerySet.is_due_this_week(step, runs=plan.runs, today=WEDNESDAY) is this_week
 
 
 def test_a_week_runs_monday_to_sunday():
