@@ -293,6 +293,12 @@ SCENARIOS = {
         ),
         Scenario("plans", "plans list API", "admin", _get("/api/v1/orgs/{t.slug}/plans/"), floor_plans),
         Scenario("check_in_form", "check-in page (a member's week)", "member", _get("/o/{t.slug}/check-in/")),
+        Scenario(
+            "review",
+            "review page (5,520-node plan)",
+            "admin",
+            _get("/o/{t.slug}/plans/{t.big_plan_id}/review/"),
+        ),
         # Beyond the targets' list: pages the load mix opens often, and the big map's lazy fragment.
         Scenario(
             "objective_steps",
