@@ -152,6 +152,8 @@ def field_label(name: str) -> str:
 
 
 def _value(obj: Any, name: str) -> Any:
+    if name == "assignee" and hasattr(obj, "assignee_name"):  # a step as a row (``selectors.StepRow``)
+        return obj.assignee_name or None
     if name in ("owner", "assignee"):
         member = getattr(obj, name)
         return member.user.display_name if member is not None else None

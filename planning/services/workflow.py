@@ -39,7 +39,7 @@ from ..models import (
     Submission,
 )
 from ..readiness import plan_readiness
-from ..selectors import plan_tree
+from ..selectors import content_tree, plan_tree
 
 S = PlanStatus
 # action -> (statuses it may start from, status it leads to; None when it depends on the plan)
@@ -163,7 +163,7 @@ def plan_submit(
 ) -> Plan:
     plan = _lock(plan, "submit")
     _require_editor(actor, plan)
-    tree = plan_tree(plan=plan, with_progress=False)
+    tree = content_tree(plan=plan)
     readiness = plan_readiness(tree)
     if not readiness.ready:
         raise ValidationError(
@@ -283,7 +283,7 @@ def plan_approve(*, actor: Membership, plan: Plan, comment: str = "", seen: str 
     """
     plan = _lock(plan, "approve")
     _require_approver(actor, plan)
-    current = snapshot(plan_tree(plan=plan, with_progress=False))
+    current = snapshot(content_tree(plan=plan))
     if seen is not None and seen != digest(current):
         raise StaleReview(digest(current))
     approval = _record_decision(actor, plan, Approval.Decision.APPROVED, comment.strip())

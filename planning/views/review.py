@@ -264,7 +264,7 @@ def baseline_detail(request: HttpRequest, plan_id: int, number: int) -> HttpResp
     baseline = get_object_or_404(Baseline, plan=plan, organization=request.org, number=number)
     compare_to = request.GET.get("compare", "current")
     if compare_to == "current":
-        other = snapshot(selectors.plan_tree(plan=plan, with_progress=False))
+        other = snapshot(selectors.content_tree(plan=plan))
         other_label = "the plan today"
     else:
         try:
