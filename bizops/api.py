@@ -9,8 +9,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -153,26 +152,19 @@ def rate_key(ident: str, period: int, window: int) -> str:
 
 
 def _count(key: str, timeout: int) -> int:
-    """Add one to the counter ``key`` (kept ``timeout`` seconds after its last use); the new count.
+    """Add one to the counter ``key`` (created with a time to live of ``timeout`` seconds); the new count.
 
-    On Redis one round trip: ``INCR`` then ``EXPIRE`` in a pipeline (the key names its window, so
-    renewing its time to live is harmless, and a key that expired in between never lives forever).
-    On other caches (the memory cache of ``make run``), ``add`` then ``incr``.
+    Django's cache API only: ``incr`` is atomic on Redis (``INCRBY``) and in the memory cache of
+    ``make run``; the first request of a window, which finds no counter, ``add``s it. A key names its
+    window and lives ``timeout`` seconds, longer than the window, so it cannot expire while its window
+    is counted (and lose its time to live to an ``INCRBY`` that re-creates it).
     """
-    backend = caches[DEFAULT_CACHE_ALIAS]
-    if isinstance(backend, RedisCache):
-        redis_key = backend.make_and_validate_key(key)
-        client = backend._cache.get_client(redis_key, write=True)
-        with client.pipeline(transaction=False) as pipe:
-            pipe.incr(redis_key)
-            pipe.expire(redis_key, timeout)
-            return int(pipe.execute()[0])
-    cache.add(key, 0, timeout=timeout)
     try:
         return cache.incr(key)
-    except ValueError:  # the key expired between add and incr
-        cache.set(key, 1, timeout=timeout)
-        return 1
+    except ValueError:  # no counter yet in this window
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        return cache.incr(key)  # another process added it first
 
 
 class ApiRateThrottle(BaseThrottle):
