@@ -3,9 +3,11 @@
 Simple tags rather than ``{% include %}``: a big strategy map draws a thousand of them, and an include
 costs a template render with its own context each time (about twenty times a ``format_html``).
 Registered as template builtins (``TEMPLATES[...]["OPTIONS"]["builtins"]``), so no ``{% load %}``.
+Nothing here takes the name of one of Django's tags or filters: templates get Django's own ``url`` and
+``date`` (``tests/bizops/test_ui_tags.py`` checks every builtin library for that).
 
-Also here, taking over Django's builtins of the same names: the ``date`` filter, with a memory for
-plain dates (see ``date``), and the ``url`` tag, with a memory of the URLs it built (see ``url``).
+Also here, for the tag modules that draw rows in Python: ``fast_date``, Django's ``date`` filter for
+the few formats they use, faster (see there). It is a function, not a template filter.
 """
 
 from __future__ import annotations
@@ -17,12 +19,11 @@ from functools import lru_cache
 
 from django import template
 from django.conf import settings
-from django.template import defaultfilters, defaulttags
+from django.template import defaultfilters
 from django.template.defaultfilters import floatformat
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.formats import get_format
-from django.utils.html import conditional_escape, format_html
+from django.utils.html import format_html
 from django.utils.translation import get_language
 
 register = template.Library()
@@ -106,17 +107,19 @@ def plan_status(status: str) -> str:
     return badge(label, icon, tone)
 
 
-@register.filter(expects_localtime=True, is_safe=False)
-def date(value, arg=None):
-    """Django's ``date`` filter, faster (this module, a builtin loaded after Django's, takes the name
-    over in every template).
+def fast_date(value, arg=None):
+    """What Django's ``date`` filter prints, faster: for the rows that tag modules build in Python.
 
-    Django's costs ~30 µs a value, and pages show hundreds (a big map's due dates, a timeline's
-    times). Formats made only of day, month, year, hour, minute and second (``j M Y H:i``, ``j F Y``...)
-    are built here from the same translated month names; plain dates are also remembered, since a map
-    repeats the same few hundred. Anything else goes to Django's filter. Datetimes arrive local to
-    the viewer (``expects_localtime``), so their fields are what Django's filter would print.
+    Django's costs ~30 µs a value, and pages show hundreds (a big map's due dates, My work's steps, a
+    timeline's times): measured, a material share of those pages' CPU (``bench/README.md``). Formats
+    made only of day, month, year, hour, minute and second (``j M Y H:i``, ``j F Y``...) are built
+    here from the same translated month names; plain dates are also remembered, since a map repeats
+    the same few hundred. Anything else goes to Django's filter. Datetimes arrive local to
+    the viewer (callers pass ``template_localtime(...)``), so their fields are what Django's filter
+    would print. With ``settings.BIZOPS_FAST_DATES`` false it is Django's filter, nothing else.
     """
+    if not settings.BIZOPS_FAST_DATES:
+        return defaultfilters.date(value, arg)
     if type(value) is datetime.date:
         return _formatted_date(value, arg, get_language())
     if type(value) is datetime.datetime and (plan := _format_plan(arg)) is not None:
@@ -197,47 +200,6 @@ def two_places(value) -> str:
         return floatformat(value, "-2")
 
 
-@register.tag
-def url(parser, token):
-    """Django's ``{% url %}``, remembering the URLs it built.
-
-    Every page's layout reverses some twenty URLs (the navigation, the menus) and ``reverse()`` costs
-    ~30 µs each, a fifth of a small page's rendering. A URL depends only on the view name, the
-    arguments, the current app, the URL configuration and the script prefix: all are in the key.
-    Arguments other than plain ``str``/``int`` (objects, lazy or safe strings) go to ``reverse()``.
-    """
-    node = defaulttags.url(parser, token)
-    node.__class__ = _RememberingURLNode
-    return node
-
-
-class _RememberingURLNode(defaulttags.URLNode):
-    def render(self, context):
-        args = tuple(arg.resolve(context) for arg in self.args)
-        kwargs = {k: v.resolve(context) for k, v in self.kwargs.items()}
-        if not all(type(value) in (str, int) for value in (*args, *kwargs.values())):
-            return super().render(context)
-        view_name = self.view_name.resolve(context)
-        try:
-            current_app = context.request.current_app
-        except AttributeError:
-            try:
-                current_app = context.request.resolver_match.namespace
-            except AttributeError:
-                current_app = None
-        key = (view_name, args, tuple(sorted(kwargs.items())), current_app)
-        try:
-            built = _reverse(*key, get_urlconf(settings.ROOT_URLCONF), get_script_prefix())
-        except NoReverseMatch:
-            if self.asvar is None:
-                raise
-            built = ""  # as Django's: ``{% url ... as var %}`` leaves the variable empty
-        if self.asvar:
-            context[self.asvar] = built
-            return ""
-        return conditional_escape(built) if context.autoescape else built
-
-
-@lru_cache(maxsize=4096)
-def _reverse(view_name, args: tuple, kwargs: tuple, current_app, urlconf, prefix: str) -> str:
-    return reverse(view_name, urlconf=urlconf, args=args, kwargs=dict(kwargs), current_app=current_app)
+# The name the row-drawing tag modules import (planning/templatetags/map_rows.py,
+# metrics/templatetags/check_ins.py and measurements.py). Not registered: in templates ``date`` is Django's.
+date = fast_date

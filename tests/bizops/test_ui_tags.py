@@ -1,10 +1,11 @@
-"""The template builtins of bizops/templatetags/ui.py: the faster ``date`` and ``url`` print what Django's do."""
+"""bizops/templatetags/ui.py: ``fast_date`` prints what Django's ``date`` prints, and no builtin library of
+ours takes the name of a Django tag or filter."""
 
 import datetime
 import zoneinfo
 
 import pytest
-from django.template import Template, defaultfilters
+from django.template import defaultfilters
 from django.utils import timezone, translation
 
 from bizops.templatetags import ui
@@ -22,7 +23,8 @@ def outcome(date_filter, value, fmt):
 
 @pytest.mark.parametrize("language", ["en", "de", "fr"])
 @pytest.mark.parametrize("zone", ["UTC", "Europe/Paris", "Pacific/Auckland"])
-def test_the_date_filter_prints_what_djangos_does(language, zone):
+def test_fast_date_prints_what_djangos_date_filter_does(language, zone, settings):
+    settings.BIZOPS_FAST_DATES = True  # the fast path itself, whatever the run's setting
     moments = [
         datetime.datetime(2026, 1, 1, 0, 5, 9, tzinfo=datetime.UTC),
         datetime.datetime(2026, 3, 29, 1, 30, tzinfo=datetime.UTC),  # the night Paris moves its clocks
@@ -33,12 +35,35 @@ def test_the_date_filter_prints_what_djangos_does(language, zone):
         for fmt in FORMATS:
             for moment in moments:
                 local = timezone.template_localtime(moment)
-                assert ui.date(local, fmt) == defaultfilters.date(local, fmt), (fmt, moment)
+                assert ui.fast_date(local, fmt) == defaultfilters.date(local, fmt), (fmt, moment)
             for day in days:
                 # Twice: the second answer comes from memory and must be the same.
-                assert outcome(ui.date, day, fmt) == outcome(defaultfilters.date, day, fmt), (fmt, day)
-                assert outcome(ui.date, day, fmt) == outcome(defaultfilters.date, day, fmt), (fmt, day)
-    assert ui.date(None, "j M Y") == "" and ui.date("", "j M Y") == ""
+                assert outcome(ui.fast_date, day, fmt) == outcome(defaultfilters.date, day, fmt), (fmt, day)
+                assert outcome(ui.fast_date, day, fmt) == outcome(defaultfilters.date, day, fmt), (fmt, day)
+    assert ui.fast_date(None, "j M Y") == "" and ui.fast_date("", "j M Y") == ""
+
+
+def test_fast_date_turned_off_is_djangos_filter(settings):
+    settings.BIZOPS_FAST_DATES = False
+    day = datetime.date(2026, 5, 3)
+    assert ui.fast_date(day, "j M Y") == defaultfilters.date(day, "j M Y") == "3 May 2026"
+    assert ui.fast_date(day, "D") == defaultfilters.date(day, "D")
+
+
+def test_no_builtin_library_shadows_a_django_tag_or_filter():
+    """Ours are added to every template (``OPTIONS["builtins"]``) after Django's: a ``url`` or ``date``
+    of ours would silently replace Django's in every template."""
+    from django.template import engines
+
+    engine = engines["django"].engine
+    django_libraries = [lib for lib in engine.template_builtins if lib.__module__.startswith("django.")]
+    django_tags = {name for lib in django_libraries for name in lib.tags}
+    django_filters = {name for lib in django_libraries for name in lib.filters}
+    assert {"url", "now", "load"} <= django_tags and {"date", "time", "floatformat"} <= django_filters
+    for library in engine.template_builtins:
+        if library not in django_libraries:
+            assert not django_tags & set(library.tags), library.tags.keys()
+            assert not django_filters & set(library.filters), library.filters.keys()
 
 
 def test_a_date_in_a_template_is_formatted_in_the_viewers_zone_and_language():
@@ -93,42 +118,3 @@ def test_two_places_prints_what_floatformat_minus_two_prints(language, settings)
             assert ui.two_places(value) == defaultfilters.floatformat(value, "-2"), value
         settings.USE_THOUSAND_SEPARATOR = True
         assert ui.two_places(Decimal("1234567.5")) == defaultfilters.floatformat(Decimal("1234567.5"), "-2")
-
-
-@pytest.mark.parametrize(
-    "source",
-    [
-        "{% url 'org_home' 'acme' %}",
-        "{% url 'org_home' org_slug=slug %}",
-        "{% url 'plan_map' slug 7 %}",
-        "{% url 'plan_map' slug pk %}",  # a str id: the same URL
-        "{% url 'org_home' safe_slug %}",  # a SafeString goes to reverse() itself
-        "{% url 'org_home' slug as link %}[{{ link }}]",
-        "{% url 'no_such_view' as link %}[{{ link }}]",
-    ],
-)
-def test_url_tag_builds_what_djangos_builds(source):
-    from django.template import Context, Engine
-    from django.utils.safestring import mark_safe
-
-    context = {"slug": "acme", "pk": "7", "safe_slug": mark_safe("acme")}
-    ours = Template(source).render(Context(context))
-    django = Engine(libraries={}).from_string(source).render(Context(context))
-    assert ours == django and ours
-    assert Template(source).render(Context(context)) == ours  # and again, from its memory
-
-
-def test_url_tag_follows_the_script_prefix_and_refuses_unknown_views():
-    from django.template import Context
-    from django.urls import NoReverseMatch, set_script_prefix
-
-    source = "{% url 'org_home' 'acme' %}"
-    assert Template(source).render(Context()) == "/o/acme/"
-    try:
-        set_script_prefix("/planner/")
-        assert Template(source).render(Context()) == "/planner/o/acme/"
-    finally:
-        set_script_prefix("/")
-    for source in ("{% url 'no_such_view' %}", "{% url 'org_home' 'a&b<' %}"):  # no such view, no such slug
-        with pytest.raises(NoReverseMatch):
-            Template(source).render(Context())
