@@ -13,6 +13,14 @@ exactly once among the parameters is an error on the first call, not a wrong que
 in the queryset is frozen at the first call: never build one from the clock (``timezone.now()``), a
 setting or anything else that changes, only from its parameters.
 ``tests/bizops/test_compiled.py`` checks the results against the same querysets run by the ORM.
+
+The one shortcut on Django's private internals that the project keeps (``_iterable_class``,
+``get_related_populators``, the compiler's ``klass_info``): measured on the mixed load
+(``bench/README.md``) it saves about a quarter of a web worker's CPU per request. It can be turned
+off: with ``settings.BIZOPS_COMPILED_QUERIES`` false, every ``CompiledQuery`` simply runs its queryset
+through the ORM. It is on by default on PostgreSQL only; the test suite runs with it on (PostgreSQL)
+and off (SQLite). Check it against each new Django version (e.g. 6.1's fetch modes, which it would
+ignore), or turn it off.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
@@ -41,6 +50,8 @@ class CompiledQuery:
         self._compiled: dict[str, _Plan] = {}  # per database alias; the same for every connection
 
     def __call__(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[Model]:
+        if not settings.BIZOPS_COMPILED_QUERIES:
+            return list(self.build(**values).using(using))
         plan = self._compiled.get(using)
         if plan is None:  # two threads may both compile the first time: the same plan either way
             plan = self._compiled[using] = _Plan(self.build, self.text, using)

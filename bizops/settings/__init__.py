@@ -157,6 +157,11 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# bizops.compiled: the queries every request runs, compiled once per process on Django's private
+# internals (measured in bench/README.md). False runs them through the ORM like any other query.
+BIZOPS_COMPILED_QUERIES = env.bool(
+    "BIZOPS_COMPILED_QUERIES", default="postgresql" in DATABASES["default"]["ENGINE"]
+)
 # bizops.templatetags.ui.fast_date: dates in the rows tag modules draw in Python, formatted without
 # Django's date filter (measured in bench/README.md). False uses Django's filter.
 BIZOPS_FAST_DATES = env.bool("BIZOPS_FAST_DATES", default=True)

@@ -1,4 +1,5 @@
-"""``CompiledQuery``: the same instances as the ORM's querysets, from SQL compiled once per connection."""
+"""``CompiledQuery``: the same instances as the ORM's querysets, from SQL compiled once per connection;
+with ``BIZOPS_COMPILED_QUERIES`` off, the ORM's own."""
 
 import threading
 
@@ -11,6 +12,12 @@ from bizops.badges import with_badges
 from bizops.compiled import CompiledQuery
 from bizops.models import Membership, Organization, User
 from tests.factories import MembershipFactory
+
+
+@pytest.fixture(autouse=True)
+def _compiled_on(settings):
+    """These tests check the compiled path itself, on PostgreSQL and on SQLite, whatever the default."""
+    settings.BIZOPS_COMPILED_QUERIES = True
 
 
 def memberships(user_id):
@@ -194,3 +201,16 @@ def test_an_infinite_id_is_a_bad_id_not_a_crash(acme):
     assert not form.is_valid() and "Incorrect type" in str(form.errors["team"][0])
     with pytest.raises(Http404):
         OrgObjects(lambda: Team.objects.all()).get_or_404(acme.org, float("inf"))
+
+
+@pytest.mark.django_db
+def test_turned_off_it_runs_the_orm_and_compiles_nothing(acme, settings):
+    settings.BIZOPS_COMPILED_QUERIES = False
+    compiled = CompiledQuery(memberships)
+    got = compiled(user_id=acme.member.user_id)
+    expected = list(memberships(acme.member.user_id))
+    assert [fields_of(m) for m in got] == [fields_of(m) for m in expected]
+    assert got[0].badge_unread == expected[0].badge_unread and got[0].organization == acme.org
+    assert compiled._compiled == {}
+    # What the ORM does, not the compiled path: a parameter it could not compile is simply used.
+    assert CompiledQuery(lambda pk: User.objects.filter(pk__gt=pk + 1))(pk=0) is not None
