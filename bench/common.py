@@ -120,8 +120,10 @@ def find_targets(slug: str) -> Targets:
     big = Plan.objects.filter(organization=org, title__startswith="Company plan").get()
     nodes = sum(m.objects.filter(plan=big).count() for m in (Milestone, Objective, ActionStep))
     kpi = KPI.objects.filter(organization=org).order_by("name").first()
+    # Numeric ones: the check-in scenarios send values such as 123.5, which a yes/no key result refuses.
     krs = list(
         KeyResult.objects.filter(owner=heavy, plan__status__in=[PlanStatus.ACTIVE, PlanStatus.APPROVED])
+        .exclude(kind="yes_no")
         .order_by("pk")
         .values_list("pk", flat=True)[:50]
     )

@@ -73,6 +73,7 @@ class User:
     key_results: list[int]
     objectives: list[int]
     steps: list[int]
+    yes_no: set[int] = field(default_factory=set)  # key results that take 0 or 1, not any number
     cookies: dict[str, str] = field(default_factory=dict)
 
 
@@ -100,9 +101,7 @@ def choose_users(count: int) -> tuple[list[User], Plan]:
         .select_related("user")
         .order_by("pk")
     ):
-        krs = list(
-            KeyResult.objects.filter(owner=m, plan__status__in=running).values_list("pk", flat=True)[:10]
-        )
+        krs = dict(KeyResult.objects.filter(owner=m, plan__status__in=running).values_list("pk", "kind")[:10])
         steps = list(
             ActionStep.objects.filter(assignee=m, plan__status__in=running, recurrence="none")
             .exclude(status="done")
@@ -112,7 +111,8 @@ def choose_users(count: int) -> tuple[list[User], Plan]:
             Objective.objects.filter(owner=m, plan__status__in=running).values_list("pk", flat=True)[:5]
         )
         if krs and steps and objectives:
-            users.append(User(m.user.email, krs, objectives, steps))
+            yes_no = {pk for pk, kind in krs.items() if kind == "yes_no"}
+            users.append(User(m.user.email, list(krs), objectives, steps, yes_no))
         if len(users) == count:
             break
     mid = list(
@@ -207,10 +207,11 @@ def action_request(action: str, user: User, plan: Plan, rng: random.Random, coun
     if action == "big_map":
         return "GET", f"/o/{slug}/plans/{plan.big_plan}/", None, {}, 200
     if action == "check_in":
+        key_result = rng.choice(user.key_results)
         body = {
             "target": "key_result",
-            "key_result": rng.choice(user.key_results),
-            "value": f"{rng.randrange(0, 500)}.5",
+            "key_result": key_result,
+            "value": rng.choice("01") if key_result in user.yes_no else f"{rng.randrange(0, 500)}.5",
             "confidence": rng.choice(["on_track", "on_track", "at_risk"]),
             "note": "Load run.",
         }
@@ -324,6 +325,19 @@ def worker_pids(master: int) -> list[int]:
             if int(fields[1]) == master:
                 pids.append(int(entry))
     return sorted(pids)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU the processes have used so far (``utime`` + ``stime`` from ``/proc``)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -477,13 +491,17 @@ def main(argv: list[str] | None = None) -> None:
         ]
         for thread in threads:
             thread.start()
+        workers = worker_pids(process.pid)
+        cpu_before = cpu_seconds(workers)
         start.wait()
         started = time.monotonic()
         for thread in threads:
             thread.join(timeout=args.duration + 60)
         elapsed = time.monotonic() - started
+        cpu = cpu_seconds(workers) - cpu_before
         samples = [sample for rows in per_user for sample in rows]
-        workers = worker_pids(process.pid)
+        if worker_pids(process.pid) != workers:
+            cpu = float("nan")  # a worker was replaced: its CPU is lost
         peaks = {pid: peak_rss_mb(pid) for pid in workers}
     finally:
         stop(process)
@@ -496,6 +514,8 @@ def main(argv: list[str] | None = None) -> None:
     result = report(samples, elapsed)
     print_report(result, mix)
     print("worker peak RSS (VmHWM): " + ", ".join(f"{mb:.0f} MB" for mb in peaks.values()))
+    # CPU per request moves far less than throughput when others share the machine: compare both.
+    print(f"worker CPU per request: {1000 * cpu / max(1, len(samples)):.2f} ms")
 
 
 if __name__ == "__main__":

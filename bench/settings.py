@@ -43,6 +43,11 @@ from bizops.settings import *  # noqa: E402, F403
 from bizops.settings import BASE_DIR  # noqa: E402
 
 ROOT_URLCONF = "bench.urls"
+# The base settings have no key of their own (debug off, nothing signed without one): a bench-only key,
+# unless the environment names one.
+SECRET_KEY = (
+    os.environ.get("DJANGO_SECRET_KEY") or "bench-only-key-never-deployed-5f0c2a9e7b3d1f8a6c4e2b0d9f7a5c3e"
+)
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.MD5PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
