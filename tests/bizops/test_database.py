@@ -8,6 +8,7 @@ from django.db import connection
 from bizops.models import Organization
 
 
+@pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_query_run_twice_is_prepared_and_then_reused(acme, other):
     if connection.vendor != "postgresql":

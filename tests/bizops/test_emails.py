@@ -267,6 +267,7 @@ def test_a_failure_before_the_handoff_retries_after_its_backoff(acme, recording)
     assert [subject for _, subject, _ in recording.delivered] == [ok.subject, refused.subject]
 
 
+@pytest.mark.postgres  # two connections claiming rows (SKIP LOCKED): PostgreSQL's row locks
 @pytest.mark.django_db(transaction=True)
 def test_two_sweeps_at_once_take_different_rows(acme, monkeypatch):
     emails = make_emails(acme, 10)

@@ -120,6 +120,7 @@ def test_probes_are_named_routes_and_refuse_writes(client):
     assert client.post("/healthz").status_code == 405
 
 
+@pytest.mark.redis
 @pytest.mark.django_db
 def test_readyz_checks_database_redis_and_broker(client):
     if not settings.REDIS_URL:

@@ -233,6 +233,7 @@ def test_a_period_target_overrides_the_standing_one(acme, march, client):
     assert response.status_code == 302 and leads.period_targets.get().target == 120
 
 
+@pytest.mark.postgres  # rows locked by one connection and waited for by another: PostgreSQL's locks
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("on", ["key_result", "objective"])
 def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result, on):
@@ -272,6 +273,7 @@ def test_a_check_in_racing_a_close_waits_for_it_and_is_refused(acme, key_result,
     assert KeyResult.objects.get(pk=key_result.pk).current == key_result.current
 
 
+@pytest.mark.postgres  # rows locked by one connection and waited for by another: PostgreSQL's locks
 @pytest.mark.django_db(transaction=True)
 def test_check_ins_on_one_key_result_take_turns_and_lose_no_value(acme, key_result):
     """Real threads and connections: while one check-in holds the key result's row, another waits for

@@ -270,6 +270,7 @@ def test_close_asks_owners_for_scores_and_the_plan_becomes_read_only(
         services.objective_score_set(actor=acme.viewer, objective=objective, score=10)
 
 
+@pytest.mark.postgres  # rows locked by one connection and waited for by another: PostgreSQL's locks
 @pytest.mark.django_db(transaction=True)
 def test_two_approvers_at_the_same_moment_are_both_recorded(acme, plan):
     """Real threads and connections: with two approvals needed, both land and the plan is approved once."""

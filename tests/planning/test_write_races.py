@@ -20,7 +20,8 @@ from planning.models import ActionStep, Comment, Milestone, Objective, Plan, Pla
 from tests.concurrency import run_in_threads, wait_for_lock_waiters
 from tests.conftest import client_for
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Races between connections, ordered by PostgreSQL's row locks (SQLite has none: select_for_update is a no-op).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
 
 
 def hold(transition, release: threading.Event, holding: threading.Event):
