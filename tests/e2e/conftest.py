@@ -38,8 +38,14 @@ SCREENSHOTS = Path(os.environ.get("E2E_SCREENSHOTS") or ROOT / "test-artifacts" 
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip the browser tests, saying why, when Debian's Chromium is not installed. Under ``CI`` the
-    skip fails the run (``tests/conftest.py``): a CI without a browser must not pass for green."""
+    """Run the browser tests last, and skip them, saying why, when Debian's Chromium is not installed.
+
+    Last: Playwright's session keeps an event loop running in the main thread until the session ends,
+    and Django refuses ORM calls from a thread with a running loop; the async-unsafe switch is on only
+    around browser tests (``pytest_runtest_protocol`` below), so no other test may run after one.
+    Under ``CI`` the skip fails the run (``tests/conftest.py``): a CI without a browser must not pass
+    for green."""
+    items.sort(key=lambda item: E2E_DIR in item.path.parents)  # stable: the order within each stays
     if CHROMIUM.exists():
         return
     skip = pytest.mark.skip(
