@@ -15,23 +15,12 @@ from planning.selectors import PlanTree
 
 from .models import KPI, KeyResult, KPITarget
 from .rules import period_start, plain_number
+from .services.common import KPI_FIELDS as SERVICE_KPI_FIELDS
 
 KEY_RESULT_FIELDS = ("title", "kind", "start", "target", "direction", "weight", "owner", "kpi")
-KPI_FIELDS = (
-    "name",
-    "description",
-    "unit",
-    "currency",
-    "direction",
-    "target",
-    "target_upper",
-    "amber_threshold",
-    "red_threshold",
-    "frequency",
-    "owner",
-    "objectives",
-    "targets",
-)
+# A KPI as approved: its fields as the services write them, the plan's objectives it is linked to,
+# and its targets for the plan's periods.
+KPI_FIELDS = (*SERVICE_KPI_FIELDS, "objectives", "targets")
 
 
 def _plain(value: Any) -> Any:
@@ -107,7 +96,7 @@ def kpi_nodes(tree: PlanTree) -> list[dict]:
             targets.setdefault(row.kpi_id, {})[row.period_start.isoformat()] = _plain(row.target)
     nodes = []
     for kpi in kpis:
-        fields = {name: _plain(getattr(kpi, name)) for name in KPI_FIELDS[:10]}
+        fields = {name: _plain(getattr(kpi, name)) for name in SERVICE_KPI_FIELDS if name != "owner"}
         fields["owner"] = _person(kpi.owner)
         fields["objectives"] = links.get(kpi.pk, [])
         fields["targets"] = targets.get(kpi.pk, {})

@@ -145,15 +145,6 @@ def check_in_key_result(
     _check_in_created(check_in, actor)
     current.version += 1
     current.save(update_fields=["current", "version"])
-    audit(
-        actor,
-        kind="key_result",
-        action="checked in",
-        obj=current,
-        plan_id=current.plan_id,
-        changes=_check_in_changes(previous_value, current.current, confidence),
-        comment=note,
-    )
     return check_in
 
 
@@ -179,15 +170,6 @@ def check_in_objective(
         author=actor.user,
     )
     _check_in_created(check_in, actor)
-    audit(
-        actor,
-        kind="objective",
-        action="checked in",
-        obj=objective,
-        plan_id=objective.plan_id,
-        changes={"confidence": [None, Confidence(confidence).label]},
-        comment=note,
-    )
     return check_in
 
 
@@ -217,26 +199,11 @@ def check_in_step(
         author=actor.user,
     )
     _check_in_created(check_in, actor)
-    audit(
-        actor,
-        kind="step",
-        action="checked in",
-        obj=step,
-        plan_id=plan.pk,
-        changes={"confidence": [None, Confidence(confidence).label]},
-        comment=note,
-    )
     return check_in
 
 
-def _check_in_changes(before: Any, after: Any, confidence: str) -> dict[str, list[Any]]:
-    changes = {"confidence": [None, Confidence(confidence).label]}
-    if before != after:
-        changes = {"current": [display(before), display(after)], **changes}
-    return changes
-
-
 def _check_in_created(check_in: CheckIn, actor: Membership) -> None:
+    """What every check-in does once saved: the webhook, and its audit event (same transaction)."""
     target = check_in.key_result or check_in.objective or check_in.step
     data = {
         "check_in": {
@@ -253,6 +220,19 @@ def _check_in_created(check_in: CheckIn, actor: Membership) -> None:
         "author": actor.user.email,
     }
     emit(organization=actor.organization, event="check_in.created", data=data)
+    # On the audit trail as a change of what it checks in on: the confidence, and a key result's value.
+    changes = {"confidence": [None, Confidence(check_in.confidence).label]}
+    if check_in.key_result is not None and check_in.previous_value != target.current:
+        changes = {"current": [display(check_in.previous_value), display(target.current)], **changes}
+    audit(
+        actor,
+        kind=check_in.target,
+        action="checked in",
+        obj=target,
+        plan_id=check_in.plan_id,
+        changes=changes,
+        comment=check_in.note,
+    )
 
 
 # --- One check-in: many items, one transaction -------------------------------------------------------
