@@ -29,29 +29,24 @@ def _plain(value: Any) -> Any:
     return plain_number(value)
 
 
-def _person(membership) -> str | None:
-    return membership.user.display_name if membership is not None else None
-
-
 def key_result_nodes(tree: PlanTree) -> list[dict]:
     # Rows, not instances: a big plan has thousands of key results (3,675 instances with their
     # owners and KPIs took ~80 ms; these rows a fraction of it).
-    rows = (
-        KeyResult.objects.filter(plan=tree.plan)
-        .order_by("objective_id", "position", "pk")
-        .values_list(
-            "pk",
-            "objective_id",
-            "position",
-            "title",
-            "kind",
-            "start",
-            "target",
-            "direction",
-            "weight",
-            "owner__user__display_name",
-            "kpi__name",
-        )
+    key_results = KeyResult.objects.filter(plan=tree.plan)
+    if tree.partial:  # some objectives' branches only (a milestone opened on the review page)
+        key_results = key_results.filter(objective_id__in=list(tree.objectives))
+    rows = key_results.order_by("objective_id", "position", "pk").values_list(
+        "pk",
+        "objective_id",
+        "position",
+        "title",
+        "kind",
+        "start",
+        "target",
+        "direction",
+        "weight",
+        "owner__user__display_name",
+        "kpi__name",
     )
     nodes = []
     for pk, objective_id, position, title, kind, start, target, direction, weight, owner, kpi in rows:
@@ -69,38 +64,48 @@ def key_result_nodes(tree: PlanTree) -> list[dict]:
     return nodes
 
 
+KPI_OWN_FIELDS = [name for name in SERVICE_KPI_FIELDS if name != "owner"]
+
+
 def kpi_nodes(tree: PlanTree) -> list[dict]:
+    # Rows, not instances, as for key results: a big plan links ~160 KPIs with ~200 targets.
     plan = tree.plan
     kpis = list(
         KPI.objects.filter(objectives__plan=plan)
         .distinct()
-        .select_related("owner__user")
         .order_by("name", "pk")
+        .values_list("pk", "owner__user__display_name", *KPI_OWN_FIELDS)
     )
     if not kpis:
         return []
+    ids = [row[0] for row in kpis]
     links: dict[int, list[str]] = {}
     for kpi_id, title in (
-        KPI.objects.filter(pk__in=[k.pk for k in kpis], objectives__plan=plan)
+        KPI.objects.filter(pk__in=ids, objectives__plan=plan)
         .order_by("objectives__title")
         .values_list("pk", "objectives__title")
     ):
         links.setdefault(kpi_id, []).append(title)
     # Every period that overlaps the plan's: a quarter (or year) that began before the plan did counts.
-    first = {kpi.pk: period_start(kpi.frequency, plan.period_start) for kpi in kpis}
+    frequency = KPI_OWN_FIELDS.index("frequency") + 2
+    first = {row[0]: period_start(row[frequency], plan.period_start) for row in kpis}
     targets: dict[int, dict[str, str]] = {}
-    for row in KPITarget.objects.filter(
-        kpi__in=kpis, period_start__gte=min(first.values()), period_start__lte=plan.period_end
-    ).order_by("period_start"):
-        if row.period_start >= first[row.kpi_id]:
-            targets.setdefault(row.kpi_id, {})[row.period_start.isoformat()] = _plain(row.target)
+    for kpi_id, start, target in (
+        KPITarget.objects.filter(
+            kpi_id__in=ids, period_start__gte=min(first.values()), period_start__lte=plan.period_end
+        )
+        .order_by("period_start")
+        .values_list("kpi_id", "period_start", "target")
+    ):
+        if start >= first[kpi_id]:
+            targets.setdefault(kpi_id, {})[start.isoformat()] = _plain(target)
     nodes = []
-    for kpi in kpis:
-        fields = {name: _plain(getattr(kpi, name)) for name in SERVICE_KPI_FIELDS if name != "owner"}
-        fields["owner"] = _person(kpi.owner)
-        fields["objectives"] = links.get(kpi.pk, [])
-        fields["targets"] = targets.get(kpi.pk, {})
-        nodes.append(node_dict("kpi", kpi.pk, None, 0, fields))
+    for pk, owner, *values in kpis:
+        fields = {name: _plain(value) for name, value in zip(KPI_OWN_FIELDS, values, strict=True)}
+        fields["owner"] = owner
+        fields["objectives"] = links.get(pk, [])
+        fields["targets"] = targets.get(pk, {})
+        nodes.append(node_dict("kpi", pk, None, 0, fields))
     return nodes
 
 

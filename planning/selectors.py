@@ -723,8 +723,9 @@ def plan_review(*, plan: Plan, membership: Membership) -> PlanReview:
     submissions = {s.round: s for s in Submission.objects.filter(plan=plan, round__in=rounds)}
     requested = submissions.get(last_request) if last_request else None
     this_round = submissions.get(plan.review_round) if plan.status == PlanStatus.IN_REVIEW else None
+    name = digest(now)
     since_submitted = None
-    if this_round is not None and this_round.digest != digest(now):
+    if this_round is not None and this_round.digest != name:
         since_submitted = diff(this_round.snapshot, now)
     return PlanReview(
         plan=plan,
@@ -738,7 +739,7 @@ def plan_review(*, plan: Plan, membership: Membership) -> PlanReview:
         baseline=latest,
         diff=diff(latest.snapshot, now) if latest is not None else None,
         snapshot=now,
-        digest=digest(now),
+        digest=name,
         requested_round=last_request,
         requests=list(
             Approval.objects.filter(
@@ -750,6 +751,19 @@ def plan_review(*, plan: Plan, membership: Membership) -> PlanReview:
         since_request=diff(requested.snapshot, now) if requested is not None else None,
         since_submitted=since_submitted,
     )
+
+
+def milestone_outline(*, plan: Plan, milestone: Milestone) -> dict:
+    """One milestone of the content to approve, as ``PlanReview.outline`` has it (its objectives,
+    each with its key results and steps): a big plan's review page opens its milestones one by one.
+    Queries in proportion to the levels, not to the milestone's size."""
+    from .baselines import outline, snapshot  # baselines imports this module
+
+    objective_ids = list(milestone.objectives.values_list("pk", flat=True))
+    if not objective_ids:
+        return {"id": milestone.pk, "title": milestone.title, "children": {}}
+    tree = plan_tree(plan=plan, with_progress=False, step_rows=True, objective_ids=objective_ids)
+    return next(m for m in outline(snapshot(tree))["milestones"] if m["id"] == milestone.pk)
 
 
 def plan_transition_list(*, plan: Plan) -> QuerySet[PlanTransition]:

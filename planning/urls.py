@@ -36,6 +36,11 @@ urlpatterns = [
     path(NODE + "why/", tree.progress_breakdown, name="progress_breakdown"),
     path("plans/<int:plan_id>/review/", review.plan_review, name="plan_review"),
     path(
+        "plans/<int:plan_id>/review/milestones/<int:milestone_id>/",
+        review.plan_review_milestone,
+        name="plan_review_milestone",
+    ),
+    path(
         "plans/<int:plan_id>/review/invite-approver/",
         review.plan_invite_approver,
         name="plan_invite_approver",

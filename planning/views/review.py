@@ -39,36 +39,51 @@ DONE_MESSAGES = {
 }
 
 
-# A plan this size lists its steps among the nodes one can comment on from the review page; a
-# bigger one offers its milestones and objectives (a step's own page takes comments too).
-COMMENT_STEPS_UP_TO = 400
+# Up to this many steps the review page shows the whole map and offers every node for a comment.
+# A bigger plan's milestones open one at a time (``plan_review_milestone``) and the comment box
+# offers the plan and its milestones, plus the node whose "Comment" link was followed: 5,520
+# nodes rendered in one page took ~0.25 s, and a select of 700 objectives is no way to choose one.
+OUTLINE_IN_FULL_UP_TO = 400
+KIND_LABELS = {"milestone": "Milestone", "objective": "— Objective", "step": "—— Step"}
 
 
-def _comment_targets(plan, tree) -> list[tuple[str, str]]:
+def _is_big(tree) -> bool:
+    return len(tree.steps) > OUTLINE_IN_FULL_UP_TO
+
+
+def _node_title(plan, tree, kind: str, node_id: int) -> str | None:
+    """The title of a node of this plan, or None if it is not one (a removed node, another plan's)."""
+    if kind == "plan":
+        return plan.title if node_id == plan.pk else None
+    if kind == "milestone":
+        return next((m.title for m in tree.milestones if m.pk == node_id), None)
+    node = {"objective": tree.objectives, "step": tree.steps}.get(kind, {}).get(node_id)
+    return node.title if node is not None else None
+
+
+def _comment_targets(plan, tree, wanted: str = "") -> list[tuple[str, str]]:
     targets = [(f"plan:{plan.pk}", f"The plan: {plan.title}")]
-    with_steps = len(tree.steps) <= COMMENT_STEPS_UP_TO
+    big = _is_big(tree)
     for milestone in tree.milestones:
         targets.append((f"milestone:{milestone.pk}", f"Milestone · {milestone.title}"))
+        if big:
+            continue
         for objective in milestone.children:
             targets.append((f"objective:{objective.pk}", f"— Objective · {objective.title}"))
-            if with_steps:
-                targets.extend((f"step:{step.pk}", f"—— Step · {step.title}") for step in objective.children)
+            targets.extend((f"step:{step.pk}", f"—— Step · {step.title}") for step in objective.children)
+    kind, _, node_id = wanted.partition(":")
+    if big and kind in ("objective", "step") and node_id.isdigit():
+        title = _node_title(plan, tree, kind, int(node_id))
+        if title is not None:
+            targets.insert(1, (wanted, f"{KIND_LABELS[kind].lstrip('— ')} · {title}"))
     return targets
-
-
-def _node_titles(plan, tree) -> dict[tuple[str, int], str]:
-    titles = {("plan", plan.pk): plan.title}
-    titles.update((("milestone", m.pk), m.title) for m in tree.milestones)
-    titles.update((("objective", pk), o.title) for pk, o in tree.objectives.items())
-    titles.update((("step", pk), step.title) for pk, step in tree.steps.items())
-    return titles
 
 
 def _comment_form(request: HttpRequest, plan, tree, data=None) -> ReviewCommentForm | None:
     if not (request.can.plan_comment and plan.status != PlanStatus.CLOSED):
         return None
-    initial = {"node": request.GET.get("comment_on") or f"plan:{plan.pk}"}
-    return ReviewCommentForm(data, nodes=_comment_targets(plan, tree), initial=initial)
+    wanted = (data or {}).get("node") or request.GET.get("comment_on") or f"plan:{plan.pk}"
+    return ReviewCommentForm(data, nodes=_comment_targets(plan, tree, wanted), initial={"node": wanted})
 
 
 @org_view("plan_view")
@@ -126,9 +141,8 @@ def _render_review(
         if not eligible and invite_form is None and request.can.members_invite:
             invite_form = ApproverInviteForm(membership=me)
     can_decide = "approve" in plan.allowed_actions
-    titles = _node_titles(plan, tree)
     comments = [
-        (comment, titles.get((comment.node_kind, comment.node_id), "a removed node"))
+        (comment, _node_title(plan, tree, comment.node_kind, comment.node_id) or "a removed node")
         for comment in selectors.plan_comments(plan=plan)[:20]
     ]
     context = {
@@ -138,15 +152,16 @@ def _render_review(
         "baseline": review.baseline,
         "changes": review.diff,
         "readiness": review.readiness,
-        # A first approval shows the whole map; a big plan's key results and steps are counted per
-        # objective, with a link to the objective's page (5,520 nodes rendered took ~0.4 s).
-        "outline_in_full": len(tree.steps) <= COMMENT_STEPS_UP_TO,
+        # A first approval shows the whole map; a big plan's milestones open one at a time, and its
+        # key results and steps are counted per objective, with a link to the objective's page.
+        "outline_in_full": not _is_big(tree),
         "submit_form": submit_form,
         "no_approver": submit_form is not None and not eligible,
         "invite_form": invite_form,
         "open_invitations": _open_approver_invitations(request) if submit_form and not eligible else [],
         "decision_form": DecisionForm(initial={"seen": review.digest}) if can_decide else None,
         "comment_form": comment_form,
+        "can_comment": comment_form is not None,
         "comments": comments,
         "actions": services.allowed_actions(plan),
         "is_submitter": plan.submitted_by_id == me.user_id,
@@ -157,6 +172,23 @@ def _render_review(
         "approved_count": review.approved_count,
     }
     return render(request, "planning/review.html", context, status=status)
+
+
+@org_view("plan_view")
+def plan_review_milestone(request: HttpRequest, plan_id: int, milestone_id: int) -> HttpResponse:
+    """A milestone of the map to approve, opened on a big plan's review page (HTMX); elsewhere, the
+    milestone's own page."""
+    plan = load_plan(request, plan_id)
+    milestone = selectors.node_get(plan=plan, kind="milestone", node_id=milestone_id)
+    if not request.htmx:
+        return redirect("node_detail", request.org.slug, plan.pk, "milestone", milestone.pk)
+    context = {
+        "plan": plan,
+        "m": selectors.milestone_outline(plan=plan, milestone=milestone),
+        "outline_in_full": False,
+        "can_comment": request.can.plan_comment and plan.status != PlanStatus.CLOSED,
+    }
+    return render(request, "planning/review.html#milestone-objectives", context)
 
 
 def _open_approver_invitations(request: HttpRequest) -> list[Invitation]:

@@ -19,6 +19,8 @@ from planning.models import Approval, Objective, Plan, PlanStatus
 from tests.factories import make_plan
 from tests.planning.factories import api_client
 
+HX = {"HX-Request": "true"}
+
 
 def approve_first(acme, plan):
     services.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
@@ -326,7 +328,50 @@ def test_the_review_page_stays_flat_in_queries(acme, clients, django_assert_max_
         assert client.get(reverse("plan_review", args=[acme.org.slug, small.pk])).status_code == 200
     with django_assert_max_num_queries(len(captured.captured_queries)):
         response = client.get(reverse("plan_review", args=[acme.org.slug, large.pk]))
-    assert response.status_code == 200 and "Objective 9.9" in response.content.decode()
+    html = response.content.decode()
+    # A big plan opens its first milestone; the others load when opened, each in the same queries.
+    assert response.status_code == 200 and "Objective 0.9" in html
+    last = large.milestones.order_by("-position").first()
+    fragment = reverse("plan_review_milestone", args=[acme.org.slug, large.pk, last.pk])
+    assert fragment in html
+    first = large.milestones.order_by("position").first()
+    with django_assert_max_num_queries(20) as captured:
+        client.get(reverse("plan_review_milestone", args=[acme.org.slug, large.pk, first.pk]), headers=HX)
+    with django_assert_max_num_queries(len(captured.captured_queries)):
+        response = client.get(fragment, headers=HX)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Objective 9.9" in html and "9 steps" in html and "<html" not in html
+
+
+@pytest.mark.django_db
+def test_a_milestone_of_the_review_outline_is_its_plans_only(acme, clients, plan, tree):
+    milestone, _, _ = tree
+    url = reverse("plan_review_milestone", args=[acme.org.slug, plan.pk, milestone.pk])
+    assert clients["outsider"].get(url, headers=HX).status_code == 404
+    assert clients["anonymous"].get(url, headers=HX).status_code == 302
+    other_plan = make_plan(acme.org, acme.member, milestones=1, objectives=1, steps=1)
+    wrong = reverse("plan_review_milestone", args=[acme.org.slug, other_plan.pk, milestone.pk])
+    assert clients["admin"].get(wrong, headers=HX).status_code == 404
+    # Followed as a link (no HTMX): the milestone's own page.
+    response = clients["viewer"].get(url)
+    assert response.status_code == 302
+    assert response.url == reverse("node_detail", args=[acme.org.slug, plan.pk, "milestone", milestone.pk])
+
+
+@pytest.mark.django_db
+def test_a_big_plan_takes_a_comment_on_the_objective_whose_link_was_followed(acme, clients):
+    large = make_plan(acme.org, acme.member, milestones=5, objectives=10, steps=9)  # 450 steps
+    Plan.objects.filter(pk=large.pk).update(status=PlanStatus.IN_REVIEW, review_round=1)
+    objective = Objective.objects.filter(plan=large).order_by("-pk").first()
+    url = reverse("plan_review", args=[acme.org.slug, large.pk])
+    page = clients["admin"].get(url, {"comment_on": f"objective:{objective.pk}"}).content.decode()
+    assert f'value="objective:{objective.pk}" selected' in page
+    # Milestones are offered, not the 50 objectives, apart from the one asked for.
+    assert page.count('value="objective:') == 1
+    response = clients["admin"].post(url, {"node": f"objective:{objective.pk}", "body": "Why ten?"})
+    assert response.status_code == 302
+    assert large.comments.get().node_id == objective.pk
 
 
 @pytest.mark.django_db
