@@ -21,6 +21,7 @@ a logged-in ``django.test.Client`` (in-process: no HTTP, no server), ``--warmup`
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -406,6 +407,8 @@ def measure(name: str, n: int, warmup: int) -> dict[str, Any]:
         if status != spec[4]:
             raise SystemExit(f"{name}: {spec[0]} {spec[1]} answered {status}, expected {spec[4]}")
         iteration += 1
+    # As a gunicorn worker does once Django is loaded (gunicorn.conf.py, ``post_worker_init``).
+    gc.freeze()
     times = []
     for _ in range(n):
         spec = scenario.request(large, iteration)
@@ -471,6 +474,7 @@ def profile(name: str, n: int, warmup: int, limit: int) -> None:
     client = _client(large, scenario.user)
     for i in range(warmup):
         _send(client, scenario.request(large, i))
+    gc.freeze()  # as in measure()
     profiler = cProfile.Profile()
     profiler.enable()
     for i in range(n):
