@@ -52,10 +52,10 @@ def period_label(frequency: str, start: date) -> str:
 # --- KPI status -------------------------------------------------------------------------------------
 
 STATUS = {
-    "green": ("good", "●", "On track"),
-    "amber": ("warn", "▲", "At risk"),
-    "red": ("bad", "■", "Off track"),
-    "none": ("neutral", "○", "No data"),
+    "green": ("good", "dot", "On track"),
+    "amber": ("warn", "warning", "At risk"),
+    "red": ("bad", "stop", "Off track"),
+    "none": ("neutral", "circle", "No data"),
 }
 
 

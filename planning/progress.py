@@ -249,11 +249,11 @@ def rollup(tree: PlanTree, today: date, extra: dict[int, list[Part]] | None = No
 # --- Health: progress against the calendar ------------------------------------------------------------
 
 HEALTH = {
-    "done": ("good", "✓", "Done"),
-    "on_track": ("good", "●", "On track"),
-    "at_risk": ("warn", "▲", "At risk"),
-    "off_track": ("bad", "■", "Off track"),
-    "not_started": ("neutral", "○", "Not started"),
+    "done": ("good", "check", "Done"),
+    "on_track": ("good", "dot", "On track"),
+    "at_risk": ("warn", "warning", "At risk"),
+    "off_track": ("bad", "stop", "Off track"),
+    "not_started": ("neutral", "circle", "Not started"),
 }
 
 

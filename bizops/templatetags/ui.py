@@ -24,6 +24,7 @@ from django.template.defaultfilters import floatformat
 from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.formats import get_format
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 register = template.Library()
@@ -35,20 +36,53 @@ def esc(value) -> str:
     return html.escape(str(value))
 
 
+# Status icons as inline SVG (stroked or filled with the text's colour), not font glyphs: a glyph
+# like ⧗ is an empty box where the system fonts lack it (Debian's Chromium did). Names, not characters.
+_ICON_SHAPES = {
+    "check": '<path d="M3 8.5l3 3 7-7"/>',
+    "play": '<path d="M5 3.5v9l7-4.5z" fill="currentColor" stroke="none"/>',
+    "stop": '<rect x="4" y="4" width="8" height="8" rx="1" fill="currentColor" stroke="none"/>',
+    "circle": '<circle cx="8" cy="8" r="4.5"/>',
+    "dot": '<circle cx="8" cy="8" r="4.5" fill="currentColor" stroke="none"/>',
+    "pencil": '<path d="M3 13l1-3.5 6.5-6.5 2.5 2.5-6.5 6.5z"/>',
+    "hourglass": '<path d="M4 2.5h8M4 13.5h8M5 2.5c0 3.5 6 3.5 6 5.5s-6 2-6 5.5M11 2.5c0 3.5-6 3.5-6 5.5s6 2 6 5.5"/>',
+    "undo": '<path d="M4.5 6.5H10a3 3 0 010 6H6.5"/><path d="M7 4L4.5 6.5 7 9"/>',
+    "warning": '<path d="M8 2.5l6 11H2z" fill="currentColor" stroke="none"/>',
+    "cross": '<path d="M4 4l8 8M12 4l-8 8"/>',
+    "clock": '<circle cx="8" cy="8" r="5.5"/><path d="M8 5v3.5l2.5 1.5"/>',
+    "ellipsis": '<path d="M4 8h.01M8 8h.01M12 8h.01" stroke-width="2.5"/>',
+    "question": '<path d="M6 6a2 2 0 114 0c0 1.5-2 1.5-2 3M8 12h.01"/>',
+}
+ICONS = {
+    name: (
+        '<svg class="icon" viewBox="0 0 16 16" width="12" height="12" aria-hidden="true" focusable="false" '
+        'fill="none" stroke="currentColor" stroke-width="1.75" stroke-linecap="round" stroke-linejoin="round">'
+        f"{shape}</svg>"
+    )
+    for name, shape in _ICON_SHAPES.items()
+}
+
+
+@register.simple_tag
+def icon(name: str) -> str:
+    """One of ``ICONS``, decorative (``aria-hidden``): the words next to it carry the meaning."""
+    return mark_safe(ICONS[name])  # our own constant markup, no input in it
+
+
 STEP_STATUS = {
-    "done": ("good", "✓", "Done"),
-    "doing": ("accent", "▶", "Doing"),
-    "blocked": ("bad", "■", "Blocked"),
-    "todo": ("neutral", "○", "To do"),
+    "done": ("good", "check", "Done"),
+    "doing": ("accent", "play", "Doing"),
+    "blocked": ("bad", "stop", "Blocked"),
+    "todo": ("neutral", "circle", "To do"),
 }
 PLAN_STATUS = {
-    "draft": ("neutral", "✎", "Draft"),
-    "in_review": ("accent", "⧗", "In review"),
-    "changes_requested": ("warn", "↺", "Changes requested"),
-    "approved": ("good", "✓", "Approved"),
-    "active": ("good", "▶", "Active"),
-    "amending": ("warn", "✎", "Amendment in progress"),
-    "closed": ("neutral", "■", "Closed"),
+    "draft": ("neutral", "pencil", "Draft"),
+    "in_review": ("accent", "hourglass", "In review"),
+    "changes_requested": ("warn", "undo", "Changes requested"),
+    "approved": ("good", "check", "Approved"),
+    "active": ("good", "play", "Active"),
+    "amending": ("warn", "pencil", "Amendment in progress"),
+    "closed": ("neutral", "stop", "Closed"),
 }
 
 
@@ -57,13 +91,11 @@ PLAN_STATUS = {
 # drawn as is and an equal str escaped, so they must not share an entry.
 @lru_cache(maxsize=512, typed=True)
 def badge(label: str = "", icon: str = "", tone: str = "") -> str:
-    """A label in a coloured pill; the icon repeats the meaning for those who do not see colour."""
+    """A label in a coloured pill; the icon (a name in ``ICONS``) repeats the meaning for those who do
+    not see colour."""
     if icon:
         return format_html(
-            '<span class="badge badge--{}"><span aria-hidden="true">{}</span> {}</span>',
-            tone or "neutral",
-            icon,
-            label,
+            '<span class="badge badge--{}">{} {}</span>', tone or "neutral", mark_safe(ICONS[icon]), label
         )
     return format_html('<span class="badge badge--{}">{}</span>', tone or "neutral", label)
 

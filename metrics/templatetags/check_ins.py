@@ -13,9 +13,9 @@ from bizops.templatetags.ui import STEP_STATUS, badge, date, esc, two_places
 register = template.Library()
 
 CONFIDENCE = {
-    "on_track": ("On track", "●", "good"),
-    "at_risk": ("At risk", "▲", "warn"),
-    "off_track": ("Off track", "■", "bad"),
+    "on_track": ("On track", "dot", "good"),
+    "at_risk": ("At risk", "warning", "warn"),
+    "off_track": ("Off track", "stop", "bad"),
 }
 
 

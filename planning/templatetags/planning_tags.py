@@ -4,7 +4,7 @@ from django import template
 from django.utils.safestring import mark_safe
 
 from bizops.badges import badge
-from bizops.templatetags.ui import esc
+from bizops.templatetags.ui import ICONS, esc
 
 from ..selectors import review_queue
 from ..views.common import UrlFor
@@ -42,7 +42,7 @@ def step_buttons(context, step, statuses, target: str = "closest .work-row", pla
     if step.is_recurring:
         period = PERIOD_WORD.get(step.recurrence, "this month")
         if step.done_this_period:
-            buttons = f'<button type="submit" name="status" value="doing" class="seg seg--on" aria-pressed="true">✓ Done {period}</button>'
+            buttons = f'<button type="submit" name="status" value="doing" class="seg seg--on" aria-pressed="true">{ICONS["check"]} Done {period}</button>'
         else:
             buttons = f'<button type="submit" name="status" value="done" class="seg" aria-pressed="false">Mark done {period}</button>'
     else:

@@ -118,3 +118,28 @@ def test_two_places_prints_what_floatformat_minus_two_prints(language, settings)
             assert ui.two_places(value) == defaultfilters.floatformat(value, "-2"), value
         settings.USE_THOUSAND_SEPARATOR = True
         assert ui.two_places(Decimal("1234567.5")) == defaultfilters.floatformat(Decimal("1234567.5"), "-2")
+
+
+def test_every_status_icon_is_drawn_in_svg_not_a_font_glyph():
+    """Statuses' icons are names in ``ui.ICONS`` (inline SVG); a glyph such as ⧗ is an empty box where
+    the system fonts lack it. Every name a template or a status table uses must exist."""
+    import re
+    from pathlib import Path
+
+    from django.conf import settings as django_settings
+
+    from metrics.rules import STATUS
+    from metrics.templatetags.check_ins import CONFIDENCE
+    from planning.progress import HEALTH
+
+    used = {icon for _, icon, _ in (*ui.STEP_STATUS.values(), *ui.PLAN_STATUS.values(), *HEALTH.values())}
+    used |= {icon for _, icon, _ in STATUS.values()} | {icon for _, icon, _ in CONFIDENCE.values()}
+    for template in Path(django_settings.BASE_DIR, "templates").rglob("*.html"):
+        used |= set(re.findall(r'icon="([^"]+)"', template.read_text()))
+        used |= set(re.findall(r'{% icon "([^"]+)" %}', template.read_text()))
+    assert used and used <= set(ui.ICONS)
+    html = ui.badge("In review", "hourglass", "accent")
+    assert "<svg" in html and 'aria-hidden="true"' in html and "In review" in html
+    assert "⧗" not in ui.plan_status("in_review")
+    with pytest.raises(KeyError):
+        ui.badge("Unknown", "no-such-icon", "")

@@ -75,7 +75,7 @@ def test_no_value_is_no_data_and_reasons_are_words():
     assert status("increase", None) == "none"
     result = kpi_status(direction="increase", value=D(72), target=D(100), amber=D(85), red=D(70))
     assert result.key == "amber" and result.reason == "72 is below the amber line of 85."
-    assert result.label == "At risk" and result.icon == "▲"
+    assert result.label == "At risk" and result.icon == "warning"
 
 
 @pytest.mark.parametrize(
