@@ -11,7 +11,7 @@ from .account_security import password_reset_account_allow, password_reset_addre
 from .errors import ValidationError
 from .lockout import client_ip
 from .models import Membership, Organization, Team, User, Weekday
-from .roles import Role, assignable_roles
+from .roles import Role, assignable_roles, can
 from .text import Form, ModelForm
 
 TIME_ZONE_REGIONS = (
@@ -186,12 +186,36 @@ class InviteForm(Form):
     email = forms.EmailField()
     role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
     team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="No team")
+    new_team = forms.CharField(
+        max_length=120,
+        required=False,
+        label="Or a new team",
+        help_text="Its name: the team is created, and they join it with the invitation.",
+    )
 
     def __init__(self, *args, membership: Membership, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         allowed = assignable_roles(membership.role)
         self.fields["role"].choices = [(r, label) for r, label in Role.choices if r in allowed]
-        self.fields["team"].queryset = Team.objects.filter(organization=membership.organization)
+        teams = Team.objects.filter(organization=membership.organization)
+        self.fields["team"].queryset = teams
+        if not can(membership.role, "teams_manage"):
+            del self.fields["new_team"]
+        elif not teams.exists():
+            # No team yet: nothing to choose, one to name.
+            del self.fields["team"]
+            self.fields["new_team"].label = "Team"
+            self.fields[
+                "new_team"
+            ].help_text = "Optional. Name a team to create it; they join it with the invitation."
+
+    def clean(self):
+        data = super().clean()
+        if "team" not in self.fields and self.data.get("team"):  # a team id, where there are none
+            raise forms.ValidationError("Choose one of this organization's teams.")
+        if data.get("team") and (data.get("new_team") or "").strip():
+            self.add_error("new_team", "Choose a team or name a new one, not both.")
+        return data
 
 
 class ApproverInviteForm(Form):

@@ -195,7 +195,11 @@ def member_invite(request: HttpRequest) -> HttpResponse:
         except Conflict as exc:
             form.add_error(None, exc.message)
         else:
-            messages.success(request, f"Invitation sent to {invitation.email}.")
+            created = (form.cleaned_data.get("new_team") or "").strip()
+            joined = (
+                f" Team {invitation.team.name} is created; they join it when they accept." if created else ""
+            )
+            messages.success(request, f"Invitation sent to {invitation.email}.{joined}")
             return redirect("member_list", org_slug=request.org.slug)
     return _render_members(request, form, status=400)
 

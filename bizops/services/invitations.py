@@ -28,16 +28,34 @@ def invitation_url(invitation: Invitation) -> str:
 
 
 @transaction.atomic
-def invitation_create(*, actor: Membership, email: str, role: str, team: Team | None = None) -> Invitation:
+def invitation_create(
+    *, actor: Membership, email: str, role: str, team: Team | None = None, new_team: str = ""
+) -> Invitation:
+    """Invite ``email`` with ``role``, into ``team`` or into a team created here (``new_team``, its
+    name: the first team of a new organization is often made while inviting its first member).
+    Nothing is created when anything is refused."""
     require(actor, "members_invite")
     org = actor.organization
     email = User.objects.normalize_email(email).strip().lower()
+    new_team = new_team.strip()
+    errors = {}
     if role not in assignable_roles(actor.role):
-        raise ValidationError({"role": "You cannot invite someone with that role."})
+        errors["role"] = "You cannot invite someone with that role."
     if team is not None and team.organization_id != org.pk:
-        raise ValidationError({"team": "Choose one of this organization's teams."})
+        errors["team"] = "Choose one of this organization's teams."
+    if team is not None and new_team:
+        errors["new_team"] = "Choose a team or name a new one, not both."
     if Membership.objects.filter(organization=org, user__email__iexact=email).exists():
-        raise ValidationError({"email": f"{email} is already a member of {org.name}."})
+        errors["email"] = f"{email} is already a member of {org.name}."
+    if errors:
+        raise ValidationError(errors)
+    if new_team:
+        from .teams import team_create  # teams' services know nothing of invitations
+
+        try:
+            team = team_create(actor=actor, name=new_team)
+        except ValidationError as exc:
+            raise ValidationError({"new_team": exc.messages}) from None
     # A new invitation replaces an open one to the same address (the old link stops working).
     Invitation.objects.filter(
         organization=org, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True

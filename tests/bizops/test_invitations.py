@@ -140,3 +140,50 @@ def test_team_from_another_organization_is_refused(acme, other, clients):
     response = invite(clients["owner"], acme.org, team=TeamFactory(organization=other.org))
     assert response.status_code == 400
     assert not Invitation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_team_is_created_from_the_invite_form_and_the_invitee_joins_it(acme, clients, client):
+    from bizops.models import AuditEvent, Team
+
+    page = clients["admin"].get(reverse("member_list", args=[acme.org.slug])).content.decode()
+    # No team yet: no empty "Team" select, a field that names a new one.
+    assert 'name="team"' not in page and 'name="new_team"' in page
+    response = clients["admin"].post(
+        reverse("member_invite", args=[acme.org.slug]),
+        {"email": "writer@example.com", "role": "member", "new_team": "  Content  "},
+    )
+    assert response.status_code == 302
+    team = Team.objects.get(organization=acme.org)
+    invitation = Invitation.objects.get(email="writer@example.com")
+    assert team.name == "Content" and invitation.team == team
+    assert AuditEvent.objects.filter(organization=acme.org, kind="team", object_id=team.pk).exists()
+    follow = clients["admin"].get(reverse("member_list", args=[acme.org.slug])).content.decode()
+    assert "Team Content is created; they join it when they accept." in follow
+    # With a team, both are offered: choose one, or name another.
+    assert 'name="team"' in follow and 'name="new_team"' in follow
+    link = re.search(r"(/invite/[^/\s]+/)", services.invitation_url(invitation)).group(1)
+    client.post(link, {"display_name": "Wren", "password": "a-long-unusual-passphrase", "time_zone": "UTC"})
+    joined = Membership.objects.get(organization=acme.org, user__email="writer@example.com")
+    assert list(joined.teams.all()) == [team]
+
+
+@pytest.mark.django_db
+def test_a_refused_invitation_creates_no_team(acme, clients):
+    from bizops.models import Team
+
+    url = reverse("member_invite", args=[acme.org.slug])
+    existing = TeamFactory(organization=acme.org, name="Sales")
+    # An existing member's address: refused, and the new team is not left behind.
+    taken = clients["admin"].post(url, {"email": acme.member.user.email, "role": "member", "new_team": "Ops"})
+    assert taken.status_code == 400 and "already a member" in taken.content.decode()
+    # A team and a new one at once, or a new one named like an existing team: refused at the field.
+    both = clients["admin"].post(
+        url, {"email": "a@example.com", "role": "member", "team": existing.pk, "new_team": "Ops"}
+    )
+    assert both.status_code == 400 and "Choose a team or name a new one, not both." in both.content.decode()
+    same = clients["admin"].post(url, {"email": "b@example.com", "role": "member", "new_team": "Sales"})
+    assert same.status_code == 400 and "A team with this name exists already." in same.content.decode()
+    assert 'value="b@example.com"' in same.content.decode()  # what was typed is kept
+    assert list(Team.objects.filter(organization=acme.org)) == [existing]
+    assert not Invitation.objects.filter(organization=acme.org).exists()
