@@ -247,9 +247,11 @@ class TeamForm(Form):
 class TeamMemberForm(Form):
     member = forms.ModelChoiceField(queryset=Membership.objects.none(), empty_label="Choose a member")
 
-    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+    def __init__(self, *args, organization: Organization, team: Team | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["member"].queryset = org_members(organization)
+        members = org_members(organization)
+        # Who can still join: people already in the team are not offered again.
+        self.fields["member"].queryset = members.exclude(teams=team) if team is not None else members
         self.fields["member"].label_from_instance = member_label
 
 

@@ -361,7 +361,9 @@ def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
             initial={"name": team.name, "lead": team.lead_id},
         )
         member_form = TeamMemberForm(
-            request.POST if request.POST.get("action") == "add_member" else None, organization=request.org
+            request.POST if request.POST.get("action") == "add_member" else None,
+            organization=request.org,
+            team=team,
         )
     status = 200
     if request.method == "POST":

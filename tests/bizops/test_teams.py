@@ -15,8 +15,18 @@ def test_manager_creates_team_adds_and_removes_members(acme, clients):
     assert list(team.members.all()) == [acme.manager]
 
     url = reverse("team_detail", args=[acme.org.slug, team.pk])
+
+    def picker() -> str:  # the "add a member" select, not the lead's
+        return client.get(url).content.decode().split('name="member"')[1].split("</select>")[0]
+
+    # The picker offers who can still join: the lead is in the team already.
+    assert (
+        f'<option value="{acme.member.pk}"' in picker()
+        and f'<option value="{acme.manager.pk}"' not in picker()
+    )
     client.post(url, {"action": "add_member", "member": acme.member.pk})
     assert team.members.filter(pk=acme.member.pk).exists()
+    assert f'<option value="{acme.member.pk}"' not in picker()
     client.post(url, {"action": "update", "name": "Sales EMEA", "lead": acme.member.pk})
     team.refresh_from_db()
     assert (team.name, team.lead_id) == ("Sales EMEA", acme.member.pk)
