@@ -17,7 +17,7 @@ def test_manager_creates_team_adds_and_removes_members(acme, clients):
     url = reverse("team_detail", args=[acme.org.slug, team.pk])
 
     def picker() -> str:  # the "add a member" select, not the lead's
-        return client.get(url).content.decode().split('name="member"')[1].split("</select>")[0]
+        return client.get(url).content.decode().split('id="id_member"')[1].split("</select>")[0]
 
     # The picker offers who can still join: the lead is in the team already.
     assert (
