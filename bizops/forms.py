@@ -178,7 +178,14 @@ class OrganizationForm(ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "time_zone", "checkin_weekday", "checkin_hour", "approvals_required"]
+        fields = [
+            "name",
+            "time_zone",
+            "checkin_weekday",
+            "checkin_hour",
+            "approvals_required",
+            "solo_approval",
+        ]
         labels = {"approvals_required": "Approvals a plan needs"}
 
 

@@ -40,6 +40,7 @@ NOT_APPROVED: dict[str, dict[str, str]] = {
         "submitted_at": "the workflow's state",
         "activated_at": "the workflow's state",
         "first_approved_at": "the workflow's state",
+        "approved_alone": "the workflow's state",
         "closed_at": "the workflow's state",
         "created_by": "bookkeeping",
         "created_at": "bookkeeping",

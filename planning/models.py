@@ -162,6 +162,8 @@ class Plan(models.Model):
     activated_at = models.DateTimeField(null=True, blank=True)
     # Its first approval: from then on its work runs, through every amendment and its review.
     first_approved_at = models.DateTimeField(null=True, blank=True)
+    # Its latest approval was its owner's alone (a one-person organization: ``plan_approve_alone``).
+    approved_alone = models.BooleanField(default=False)
     closed_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

@@ -641,7 +641,11 @@ def plan_actions_for(*, plan: Plan, membership: Membership) -> list[str]:
     client offers exactly the moves the services would accept; the services remain the authority.
     An approver who already decided this round has nothing left to decide (the service says 409).
     """
-    from .services.workflow import TRANSITIONS, allowed_actions  # services import this module
+    from .services.workflow import (  # services import this module
+        TRANSITIONS,
+        allowed_actions,
+        solo_approval_open,
+    )
 
     possible = allowed_actions(plan)
     editor = can_edit_plan(membership, plan)
@@ -653,6 +657,8 @@ def plan_actions_for(*, plan: Plan, membership: Membership) -> list[str]:
         "start_amendment": editor,
         "withdraw": plan.submitted_by_id is not None and plan.submitted_by_id == membership.user_id,
     }
+    if "approve_alone" in possible and editor and plan.organization.solo_approval:
+        may["approve_alone"] = solo_approval_open(plan, membership)
     if possible & {"approve", "request_changes"}:
         this_round = {"plan": plan, "round": plan.review_round}
         deciding = (

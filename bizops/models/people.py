@@ -120,6 +120,13 @@ class Organization(models.Model):
     checkin_weekday = models.PositiveSmallIntegerField(choices=Weekday.choices, default=Weekday.MONDAY)
     checkin_hour = models.PositiveSmallIntegerField(default=9)
     approvals_required = models.PositiveSmallIntegerField(default=1)
+    # While its owner is its only member, a plan may be approved by them alone (recorded as such).
+    solo_approval = models.BooleanField(
+        default=False,
+        verbose_name="A one-person organization approves its own plans",
+        help_text="While you are its only member, you may approve your own plans without a reviewer. "
+        "Each such approval is recorded on the plan and in the audit trail. Off once a second person joins.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

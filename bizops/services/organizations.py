@@ -13,7 +13,14 @@ from ..models import Membership, Organization, User
 from ..roles import Role
 
 RESERVED_SLUGS = {"new", "admin", "api", "static", "accounts", "o", "orgs", "invite"}
-ORGANIZATION_SETTINGS = ("name", "time_zone", "checkin_weekday", "checkin_hour", "approvals_required")
+ORGANIZATION_SETTINGS = (
+    "name",
+    "time_zone",
+    "checkin_weekday",
+    "checkin_hour",
+    "approvals_required",
+    "solo_approval",
+)
 
 
 def _unique_slug(name: str) -> str:

@@ -103,6 +103,14 @@ ACTION_DOCS = {
         "Editors of the plan. It can be edited again; the changes show as a diff against the latest baseline "
         "and need a new approval.",
     ),
+    "approve_alone": (
+        "Approve a plan alone (a one-person organization)",
+        "Editors of the plan who may approve (owners, admins, managers), in an organization that allows it "
+        "(`solo_approval` in its settings, 403 otherwise) and of which they are the only member (409 once "
+        "someone else joined: submit it for review instead). Refused with 400 while it has blocking "
+        "problems. As an approval: a baseline is frozen and the work handed out; the plan's history records "
+        "that nobody else reviewed it.",
+    ),
     "close": (
         "Close the cycle",
         "Editors of the plan. It becomes read-only and each objective's owner is asked for a score.",
@@ -179,6 +187,12 @@ class PlanStartAmendmentApi(PlanActionApi):
     service = staticmethod(services.plan_start_amendment)
 
 
+@extend_schema_view(post=action_schema("approve_alone", s.PlanActionSerializer))
+class PlanApproveAloneApi(PlanActionApi):
+    transition = "approve_alone"
+    service = staticmethod(services.plan_approve_alone)
+
+
 @extend_schema_view(post=action_schema("close", s.PlanActionSerializer))
 class PlanCloseApi(PlanActionApi):
     transition = "close"
@@ -192,6 +206,7 @@ PLAN_ACTION_VIEWS: dict[str, type[PlanActionApi]] = {
         PlanSubmitApi,
         PlanWithdrawApi,
         PlanApproveApi,
+        PlanApproveAloneApi,
         PlanRequestChangesApi,
         PlanReviseApi,
         PlanActivateApi,

@@ -47,6 +47,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "submit": (frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.AMENDING}), S.IN_REVIEW),
     "withdraw": (frozenset({S.IN_REVIEW}), None),
     "approve": (frozenset({S.IN_REVIEW}), None),
+    # A one-person organization, when its settings allow it: see ``plan_approve_alone``.
+    "approve_alone": (frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.AMENDING}), None),
     "request_changes": (frozenset({S.IN_REVIEW}), S.CHANGES_REQUESTED),
     "revise": (frozenset({S.CHANGES_REQUESTED}), None),
     "activate": (frozenset({S.APPROVED}), S.ACTIVE),
@@ -57,6 +59,7 @@ ACTION_LABELS = {
     "submit": "submitted for review",
     "withdraw": "withdrew from review",
     "approve": "approved",
+    "approve_alone": "approved alone, without a reviewer",
     "request_changes": "requested changes",
     "revise": "reopened for changes",
     "activate": "activated",
@@ -303,12 +306,19 @@ def plan_approve(*, actor: Membership, plan: Plan, comment: str = "", seen: str 
         )
         _audit_move(plan, "approve", plan.status, plan.status, actor, comment)
         return plan
+    _approved(plan, "approve", actor, comment, current)
+    return plan
+
+
+def _approved(plan: Plan, action: str, actor: Membership, comment: str, current: dict, **fields) -> None:
+    """The plan is approved: its new status (active again if it ran, or if its period has begun),
+    its baseline frozen from ``current``, its work handed out, the webhook told."""
     previous = plan.baselines.order_by("-number").first()
     if plan.first_approved_at is None:
         plan.first_approved_at = timezone.now()
         Plan.objects.filter(pk=plan.pk).update(first_approved_at=plan.first_approved_at)
     to_status = S.ACTIVE if plan.activated_at else S.APPROVED
-    _move(plan, "approve", to_status, actor, comment)
+    _move(plan, action, to_status, actor, comment, approved_alone=action == "approve_alone", **fields)
     if to_status == S.APPROVED and plan_period_has_begun(plan):
         _activate_begun(plan)
     baseline = Baseline.objects.create(
@@ -322,7 +332,58 @@ def plan_approve(*, actor: Membership, plan: Plan, comment: str = "", seen: str 
     emit(
         organization=plan.organization,
         event="plan.approved",
-        data={**_plan_data(plan, actor), "baseline": baseline.number},
+        data={**_plan_data(plan, actor), "baseline": baseline.number, "alone": action == "approve_alone"},
+    )
+
+
+def solo_approval_open(plan: Plan, actor: Membership) -> bool:
+    """May ``actor`` approve ``plan`` alone: their organization allows it and they are its only member."""
+    org = plan.organization
+    return (
+        org.solo_approval
+        and can(actor.role, "plan_approve")
+        and not Membership.objects.filter(organization_id=org.pk).exclude(pk=actor.pk).exists()
+    )
+
+
+@transaction.atomic
+def plan_approve_alone(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
+    """A one-person organization's owner approves their own plan, without a reviewer, when the
+    organization's settings allow it (``Organization.solo_approval``). Everything else is as an
+    approval: the readiness check must be clean, a baseline is frozen, the work is handed out. It is
+    recorded as such: the transition, the audit trail, the plan's page ("approved alone")."""
+    plan = _lock(plan, "approve_alone")
+    _require_editor(actor, plan)
+    if not plan.organization.solo_approval:
+        raise PermissionDenied(
+            "This organization's plans are approved by a reviewer. An owner can allow a one-person "
+            "organization to approve its own plans in the organization's settings."
+        )
+    if not solo_approval_open(plan, actor):
+        raise Conflict(
+            "Someone else has joined the organization: submit the plan for review, so another person "
+            "approves it."
+        )
+    tree = content_tree(plan=plan)
+    readiness = plan_readiness(tree)
+    if not readiness.ready:
+        raise ValidationError(
+            {
+                "__all__": f"Fix {len(readiness.blocking)} blocking problem(s) before approving: "
+                + "; ".join(f"{p.title}: {p.message}" for p in readiness.blocking[:5])
+            }
+        )
+    comment = comment.strip() or "Approved alone: a one-person organization."
+    now = timezone.now()
+    _approved(
+        plan,
+        "approve_alone",
+        actor,
+        comment,
+        snapshot(tree),
+        review_round=plan.review_round + 1,
+        submitted_by=actor.user,
+        submitted_at=now,
     )
     return plan
 

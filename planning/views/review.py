@@ -29,6 +29,7 @@ SIMPLE_ACTIONS = {
     "activate": services.plan_activate,
     "close": services.plan_close,
     "start_amendment": services.plan_start_amendment,
+    "approve_alone": services.plan_approve_alone,
 }
 DONE_MESSAGES = {
     "withdraw": "The plan is back in your hands; submit it again when it is ready.",
@@ -36,6 +37,8 @@ DONE_MESSAGES = {
     "activate": "The plan is active: the work is on.",
     "close": "The cycle is closed. Objective owners are asked for a score and a reflection.",
     "start_amendment": "An amendment is open: change the map, then submit it for review again.",
+    "approve_alone": "Approved by you alone, as a one-person organization: the baseline is frozen and the "
+    "work is handed out. The plan says so.",
 }
 
 

@@ -122,7 +122,7 @@ def test_the_dashboard_shows_the_value_a_key_result_check_in_recorded(acme, clie
     )
     assert response.status_code == 302
     page = clients["viewer"].get(reverse("dashboard", args=[acme.org.slug])).content.decode()
-    tile = page[page.index("Leads reached a month") :][:400]
+    tile = page[page.index("Leads reached a month") :][:900]
     assert '<span class="tile__value">12 <span class="muted small">/ 100</span>' in tile
     assert "Off track" in tile
 

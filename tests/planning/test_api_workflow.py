@@ -216,6 +216,8 @@ MATRIX: dict[str, tuple[str, dict[str, int]]] = {
     "submit": ("draft", EDITORS),
     "withdraw": ("submitted", {"owner": 403, "admin": 403, "manager": 200, "member": 403, "viewer": 403}),
     "approve": ("submitted", APPROVERS),
+    # Acme has five members and does not allow it (tests/planning/test_approve_alone.py has the rest).
+    "approve_alone": ("draft", dict.fromkeys(EDITORS, 403)),
     "request_changes": ("submitted", APPROVERS),
     "revise": (S.CHANGES_REQUESTED, EDITORS),
     "activate": (S.APPROVED, EDITORS),
@@ -310,6 +312,7 @@ INVALID = [
     (S.DRAFT, "close", "manager"),
     (S.DRAFT, "start_amendment", "manager"),
     (S.APPROVED, "submit", "manager"),
+    (S.APPROVED, "approve_alone", "owner"),
     (S.ACTIVE, "approve", "admin"),
     (S.CHANGES_REQUESTED, "activate", "owner"),
     (S.AMENDING, "close", "manager"),
