@@ -15,6 +15,8 @@ from .conftest import (
     edit_inline,
     editor_item,
     editor_row,
+    field,
+    htmx_settled,
     join,
     plan_period,
     plan_tab,
@@ -64,6 +66,26 @@ def test_plan_from_template_then_add_and_edit_nodes_inline(page: Page, open_page
     expect(row).to_contain_text(MEMBER.name)
     expect(row).not_to_contain_text("unassigned")
     assert page.evaluate("window.__sameDocument") is True, "the editor reloaded instead of swapping rows"
+
+    # A row shows Edit; its rarer moves wait in one compact menu. Move the new milestone up, in place.
+    expect(editor_row(page, "milestone", MILESTONE).locator(".row__actions .btn")).to_have_count(1)
+    editor_row(page, "milestone", MILESTONE).locator("details.menu > summary").click()
+    editor_row(page, "milestone", MILESTONE).get_by_role("button", name=f"Move up {MILESTONE}").click()
+    htmx_settled(page)
+    titles = page.locator("li.editor__node--milestone > .row .row__title").all_inner_texts()
+    assert titles.index(MILESTONE) == len(titles) - 2, titles
+    assert page.evaluate("window.__sameDocument") is True
+    # An objective's menu adds a key result: its page opens with the form ready.
+    editor_row(page, "objective", OBJECTIVE).locator("details.menu > summary").click()
+    editor_row(page, "objective", OBJECTIVE).get_by_role(
+        "link", name=f"Add a key result to {OBJECTIVE}"
+    ).click()
+    expect(page.locator("#add-key-result")).to_have_attribute("open", "")
+    field(page, "Title").fill("Subscribers")
+    field(page, "Target").fill("500")
+    page.get_by_role("button", name="Add key result").click()
+    expect(page.get_by_text("Key result “Subscribers” added.")).to_be_visible()
+    page.goto(f"/o/{slug}/plans/{plan_id}/edit/")
 
     # The strategy map shows them where they belong.
     plan_tab(page, "Strategy map")
