@@ -52,6 +52,7 @@ _ICON_SHAPES = {
     "clock": '<circle cx="8" cy="8" r="5.5"/><path d="M8 5v3.5l2.5 1.5"/>',
     "ellipsis": '<path d="M4 8h.01M8 8h.01M12 8h.01" stroke-width="2.5"/>',
     "question": '<path d="M6 6a2 2 0 114 0c0 1.5-2 1.5-2 3M8 12h.01"/>',
+    "menu": '<path d="M2.5 4h11M2.5 8h11M2.5 12h11"/>',
 }
 ICONS = {
     name: (

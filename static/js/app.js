@@ -10,6 +10,35 @@
       event.stopImmediatePropagation();
     }
   }, true);
+  document.documentElement.classList.add("js");
+  // Small screens: the navigation opens from its Menu button (app.css hides it until then).
+  document.addEventListener("click", function (event) {
+    var toggle = event.target.closest && event.target.closest(".nav-toggle");
+    if (!toggle) return;
+    var nav = document.getElementById(toggle.getAttribute("aria-controls"));
+    var open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", open ? "true" : "false");
+    if (nav) nav.classList.toggle("is-open", open);
+  });
+  // Tables reflow to cards on small screens: each cell is labelled with its column's heading.
+  function labelCells(root) {
+    (root || document).querySelectorAll("table.table").forEach(function (table) {
+      var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.querySelector(".visually-hidden") ? "" : th.textContent.trim();
+      });
+      table.querySelectorAll("tbody tr").forEach(function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          if (heads[i] && !cell.hasAttribute("data-label")) cell.setAttribute("data-label", heads[i]);
+        });
+      });
+    });
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { labelCells(); });
+  } else {
+    labelCells();
+  }
+  document.addEventListener("htmx:afterSettle", function (event) { labelCells(event.target); });
   // Close open menus when clicking elsewhere or pressing Escape.
   function closeMenus(except) {
     document.querySelectorAll("details.menu[open]").forEach(function (d) { if (d !== except) d.removeAttribute("open"); });

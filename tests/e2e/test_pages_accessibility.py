@@ -12,13 +12,16 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import (
+    MANAGER,
     MEMBER,
     OWNER,
+    Person,
     check_accessibility,
     create_template_plan,
     edit_inline,
     field,
     invite,
+    join,
     screenshot,
     sign_up,
 )
@@ -122,3 +125,39 @@ def test_page_screenshot_and_accessibility(page: Page, name, needs, url, heading
     expect(page.get_by_role("heading", level=1, name=heading, exact=True)).to_be_visible()
     screenshot(page, name)
     check_accessibility(page, name)
+    assert_fits(page, 390, name)
+
+
+def assert_fits(page: Page, width: int, name: str) -> None:
+    """At ``width`` px (a phone: 390 x 844), the page scrolls only down, never sideways."""
+    page.set_viewport_size({"width": width, "height": 844})
+    page.reload()
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px screen"
+
+
+VIEWER = Person("Vera Lane", "vera@quill.example")
+
+
+def test_every_main_page_fits_a_phone_as_each_role(page: Page, open_page):
+    """Each role sees its own navigation and pages: all of them fit 390 px, and the navigation is a
+    menu behind one button there, with every link in it."""
+    ids = build(page, frozenset({"plan", "key_result", "kpi", "team"}))
+    people = {"owner": page}
+    for person, role in ((MANAGER, "manager"), (MEMBER, "member"), (VIEWER, "viewer")):
+        people[role] = join(page, ids["slug"], open_page(), person, role)
+    for role, browser in people.items():
+        browser.set_viewport_size({"width": 390, "height": 844})
+        for name, needs, url, _ in PAGES:
+            if not needs:
+                continue
+            browser.goto(url.format(**ids))
+            overflow = browser.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name} as {role} is {overflow}px wider than a 390px screen"
+        navigation = browser.get_by_role("navigation", name="Main")
+        expect(navigation).to_be_hidden()
+        browser.get_by_role("button", name="Menu").click()
+        expect(navigation.get_by_role("link", name="My work")).to_be_visible()
+        expect(navigation.get_by_role("link", name="KPIs")).to_be_visible()
+        if role in ("owner", "manager"):
+            expect(navigation.get_by_role("link", name="Waiting for me")).to_be_visible()
