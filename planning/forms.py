@@ -72,6 +72,15 @@ class PlanCreateForm(Form):
             "-period_start"
         )
         self.fields["owner"] = _members(organization, "Plan owner", empty="Me")
+        self.fields["assignees"] = forms.ModelMultipleChoiceField(
+            queryset=org_members(organization),
+            required=False,
+            widget=forms.CheckboxSelectMultiple,
+            label="Who does the template's action steps",
+            help_text="With the template: its steps are shared among them in turn (change any one in the "
+            "editor). Nobody chosen: they start unassigned, and the review asks for an assignee.",
+        )
+        self.fields["assignees"].label_from_instance = member_label
         start_from = self.data.get("start_from") if self.is_bound else self.initial.get("start_from")
         self.fields["ultimate_goal"].required = (start_from or "blank") == "blank"
         if not self.is_bound:

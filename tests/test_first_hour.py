@@ -266,6 +266,30 @@ def test_a_blank_plan_without_a_goal_says_so_at_the_field_and_the_template_needs
     assert Plan.objects.get(organization=acme.org).ultimate_goal
 
 
+@pytest.mark.django_db
+def test_the_templates_steps_go_to_the_people_chosen_on_the_new_plan_form(acme, other, clients):
+    from planning.models import ActionStep, Plan
+    from planning.readiness import plan_readiness
+    from planning.selectors import content_tree
+
+    url = reverse("plan_create", args=[acme.org.slug])
+    data = {"start_from": "template", "title": "Q1", "period_start": "2027-01-01", "period_end": "2027-03-31"}
+    # Someone of another organization is not a choice: the form says so and nothing is created.
+    refused = clients["manager"].post(url, {**data, "assignees": [other.member.pk]})
+    assert refused.status_code == 400 and refused.context["form"].errors["assignees"]
+    assert not Plan.objects.filter(organization=acme.org).exists()
+    response = clients["manager"].post(url, {**data, "assignees": [acme.member.pk, acme.manager.pk]})
+    assert response.status_code == 302
+    plan = Plan.objects.get(organization=acme.org)
+    assignees = list(
+        ActionStep.objects.filter(plan=plan).order_by("pk").values_list("assignee_id", flat=True)
+    )
+    # Shared in turn, every step someone's: the readiness check has nothing to block on.
+    assert assignees[0] != assignees[1] and None not in assignees
+    assert set(assignees) == {acme.member.pk, acme.manager.pk}
+    assert plan_readiness(content_tree(plan=plan)).ready
+
+
 # --- Getting started --------------------------------------------------------------------------------
 
 

@@ -208,8 +208,10 @@ def plan_create_from_template(
         period_end=period_end,
         owner=owner,
     )
-    days = (period_end - period_start).days
     people = list(assignees or [])
+    if any(person.organization_id != actor.organization_id for person in people):
+        raise ValidationError({"assignees": "Choose people of this organization."})
+    days = (period_end - period_start).days
     person = 0
     objective_count = sum(len(m.objectives) for m in blueprint.milestones)
     objective_index = 0

@@ -106,7 +106,9 @@ def plan_create(request: HttpRequest) -> HttpResponse:
 @transaction.atomic  # the plan and its own goal land together, or not at all
 def _create_plan(actor, data: dict, common: dict):
     if data["start_from"] == "template":
-        plan = services.plan_create_from_template(**common, owner=data["owner"])
+        plan = services.plan_create_from_template(
+            **common, owner=data["owner"], assignees=list(data["assignees"])
+        )
     elif data["start_from"] == "clone":
         plan = services.plan_clone(**common, source=data["source"])
     else:

@@ -232,6 +232,35 @@ def join(owner_page: Page, slug: str, page: Page, person: Person, role: str) -> 
     return page
 
 
+class Counted:
+    """What a person does in the browser, counted: every click, every field filled or chosen, and
+    every link followed from an email (a click in the mail reader)."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.interactions = 0
+
+    def open(self, url: str) -> None:
+        self.interactions += 1
+        self.page.goto(url)
+
+    def fill(self, locator: Locator, value: str) -> None:
+        self.interactions += 1
+        locator.fill(value)
+
+    def choose(self, locator: Locator, value: str) -> None:
+        self.interactions += 1
+        locator.select_option(value)
+
+    def check(self, locator: Locator) -> None:
+        self.interactions += 1
+        locator.check()
+
+    def click(self, locator: Locator) -> None:
+        self.interactions += 1
+        locator.click()
+
+
 # --- Pages: plans and the editor ------------------------------------------------------------------
 
 

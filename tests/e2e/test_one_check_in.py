@@ -13,9 +13,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
-from .conftest import check_accessibility, emailed_link, field, plan_period, screenshot
+from .conftest import Counted, check_accessibility, emailed_link, field, plan_period, screenshot
 
 pytestmark = pytest.mark.e2e
 
@@ -28,30 +28,6 @@ STEPS = [
     "Book two demos",
     "Send the newsletter",
 ]
-
-
-class Person:
-    """What the member does in the browser, counted: every click, every field filled or chosen."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.interactions = 0
-
-    def open(self, url: str) -> None:
-        self.interactions += 1  # following the email's link: a click in the mail reader
-        self.page.goto(url)
-
-    def fill(self, locator: Locator, value: str) -> None:
-        self.interactions += 1
-        locator.fill(value)
-
-    def choose(self, locator: Locator, value: str) -> None:
-        self.interactions += 1
-        locator.select_option(value)
-
-    def click(self, locator: Locator) -> None:
-        self.interactions += 1
-        locator.click()
 
 
 @pytest.fixture
@@ -119,7 +95,7 @@ def week(transactional_db):
 def test_one_check_in_from_the_reminder_in_ten_interactions(page: Page, week):
     member = week["member"]
     link = emailed_link(member.user.email, r"https?://\S+?/o/[\w-]+/check-in/")
-    mia = Person(page)
+    mia = Counted(page)
 
     mia.open(link)
     expect(page.get_by_role("heading", level=1, name=re.compile("^Log in"))).to_be_visible()
