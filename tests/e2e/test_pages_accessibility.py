@@ -126,12 +126,15 @@ def test_page_screenshot_and_accessibility(page: Page, name, needs, url, heading
     screenshot(page, name)
     check_accessibility(page, name)
     assert_fits(page, 390, name)
+    screenshot(page, f"{name}-390")
+    check_accessibility(page, f"{name} at 390 px")
 
 
-def assert_fits(page: Page, width: int, name: str) -> None:
+def assert_fits(page: Page, width: int, name: str, reload: bool = True) -> None:
     """At ``width`` px (a phone: 390 x 844), the page scrolls only down, never sideways."""
     page.set_viewport_size({"width": width, "height": 844})
-    page.reload()
+    if reload:
+        page.reload()
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"{name} is {overflow}px wider than a {width}px screen"
 
@@ -161,3 +164,28 @@ def test_every_main_page_fits_a_phone_as_each_role(page: Page, open_page):
         expect(navigation.get_by_role("link", name="KPIs")).to_be_visible()
         if role in ("owner", "manager"):
             expect(navigation.get_by_role("link", name="Waiting for me")).to_be_visible()
+
+
+# Forms sent with errors: the same page again, with the messages at their fields (name, URL, the
+# button that sends it empty, a message that shows the errors are there).
+FORMS_WITH_ERRORS = [
+    ("sign-up", "/signup/", "Create account and organization", "This field is required."),
+    ("new-plan", "/o/{slug}/plans/new/", "Create the plan", "This field is required."),
+    ("invite", "/o/{slug}/members/", "Send invitation", "This field is required."),
+    ("new-kpi", "/o/{slug}/kpis/new/", "Save KPI", "This field is required."),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "button", "message"), FORMS_WITH_ERRORS, ids=[f[0] for f in FORMS_WITH_ERRORS]
+)
+def test_a_form_with_errors_stays_accessible(page: Page, name, url, button, message):
+    ids = {} if "{slug}" not in url else {"slug": sign_up(page, OWNER)}
+    if name == "sign-up":
+        page.context.clear_cookies()
+    page.goto(url.format(**ids))
+    page.get_by_role("button", name=button).click()
+    expect(page.get_by_text(message).first).to_be_visible()
+    check_accessibility(page, f"{name} with errors")
+    assert_fits(page, 390, f"{name} with errors", reload=False)  # a reload would send the form again
+    check_accessibility(page, f"{name} with errors at 390 px")
