@@ -637,15 +637,13 @@ def step_list(*, organization: Organization, **filters: Any) -> QuerySet[ActionS
 def plan_actions_for(*, plan: Plan, membership: Membership) -> list[str]:
     """The life-cycle moves this member may make on the plan now, in the order of ``TRANSITIONS``.
 
-    The same checks as ``planning.services.workflow`` (the plan's state, then who may), so that a
+    The same checks as ``planning.services`` (``transitions``, ``workflow``) (the plan's state, then who may), so that a
     client offers exactly the moves the services would accept; the services remain the authority.
     An approver who already decided this round has nothing left to decide (the service says 409).
     """
-    from .services.workflow import (  # services import this module
-        TRANSITIONS,
-        allowed_actions,
-        solo_approval_open,
-    )
+    # services import this module
+    from .services.transitions import TRANSITIONS, allowed_actions
+    from .services.workflow import solo_approval_open
 
     possible = allowed_actions(plan)
     editor = can_edit_plan(membership, plan)

@@ -9,7 +9,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import Plan, PlanStatus
-from .services.workflow import plan_activate_if_begun
+from .services.running import plan_activate_if_begun
 
 log = logging.getLogger(__name__)
 

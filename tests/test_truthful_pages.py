@@ -17,7 +17,7 @@ from bizops.views import EMAIL_KIND_LABELS
 from planning import services
 from planning.models import ActionStep, PlanStatus, PlanTransition, StepCompletion
 from planning.progress import step_part
-from planning.services.workflow import plan_activate_if_begun
+from planning.services.running import plan_activate_if_begun
 from planning.tasks import activate_begun_plans
 from tests.factories import make_plan
 

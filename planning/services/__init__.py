@@ -3,6 +3,8 @@
 from .collaboration import comment_create, suggestion_accept, suggestion_create, suggestion_decline
 from .common import plan_for_write, require_not_closed
 from .plans import plan_clone, plan_create, plan_create_from_template, plan_delete, plan_update
+from .running import objective_score_set, plan_activate, plan_close, plan_start_amendment
+from .transitions import TRANSITIONS, allowed_actions, eligible_approvers
 from .tree import (
     StaleEdit,
     milestone_create,
@@ -15,18 +17,11 @@ from .tree import (
     step_set_status,
 )
 from .workflow import (
-    TRANSITIONS,
     StaleReview,
-    allowed_actions,
-    eligible_approvers,
-    objective_score_set,
-    plan_activate,
     plan_approve,
     plan_approve_alone,
-    plan_close,
     plan_request_changes,
     plan_revise,
-    plan_start_amendment,
     plan_submit,
     plan_withdraw,
 )

@@ -1,4 +1,6 @@
-"""The plan's life cycle: submit, withdraw, approve, request changes, activate, close, amend.
+"""The plan's review: submit, withdraw, approve (or alone, in a one-person organization), request
+changes, revise. Activating, amending and closing are in ``running``; the table of moves and what
+every move shares in ``transitions``.
 
 Every move is one service with the same shape (as zulip's ``do_*`` actions): lock the plan row,
 check the move against ``TRANSITIONS`` and the actor's rights, write the new state and an audit row,
@@ -8,154 +10,41 @@ keys make a retried move harmless).
 
 from __future__ import annotations
 
-import zoneinfo
-from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date, datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.urls import reverse
 from django.utils import timezone
 
-from bizops.audit import audit_record
 from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership
 from bizops.notifications import notify
 from bizops.roles import can
 from bizops.webhooks import emit
 
-from ..access import can_edit_plan
 from ..baselines import digest, snapshot
 from ..models import (
     Approval,
     Baseline,
-    Objective,
-    ObjectiveScore,
     Plan,
     PlanApprover,
-    PlanStatus,
     PlanTransition,
     Submission,
 )
 from ..readiness import plan_readiness
-from ..selectors import content_tree, plan_tree
-
-S = PlanStatus
-# action -> (statuses it may start from, status it leads to; None when it depends on the plan)
-TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
-    "submit": (frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.AMENDING}), S.IN_REVIEW),
-    "withdraw": (frozenset({S.IN_REVIEW}), None),
-    "approve": (frozenset({S.IN_REVIEW}), None),
-    # A one-person organization, when its settings allow it: see ``plan_approve_alone``.
-    "approve_alone": (frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.AMENDING}), None),
-    "request_changes": (frozenset({S.IN_REVIEW}), S.CHANGES_REQUESTED),
-    "revise": (frozenset({S.CHANGES_REQUESTED}), None),
-    "activate": (frozenset({S.APPROVED}), S.ACTIVE),
-    "close": (frozenset({S.APPROVED, S.ACTIVE}), S.CLOSED),
-    "start_amendment": (frozenset({S.APPROVED, S.ACTIVE}), S.AMENDING),
-}
-ACTION_LABELS = {
-    "submit": "submitted for review",
-    "withdraw": "withdrew from review",
-    "approve": "approved",
-    "approve_alone": "approved alone, without a reviewer",
-    "request_changes": "requested changes",
-    "revise": "reopened for changes",
-    "activate": "activated",
-    "close": "closed",
-    "start_amendment": "started an amendment",
-}
-
-
-def _plan_data(plan: Plan, actor: Membership) -> dict:
-    return {
-        "plan": {
-            "id": plan.pk,
-            "title": plan.title,
-            "status": plan.status,
-            "review_round": plan.review_round,
-        },
-        "actor": actor.user.email,
-    }
-
-
-def allowed_actions(plan: Plan) -> set[str]:
-    return {action for action, (sources, _) in TRANSITIONS.items() if plan.status in sources}
-
-
-def _lock(plan: Plan, action: str) -> Plan:
-    current = Plan.objects.select_for_update().select_related("organization").get(pk=plan.pk)
-    sources, _ = TRANSITIONS[action]
-    if current.status not in sources:
-        raise Conflict(
-            f"A plan that is {current.get_status_display().lower()} cannot be {ACTION_LABELS[action]}."
-        )
-    return current
-
-
-def _move(
-    plan: Plan, action: str, to_status: str, actor: Membership | None, comment: str = "", **fields
-) -> PlanTransition:
-    """Write the new status (and any ``fields`` of the move) with its audit row. No ``actor``: the
-    app itself made the move (an approved plan whose period began)."""
-    transition = PlanTransition.objects.create(
-        organization_id=plan.organization_id,
-        plan=plan,
-        action=action,
-        from_status=plan.status,
-        to_status=to_status,
-        actor=actor.user if actor is not None else None,
-        comment=comment,
-    )
-    _audit_move(plan, action, plan.status, to_status, actor, comment)
-    for name, value in fields.items():
-        setattr(plan, name, value)
-    plan.status = to_status
-    plan.updated_at = timezone.now()
-    plan.save(update_fields=["status", "updated_at", *fields])
-    return transition
-
-
-def _audit_move(
-    plan: Plan, action: str, from_status: str, to_status: str, actor: Membership | None, comment: str
-) -> None:
-    audit_record(
-        organization_id=plan.organization_id,
-        actor=actor,
-        kind="plan",
-        action=ACTION_LABELS[action],
-        obj=plan,
-        plan_id=plan.pk,
-        changes={"status": [S(from_status).label, S(to_status).label]} if from_status != to_status else {},
-        comment=comment,
-    )
-
-
-def _require_editor(actor: Membership, plan: Plan) -> None:
-    if not can_edit_plan(actor, plan):
-        raise PermissionDenied("Only the plan's owner, managers and admins do this.")
-
-
-def _writing_status(plan: Plan) -> str:
-    """Where a plan goes back to for changes: an amendment if it was ever approved."""
-    return S.AMENDING if plan.baselines.exists() else S.DRAFT
-
-
-def _plan_url(plan: Plan, name: str = "plan_review") -> str:
-    return reverse(name, args=[plan.organization.slug, plan.pk])
-
-
-def eligible_approvers(plan: Plan, submitter: Membership) -> list[Membership]:
-    """Managers, admins and owners of the organization, except the one who submits."""
-    return [
-        m
-        for m in Membership.objects.filter(organization_id=plan.organization_id)
-        .select_related("user")
-        .order_by("user__display_name")
-        if can(m.role, "plan_approve") and m.pk != submitter.pk
-    ]
-
+from ..selectors import content_tree
+from .running import _activate_begun, _delegate, plan_period_has_begun
+from .transitions import (
+    S,
+    _audit_move,
+    _lock,
+    _move,
+    _plan_data,
+    _plan_url,
+    _require_editor,
+    _writing_status,
+    eligible_approvers,
+)
 
 # --- Review -------------------------------------------------------------------------------------------
 
@@ -426,170 +315,3 @@ def plan_revise(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
     _require_editor(actor, plan)
     _move(plan, "revise", _writing_status(plan), actor, comment)
     return plan
-
-
-# --- Running and closing ------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def plan_activate(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
-    plan = _lock(plan, "activate")
-    _require_editor(actor, plan)
-    _move(plan, "activate", S.ACTIVE, actor, comment, activated_at=timezone.now())
-    return plan
-
-
-def organization_today(plan: Plan, now: datetime | None = None) -> date:
-    """Today's date where the plan's organization works (its time zone), which says when a period began."""
-    try:
-        zone = zoneinfo.ZoneInfo(plan.organization.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = timezone.get_default_timezone()
-    return timezone.localtime(now or timezone.now(), zone).date()
-
-
-def plan_period_has_begun(plan: Plan, now: datetime | None = None) -> bool:
-    return plan.period_start <= organization_today(plan, now)
-
-
-AUTO_ACTIVATION_COMMENT = (
-    "Its period began on {start}: an approved plan becomes active when its period begins."
-)
-
-
-def _activate_begun(plan: Plan) -> None:
-    """An approved plan whose first day has come runs: the app activates it, saying why in the
-    plan's history and audit trail (no one clicked: no actor)."""
-    start = plan.period_start
-    comment = AUTO_ACTIVATION_COMMENT.format(start=f"{start.day} {start:%b %Y}")
-    _move(plan, "activate", S.ACTIVE, None, comment, activated_at=timezone.now())
-
-
-@transaction.atomic
-def plan_activate_if_begun(*, plan_id: int, now: datetime | None = None) -> bool:
-    """Activate an approved plan whose period has begun (the daily task, for plans approved before
-    their start). Idempotent: under the row lock, a plan activated, closed or amended meanwhile, or
-    not started yet, is left alone. Returns whether it was activated."""
-    plan = Plan.objects.select_for_update().select_related("organization").filter(pk=plan_id).first()
-    if plan is None or plan.status != S.APPROVED or not plan_period_has_begun(plan, now):
-        return False
-    _activate_begun(plan)
-    return True
-
-
-@transaction.atomic
-def plan_start_amendment(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
-    plan = _lock(plan, "start_amendment")
-    _require_editor(actor, plan)
-    _move(plan, "start_amendment", S.AMENDING, actor, comment)
-    return plan
-
-
-@transaction.atomic
-def plan_close(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
-    """Close the cycle: the plan becomes read-only and each objective's owner is asked for a score."""
-    plan = _lock(plan, "close")
-    _require_editor(actor, plan)
-    _move(plan, "close", S.CLOSED, actor, comment, closed_at=timezone.now())
-    owners: dict[int, list[Objective]] = defaultdict(list)
-    for objective in Objective.objects.filter(plan=plan, owner__isnull=False).select_related("owner__user"):
-        owners[objective.owner_id].append(objective)
-    for objectives in owners.values():
-        owner = objectives[0].owner
-        notify(
-            recipient=owner.user,
-            template="plan_closed",
-            kind="score_request",
-            organization=plan.organization,
-            dedupe_key=f"plan:{plan.pk}:close:score:{owner.user_id}",
-            url=_plan_url(plan, "plan_scores"),
-            context={"plan": plan, "objectives": objectives, "path": _plan_url(plan, "plan_scores")},
-        )
-    return plan
-
-
-@transaction.atomic
-def objective_score_set(
-    *, actor: Membership, objective: Objective, score: int, reflection: str = ""
-) -> ObjectiveScore:
-    plan = Plan.objects.get(pk=objective.plan_id)
-    if plan.status != S.CLOSED:
-        raise Conflict("Objectives are scored when the plan is closed.")
-    if objective.owner_id != actor.pk and not can_edit_plan(actor, plan):
-        raise PermissionDenied("The objective's owner scores it.")
-    try:
-        score = int(score)
-    except (TypeError, ValueError):
-        raise ValidationError({"score": "Give a score from 0 to 100."}) from None
-    if not 0 <= score <= 100:
-        raise ValidationError({"score": "Give a score from 0 to 100."})
-    reflection = (reflection or "").strip()
-    if len(reflection) > 5000:
-        raise ValidationError({"reflection": "Keep the reflection under 5,000 characters."})
-    previous = ObjectiveScore.objects.filter(objective=objective).first()
-    result, _ = ObjectiveScore.objects.update_or_create(
-        objective=objective,
-        defaults={
-            "organization_id": plan.organization_id,
-            "plan": plan,
-            "score": score,
-            "reflection": reflection,
-            "scored_by": actor.user,
-            "scored_at": timezone.now(),
-        },
-    )
-    audit_record(
-        organization_id=plan.organization_id,
-        actor=actor,
-        kind="objective",
-        action="scored",
-        obj=objective,
-        plan_id=plan.pk,
-        changes={
-            "score": [previous.score if previous else None, score],
-            "reflection": [previous.reflection if previous else None, reflection],
-        },
-    )
-    return result
-
-
-# --- Delegation ---------------------------------------------------------------------------------------
-
-
-def _delegate(plan: Plan, baseline: Baseline, previous: Baseline | None) -> None:
-    """Tell each assignee about their new steps and each team about its objectives, once per approval."""
-    before: dict[tuple[str, int], dict] = {}
-    if previous is not None:
-        before = {(n["kind"], n["id"]): n["fields"] for n in previous.snapshot["nodes"]}
-    tree = plan_tree(plan=plan, with_progress=False)
-    steps: dict[int, list] = defaultdict(list)
-    objectives: dict[int, list] = defaultdict(list)
-    people: dict[int, Membership] = {}
-    for objective in tree.objectives.values():
-        old = before.get(("objective", objective.pk))
-        if objective.team_id and (old is None or old.get("team") != objective.team.name):
-            for member in objective.team.members.select_related("user"):
-                objectives[member.pk].append(objective)
-                people[member.pk] = member
-        for step in objective.children:
-            old_step = before.get(("step", step.pk))
-            if step.assignee_id and (
-                old_step is None or old_step.get("assignee") != step.assignee.user.display_name
-            ):
-                steps[step.assignee_id].append(step)
-                people[step.assignee_id] = step.assignee
-    for member_id, member in people.items():
-        notify(
-            recipient=member.user,
-            template="plan_delegated",
-            kind="assignment",
-            organization=plan.organization,
-            dedupe_key=f"plan:{plan.pk}:baseline:{baseline.number}:assigned:{member.user_id}",
-            url=reverse("my_work", args=[plan.organization.slug]),
-            context={
-                "plan": plan,
-                "steps": steps.get(member_id, []),
-                "objectives": objectives.get(member_id, []),
-                "path": reverse("my_work", args=[plan.organization.slug]),
-            },
-        )
