@@ -1,0 +1,48 @@
+"""Reads of the planning app. A whole plan loads in a fixed number of queries, whatever its size.
+
+``trees``: the plan's tree; ``lists``: the lists and single reads; ``review``: the review side.
+"""
+
+from .lists import (  # noqa: F401
+    MY_WORK_FIELDS,
+    NODE_MODELS,
+    PERIOD_FILTERS,
+    MyWork,
+    activity_list,
+    milestone_list,
+    my_work,
+    node_comments,
+    node_get,
+    objective_list,
+    plan_comments,
+    plan_list,
+    step_list,
+    suggestion_list,
+)
+from .review import (  # noqa: F401
+    PlanReview,
+    WorkloadRow,
+    baseline_diff,
+    baseline_get,
+    baseline_list,
+    milestone_outline,
+    objective_score_get,
+    plan_actions_for,
+    plan_review,
+    plan_transition_list,
+    review_queue,
+    review_queue_badge,
+    review_state,
+    team_workload,
+)
+from .trees import (  # noqa: F401
+    MILESTONE_READ_FIELDS,
+    OBJECTIVE_READ_FIELDS,
+    OWNER_NAME_FIELDS,
+    STEP_ROW_FIELDS,
+    PlanTree,
+    StepRow,
+    content_tree,
+    plan_tree,
+    plan_trees,
+)
