@@ -406,6 +406,7 @@ class PlanTransition(models.Model):
         "submit": "Submitted for review",
         "withdraw": "Withdrew from review",
         "approve": "Approved",
+        "approve_alone": "Approved alone, without a reviewer",
         "request_changes": "Requested changes",
         "revise": "Reopened for changes",
         "activate": "Activated",

@@ -69,8 +69,21 @@ class PlanStateSerializer(PlanInReviewSerializer):
     )
 
     class Meta(PlanInReviewSerializer.Meta):
-        fields = [*PLAN_OUTPUT_FIELDS, *PLAN_REVIEW_FIELDS, "activated_at", "closed_at", "allowed_actions"]
+        fields = [
+            *PLAN_OUTPUT_FIELDS,
+            *PLAN_REVIEW_FIELDS,
+            "activated_at",
+            "closed_at",
+            "approved_alone",
+            "allowed_actions",
+        ]
         read_only_fields = fields
+        extra_kwargs = {
+            "approved_alone": {
+                "help_text": "Its latest approval was its owner's alone, without a reviewer (a one-person "
+                "organization whose settings allow it)."
+            }
+        }
 
 
 class PlanTransitionSerializer(serializers.ModelSerializer):

@@ -22,7 +22,12 @@
   });
   // Tables reflow to cards on small screens: each cell is labelled with its column's heading.
   function labelCells(root) {
-    (root || document).querySelectorAll("table.table").forEach(function (table) {
+    root = root || document;
+    var tables = Array.prototype.slice.call(root.querySelectorAll("table.table"));
+    // A swapped row (a KPI's "Record" form answers with its <tr>) sits inside its table.
+    var around = root.closest && root.closest("table.table");
+    if (around) tables.push(around);
+    tables.forEach(function (table) {
       var heads = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
         return th.querySelector(".visually-hidden") ? "" : th.textContent.trim();
       });

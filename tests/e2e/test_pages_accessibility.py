@@ -126,6 +126,10 @@ def test_page_screenshot_and_accessibility(page: Page, name, needs, url, heading
     screenshot(page, name)
     check_accessibility(page, name)
     assert_fits(page, 390, name)
+    if not needs:  # logged out: the Log in / Sign up links stay in sight on a phone (no menu to open)
+        expect(
+            page.get_by_role("navigation", name="Account").get_by_role("link", name="Sign up")
+        ).to_be_visible()
     screenshot(page, f"{name}-390")
     check_accessibility(page, f"{name} at 390 px")
 

@@ -77,7 +77,9 @@ def test_a_begun_period_makes_the_plan_active_through_the_api(solo):
     plan = ready_plan(solo, start=date(today.year, 1, 1), end=date(today.year, 12, 31))
     response = api_client(solo).post(f"/api/v1/orgs/wren/plans/{plan.pk}/actions/approve_alone/", {})
     assert response.status_code == 200, response.content
-    assert response.json()["status"] == "active"
+    assert response.json()["status"] == "active" and response.json()["approved_alone"] is True
+    history = client_for(solo).get(review_url(plan)).content.decode()
+    assert "Approved alone, without a reviewer" in history
 
 
 @pytest.mark.django_db
