@@ -49,6 +49,18 @@ from .transitions import (
 # --- Review -------------------------------------------------------------------------------------------
 
 
+def _require_ready(tree, before: str) -> None:
+    """Refuse (400) while the readiness check lists blocking problems, naming the first five."""
+    readiness = plan_readiness(tree)
+    if not readiness.ready:
+        raise ValidationError(
+            {
+                "__all__": f"Fix {len(readiness.blocking)} blocking problem(s) before {before}: "
+                + "; ".join(f"{p.title}: {p.message}" for p in readiness.blocking[:5])
+            }
+        )
+
+
 @transaction.atomic
 def plan_submit(
     *, actor: Membership, plan: Plan, approvers: Iterable[Membership] | None = None, comment: str = ""
@@ -56,14 +68,7 @@ def plan_submit(
     plan = _lock(plan, "submit")
     _require_editor(actor, plan)
     tree = content_tree(plan=plan)
-    readiness = plan_readiness(tree)
-    if not readiness.ready:
-        raise ValidationError(
-            {
-                "__all__": f"Fix {len(readiness.blocking)} blocking problem(s) before submitting: "
-                + "; ".join(f"{p.title}: {p.message}" for p in readiness.blocking[:5])
-            }
-        )
+    _require_ready(tree, "submitting")
     eligible = {m.pk: m for m in eligible_approvers(plan, actor)}
     chosen = list(approvers) if approvers is not None else list(eligible.values())
     chosen = list({m.pk: m for m in chosen}.values())  # naming someone twice counts once
@@ -254,14 +259,7 @@ def plan_approve_alone(*, actor: Membership, plan: Plan, comment: str = "") -> P
             "approves it."
         )
     tree = content_tree(plan=plan)
-    readiness = plan_readiness(tree)
-    if not readiness.ready:
-        raise ValidationError(
-            {
-                "__all__": f"Fix {len(readiness.blocking)} blocking problem(s) before approving: "
-                + "; ".join(f"{p.title}: {p.message}" for p in readiness.blocking[:5])
-            }
-        )
+    _require_ready(tree, "approving")
     comment = comment.strip() or "Approved alone: a one-person organization."
     now = timezone.now()
     _approved(
