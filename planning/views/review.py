@@ -47,7 +47,7 @@ DONE_MESSAGES = {
 # offers the plan and its milestones, plus the node whose "Comment" link was followed: 5,520
 # nodes rendered in one page took ~0.25 s, and a select of 700 objectives is no way to choose one.
 OUTLINE_IN_FULL_UP_TO = 400
-KIND_LABELS = {"milestone": "Milestone", "objective": "— Objective", "step": "—— Step"}
+KIND_LABELS = {"objective": "Objective", "step": "Step"}  # the node a "Comment" link asks for
 
 
 def _is_big(tree) -> bool:
@@ -78,7 +78,7 @@ def _comment_targets(plan, tree, wanted: str = "") -> list[tuple[str, str]]:
     if big and kind in ("objective", "step") and node_id.isdigit():
         title = _node_title(plan, tree, kind, int(node_id))
         if title is not None:
-            targets.insert(1, (wanted, f"{KIND_LABELS[kind].lstrip('— ')} · {title}"))
+            targets.insert(1, (wanted, f"{KIND_LABELS[kind]} · {title}"))
     return targets
 
 
