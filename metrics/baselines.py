@@ -68,24 +68,22 @@ KPI_OWN_FIELDS = [name for name in SERVICE_KPI_FIELDS if name != "owner"]
 
 
 def kpi_nodes(tree: PlanTree) -> list[dict]:
-    # Rows, not instances, as for key results: a big plan links ~160 KPIs with ~200 targets.
+    # Rows, not instances, as for key results: a big plan links ~160 KPIs with ~200 targets. One row
+    # per link to an objective of this plan, so the query that finds the KPIs also names the links.
     plan = tree.plan
-    kpis = list(
+    kpis: list[tuple] = []
+    links: dict[int, list[str]] = {}
+    for *kpi, title in (
         KPI.objects.filter(objectives__plan=plan)
-        .distinct()
-        .order_by("name", "pk")
-        .values_list("pk", "owner__user__display_name", *KPI_OWN_FIELDS)
-    )
+        .order_by("name", "pk", "objectives__title")
+        .values_list("pk", "owner__user__display_name", *KPI_OWN_FIELDS, "objectives__title")
+    ):
+        if not kpis or kpis[-1][0] != kpi[0]:
+            kpis.append(tuple(kpi))
+        links.setdefault(kpi[0], []).append(title)
     if not kpis:
         return []
     ids = [row[0] for row in kpis]
-    links: dict[int, list[str]] = {}
-    for kpi_id, title in (
-        KPI.objects.filter(pk__in=ids, objectives__plan=plan)
-        .order_by("objectives__title")
-        .values_list("pk", "objectives__title")
-    ):
-        links.setdefault(kpi_id, []).append(title)
     # Every period that overlaps the plan's: a quarter (or year) that began before the plan did counts.
     frequency = KPI_OWN_FIELDS.index("frequency") + 2
     first = {row[0]: period_start(row[frequency], plan.period_start) for row in kpis}

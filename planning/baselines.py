@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .selectors import PlanTree, StepRow
+from .selectors import ContentRow, PlanTree, StepRow
 
 # 2: key results and the KPIs linked to the plan's objectives are part of what is approved.
 SNAPSHOT_VERSION = 2
@@ -154,17 +154,21 @@ def field_label(name: str) -> str:
 
 
 def _person(obj: Any, name: str) -> str | None:
+    if isinstance(obj, ContentRow):  # a row carries the person's name (``selectors.content_tree``)
+        return getattr(obj, f"{name}_name")
     member = getattr(obj, name)
     return member.user.display_name if member is not None else None
 
 
 def _assignee(obj: Any, name: str) -> str | None:
-    if isinstance(obj, StepRow):  # a step as a row carries its assignee's name
+    if isinstance(obj, ContentRow | StepRow):  # a step as a row carries its assignee's name
         return obj.assignee_name or None
     return _person(obj, name)
 
 
 def _team(obj: Any, name: str) -> str | None:
+    if isinstance(obj, ContentRow):
+        return obj.team_name
     return obj.team.name if obj.team_id else None
 
 
@@ -184,12 +188,22 @@ def _value(obj: Any, name: str) -> Any:
 def snapshot(tree: PlanTree) -> dict:
     """The tree as JSON-ready data, in map order, then what other apps add (key results, KPIs)."""
     nodes: list[dict] = []
-    for m in tree.milestones:
-        nodes.append(_node("milestone", m, None))
-        for o in m.children:
-            nodes.append(_node("objective", o, m.pk))
-            for s in o.children:
-                nodes.append(_node("step", s, o.pk))
+    if tree.milestones and isinstance(tree.milestones[0], ContentRow):
+        # Rows (``selectors.content_tree``) carry each field under a plain name: read them directly.
+        # The same values as ``_value`` reads off model instances (tests/planning/test_review_decides.py).
+        m_attrs, o_attrs, s_attrs = (_row_attrs(kind) for kind in ("milestone", "objective", "step"))
+        for m in tree.milestones:
+            nodes.append(_row_node("milestone", m, None, m_attrs))
+            for o in m.children:
+                nodes.append(_row_node("objective", o, m.id, o_attrs))
+                nodes.extend(_row_node("step", s, o.id, s_attrs) for s in o.children)
+    else:
+        for m in tree.milestones:
+            nodes.append(_node("milestone", m, None))
+            for o in m.children:
+                nodes.append(_node("objective", o, m.pk))
+                for s in o.children:
+                    nodes.append(_node("step", s, o.pk))
     for part in _PARTS:
         nodes.extend(part.build(tree))
     return {
@@ -197,6 +211,13 @@ def snapshot(tree: PlanTree) -> dict:
         "plan": {name: _value(tree.plan, name) for name in PLAN_FIELDS},
         "nodes": nodes,
     }
+
+
+def measured_objectives(snap: dict) -> set[int]:
+    """The objectives a snapshot shows a measure under: a node another app hangs under an objective
+    (a key result), as the roll-up's contributors count them (``progress.contributions``)."""
+    kinds = {part.kind for part in _PARTS if part.parent_kind == "objective"}
+    return {node["parent"] for node in snap["nodes"] if node["kind"] in kinds}
 
 
 def outline(snap: dict) -> dict[str, list[dict]]:
@@ -225,6 +246,19 @@ def digest(snap: dict) -> str:
 
 def _node(kind: str, obj: Any, parent: int | None) -> dict:
     return node_dict(kind, obj.pk, parent, obj.position, {name: _value(obj, name) for name in FIELDS[kind]})
+
+
+def _row_attrs(kind: str) -> list[tuple[str, str]]:
+    """(snapshot field, row attribute) for a kind: a person or team is the row's ``<field>_name``."""
+    return [(name, f"{name}_name" if name in _RELATED else name) for name in FIELDS[kind]]
+
+
+def _row_node(kind: str, row: ContentRow, parent: int | None, attrs: list[tuple[str, str]]) -> dict:
+    fields = {}
+    for name, attr in attrs:
+        value = getattr(row, attr)
+        fields[name] = value.isoformat() if isinstance(value, date) else value
+    return {"kind": kind, "id": row.id, "parent": parent, "position": row.position, "fields": fields}
 
 
 def node_dict(kind: str, pk: int, parent: int | None, position: int, fields: dict[str, Any]) -> dict:
@@ -277,25 +311,33 @@ def diff(before: dict | None, after: dict) -> Diff:
         for name in PLAN_FIELDS
         if before["plan"] and before["plan"].get(name) != after["plan"].get(name)
     }
+    # A 5,520-node plan against its baseline: ~9,000 pairs of nodes, nearly all unchanged, so each
+    # pair is compared whole first, and titles are looked up only for the nodes that moved.
     old = {(n["kind"], n["id"]): n for n in before["nodes"]}
     new = {(n["kind"], n["id"]): n for n in after["nodes"]}
-    titles = {**{k: _title(n) for k, n in old.items()}, **{k: _title(n) for k, n in new.items()}}
+
+    def title_of(key: tuple[str, Any]) -> str:
+        node = new.get(key) or old.get(key)
+        return _title(node) if node is not None else "?"
+
     changes: list[NodeChange] = []
-    reordered = _reordered(before["nodes"], after["nodes"])
+    reordered = _reordered(old, new)
     for key, node in new.items():
-        if key not in old:
+        previous = old.get(key)
+        if previous is None:
             changes.append(NodeChange("added", node["kind"], node["id"], _title(node)))
             continue
-        previous = old[key]
         if previous["parent"] != node["parent"]:
             parent_kind = PARENT_KIND.get(node["kind"], "")
             detail = (
-                f"from “{titles.get((parent_kind, previous['parent']), '?')}” "
-                f"to “{titles.get((parent_kind, node['parent']), '?')}”"
+                f"from “{title_of((parent_kind, previous['parent']))}” "
+                f"to “{title_of((parent_kind, node['parent']))}”"
             )
             changes.append(NodeChange("moved", node["kind"], node["id"], _title(node), detail=detail))
         elif key in reordered:
             changes.append(NodeChange("moved", node["kind"], node["id"], _title(node), detail="reordered"))
+        if previous["fields"] == node["fields"]:
+            continue
         fields = {
             name: [previous["fields"].get(name), value]
             for name, value in node["fields"].items()
@@ -316,16 +358,30 @@ def _title(node: dict) -> str:
     return str(fields.get("title") or fields.get("name") or "")
 
 
-def _reordered(before: list[dict], after: list[dict]) -> set[tuple[str, int]]:
-    """Nodes whose place among the siblings they kept changed (insertions alone move nothing)."""
+def _reordered(old: dict[tuple[str, int], dict], new: dict[tuple[str, int], dict]) -> set[tuple[str, int]]:
+    """Nodes whose place among the siblings they kept changed (insertions alone move nothing).
 
-    def siblings(nodes: list[dict]) -> dict[tuple[str, Any], list[tuple[str, int]]]:
+    Only sibling groups where a node kept its parent but not its position can have one: elsewhere
+    the kept siblings sort the same way before and after."""
+    suspects = {
+        (node["kind"], node["parent"])
+        for key, node in new.items()
+        if (was := old.get(key)) is not None
+        and was["parent"] == node["parent"]
+        and was["position"] != node["position"]
+    }
+    if not suspects:
+        return set()
+
+    def siblings(nodes: Iterable[dict]) -> dict[tuple[str, Any], list[tuple[str, int]]]:
         groups: dict[tuple[str, Any], list[tuple[str, int]]] = {}
         for n in sorted(nodes, key=lambda n: n["position"]):
-            groups.setdefault((n["kind"], n["parent"]), []).append((n["kind"], n["id"]))
+            group = (n["kind"], n["parent"])
+            if group in suspects:
+                groups.setdefault(group, []).append((n["kind"], n["id"]))
         return groups
 
-    old_groups, new_groups = siblings(before), siblings(after)
+    old_groups, new_groups = siblings(old.values()), siblings(new.values())
     moved: set[tuple[str, int]] = set()
     for group, new_ids in new_groups.items():
         old_ids = old_groups.get(group, [])

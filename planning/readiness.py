@@ -29,9 +29,13 @@ class Readiness:
         return not self.blocking
 
 
-def plan_readiness(tree: PlanTree) -> Readiness:
+def plan_readiness(tree: PlanTree, measured: set[int] | None = None) -> Readiness:
+    """What blocks the plan's submission, and what is worth a look. ``measured``: the objectives that
+    have a measure, when the caller already knows (``baselines.measured_objectives`` of a snapshot
+    of the same tree); otherwise the roll-up's contributors are asked."""
     result = Readiness()
-    measured = {objective_id for objective_id, parts in progress.contributions([tree]).items() if parts}
+    if measured is None:
+        measured = {objective_id for objective_id, parts in progress.contributions([tree]).items() if parts}
     if not tree.milestones:
         result.blocking.append(
             Problem("The plan has no milestones yet.", "plan", tree.plan.pk, tree.plan.title)

@@ -1,8 +1,10 @@
 """Reads of the planning app. A whole plan loads in a fixed number of queries, whatever its size.
 
-``trees``: the plan's tree; ``lists``: the lists and single reads; ``review``: the review side.
+``content``: the plan as approvers approve it (snapshots, readiness); ``trees``: the plan's tree
+with its roll-up; ``lists``: the lists and single reads; ``review``: the review side.
 """
 
+from .content import ContentRow, content_tree  # noqa: F401
 from .lists import (  # noqa: F401
     MY_WORK_FIELDS,
     NODE_MODELS,
@@ -42,7 +44,6 @@ from .trees import (  # noqa: F401
     STEP_ROW_FIELDS,
     PlanTree,
     StepRow,
-    content_tree,
     plan_tree,
     plan_trees,
 )

@@ -123,13 +123,6 @@ def plan_tree(
     )[0]
 
 
-def content_tree(*, plan: Plan) -> PlanTree:
-    """The plan's content as approvers approve it (``baselines.snapshot``) and readiness checks it:
-    steps as rows (5,000 step instances with their people cost ~200 ms), no roll-up. Every snapshot
-    that is compared or hashed is built from this one shape, so the same content gives the same digest."""
-    return plan_tree(plan=plan, with_progress=False, step_rows=True)
-
-
 def plan_trees(
     *,
     plans: list[Plan],

@@ -444,3 +444,99 @@ def test_the_kpi_pages_say_why_a_running_plans_kpi_is_not_changed(acme, clients,
     page = client.post(target, {"period": "2027-03-01", "target": "5"}, follow=True)
     assert page.status_code == 200 and "through an amendment of that plan" in page.content.decode()
     assert KPI.objects.filter(pk=leads.pk).exists() and not leads.period_targets.exists()
+
+
+@pytest.mark.django_db
+def test_the_content_rows_snapshot_what_the_models_hold(acme, plan, tree, key_result):
+    """Snapshots are built from narrow rows (``selectors.content_tree``): they must freeze exactly
+    what the model instances hold (dates, weights, owners, teams, assignees), or an unchanged plan
+    would read as changed against a baseline, and a digest would name other content."""
+    from planning.selectors import content_tree, plan_tree
+
+    milestone, objective, step = tree
+    services.node_update(
+        actor=acme.manager, node=milestone, version=None, owner=acme.admin, target_date=date(2027, 6, 30)
+    )
+    services.objective_create(actor=acme.manager, milestone=milestone, title="Unowned, undated, no team")
+    services.node_update(
+        actor=acme.manager, node=step, version=None, due_date=date(2027, 2, 1), recurrence="daily"
+    )
+    from_rows = baselines.snapshot(content_tree(plan=plan))
+    from_models = baselines.snapshot(plan_tree(plan=plan))
+    assert from_rows == from_models
+    assert baselines.digest(from_rows) == baselines.digest(from_models)
+    objective_fields = next(
+        n["fields"] for n in from_rows["nodes"] if n["id"] == objective.pk and n["kind"] == "objective"
+    )
+    assert (objective_fields["team"], objective_fields["owner"]) == ("Sales", acme.manager.user.display_name)
+
+
+@pytest.mark.django_db
+def test_the_measured_objectives_of_a_snapshot_are_those_the_roll_up_counts(acme, plan, tree, key_result):
+    """The review page reads which objectives have a measure from the snapshot it already built;
+    the readiness check elsewhere asks the roll-up's contributors. Both must agree."""
+    from planning import progress
+    from planning.readiness import plan_readiness
+    from planning.selectors import content_tree
+
+    _, objective, _ = tree
+    bare = services.objective_create(actor=acme.manager, milestone=objective.milestone, title="Unmeasured")
+    content = content_tree(plan=plan)
+    measured = baselines.measured_objectives(baselines.snapshot(content))
+    assert measured == {pk for pk, parts in progress.contributions([content]).items() if parts}
+    assert measured == {objective.pk}
+    from_snapshot = plan_readiness(content, measured=measured)
+    asked = plan_readiness(content)
+    assert [p.node_id for p in from_snapshot.warnings] == [p.node_id for p in asked.warnings]
+    assert bare.pk in [p.node_id for p in asked.warnings]
+
+
+@pytest.mark.django_db
+def test_the_diff_names_reordered_siblings_and_not_those_an_insertion_shifts(acme, plan, tree):
+    from planning.selectors import content_tree
+
+    milestone, first, _ = tree
+    services.objective_create(actor=acme.manager, milestone=milestone, title="Second")
+    third = services.objective_create(actor=acme.manager, milestone=milestone, title="Third")
+    before = baselines.snapshot(content_tree(plan=plan))
+    # An insertion at the top shifts every position, and moves nothing.
+    services.node_move(
+        actor=acme.manager,
+        node=services.objective_create(actor=acme.manager, milestone=milestone, title="New first"),
+        position=0,
+    )
+    inserted = baselines.diff(before, baselines.snapshot(content_tree(plan=plan)))
+    assert [(c.change, c.title) for c in inserted.changes] == [("added", "New first")]
+    # Third goes up past Second: both changed place among the siblings they kept.
+    services.node_move(actor=acme.manager, node=Objective.objects.get(pk=third.pk), direction="up")
+    moved = baselines.diff(before, baselines.snapshot(content_tree(plan=plan)))
+    assert {(c.change, c.title, c.detail) for c in moved.changes} == {
+        ("added", "New first", ""),
+        ("moved", "Second", "reordered"),
+        ("moved", "Third", "reordered"),
+    }
+    assert first.title not in {c.title for c in moved.changes}
+
+
+@pytest.mark.django_db
+def test_a_frozen_snapshot_is_read_once_then_from_the_cache(acme, plan, django_assert_num_queries):
+    from django.core.cache import cache
+
+    from planning.models import Baseline
+    from planning.selectors.review import frozen_snapshot
+
+    plan = approve_first(acme, plan)
+    stored = Baseline.objects.get(plan=plan).snapshot
+    cache.clear()
+    with django_assert_num_queries(2):  # the row without its snapshot, then the snapshot
+        first = frozen_snapshot(Baseline.objects.defer("snapshot").get(plan=plan))
+    record = Baseline.objects.defer("snapshot").get(plan=plan)
+    with django_assert_num_queries(0):
+        again = frozen_snapshot(record)
+    assert first == again == stored
+    again["nodes"].clear()  # a copy: changing it changes nothing for the next reader
+    assert frozen_snapshot(record) == stored
+    # A row written at another moment under the same id (a database reset) is not taken for it.
+    Baseline.objects.filter(pk=record.pk).update(snapshot={"version": 2, "plan": {}, "nodes": []})
+    record.approved_at = record.approved_at.replace(year=record.approved_at.year + 1)
+    assert frozen_snapshot(record)["nodes"] == []
