@@ -589,6 +589,8 @@ def _load(scale: Scale, anchor: date, rng: random.Random) -> dict[str, int]:
 
     counts["check-ins"] = copy_rows(CheckIn, columns, check_in_rows())
 
+    counts["baselines"] = _baseline(org, plans[0], now)
+
     # The bell: a few notifications each, half of them read.
     notification_rows = []
     for i, m in enumerate(memberships):
@@ -612,6 +614,31 @@ def _load(scale: Scale, anchor: date, rng: random.Random) -> dict[str, int]:
         notification_rows,
     )
     return counts
+
+
+def _baseline(org, plan, now: datetime) -> int:
+    """The big plan was approved before it ran: its baseline, frozen then. An amendment has since
+    renamed a few objectives, moved key results' targets and added steps, so its review page shows
+    what changed since the baseline, as a running plan's does (field by field, against 9,200 frozen
+    nodes), instead of a first approval's outline."""
+    from planning.baselines import snapshot
+    from planning.models import Baseline
+    from planning.selectors import content_tree
+
+    frozen = snapshot(content_tree(plan=plan))
+    nodes = frozen["nodes"]
+    added = {n["id"] for n in nodes if n["kind"] == "step"}
+    added = set(sorted(added)[::250])  # 20 of 5,000 steps came with the amendment
+    frozen["nodes"] = [n for n in nodes if not (n["kind"] == "step" and n["id"] in added)]
+    for index, node in enumerate(frozen["nodes"]):
+        if node["kind"] == "objective" and index % 50 == 0:
+            node["fields"]["title"] += " (first draft)"
+        elif node["kind"] == "key_result" and index % 100 == 0:
+            node["fields"]["target"] = str(int(float(node["fields"]["target"] or 0)) + 10)
+    Baseline.objects.create(
+        organization=org, plan=plan, number=1, round=1, snapshot=frozen, approved_at=now - timedelta(days=40)
+    )
+    return 1
 
 
 def _sizes(shape: tuple[int, int, int]) -> tuple[int, int, int]:

@@ -296,7 +296,7 @@ SCENARIOS = {
         Scenario("check_in_form", "check-in page (a member's week)", "member", _get("/o/{t.slug}/check-in/")),
         Scenario(
             "review",
-            "review page (5,520-node plan)",
+            "review page (5,520-node plan, vs baseline)",
             "admin",
             _get("/o/{t.slug}/plans/{t.big_plan_id}/review/"),
         ),
@@ -328,6 +328,9 @@ SCENARIOS = {
     ]
 }
 EXTRA = {"objective_steps", "key_result_page", "objective_page", "mid_map"}
+# Pages with a budget of their own instead of "<= 12 queries": the review page reads the whole plan,
+# its baseline, the review rounds, comments and history (a fixed number all the same: checked).
+OWN_BUDGET = {"review"}
 
 
 # --- The child: measure one scenario -----------------------------------------------------------------
@@ -562,7 +565,8 @@ def verdicts(by_name: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
     checks = []
     pages = [r for name, r in by_name.items() if not name.startswith("floor")]
     extra = [r for r in pages if r["name"] in EXTRA and r["queries"] != r["queries_small"]]
-    pages = [r for r in pages if r["name"] not in EXTRA]
+    own = [r for r in pages if r["name"] in OWN_BUDGET]
+    pages = [r for r in pages if r["name"] not in EXTRA | OWN_BUDGET]
     if pages:
         worst = max(pages, key=lambda r: r["queries"])
         fixed = all((r["queries"], r["tx"]) == (r["queries_small"], r["tx_small"]) for r in pages)
@@ -604,6 +608,15 @@ def verdicts(by_name: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
     if "check_in" in by_name:
         p95 = by_name["check_in"]["p95"]
         checks.append(("creating a check-in p95 < 50 ms", f"{p95:.1f} ms (API)", p95 < 50))
+    for r in own:
+        fixed = (r["queries"], r["tx"]) == (r["queries_small"], r["tx_small"])
+        checks.append(
+            (
+                f"{SCENARIOS[r['name']].label}: p95 < 300 ms, a fixed number of queries",
+                f"{r['p95']:.0f} ms, {r['queries']} queries ({r['queries_small']} on the toy organization)",
+                r["p95"] < 300 and fixed,
+            )
+        )
     return checks
 
 
