@@ -1,4 +1,5 @@
-"""Every write of the metrics app, by what it writes: KPIs and measurements, key results, check-ins.
+"""Every write of the metrics app, by what it writes: KPIs and measurements, their CSV
+import, key results, check-ins.
 
 Callers import from here (``from metrics import services``); the modules are how the code is kept,
 not part of the interface.
@@ -13,12 +14,9 @@ from .check_ins import (
     check_in_step,
 )
 from .common import KEY_RESULT_FIELDS, KPI_FIELDS, MAX_VALUE
+from .imports import IMPORT_COLUMNS, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, ImportResult, measurements_import_csv
 from .key_results import key_result_create, key_result_delete, key_result_update
 from .kpis import (
-    IMPORT_COLUMNS,
-    MAX_IMPORT_BYTES,
-    MAX_IMPORT_ROWS,
-    ImportResult,
     can_record,
     kpi_create,
     kpi_delete,
@@ -26,7 +24,6 @@ from .kpis import (
     kpi_target_set,
     kpi_update,
     measurement_record,
-    measurements_import_csv,
 )
 
 __all__ = [
