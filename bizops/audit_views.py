@@ -6,12 +6,13 @@ import csv
 
 from django import forms
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
 from . import selectors
 from .access import org_view
 from .models import AuditEvent, Membership
+from .requests import OrgRequest
 from .text import Form
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -45,7 +46,7 @@ class AuditFilterForm(Form):
         return data
 
 
-def _events(request: HttpRequest) -> tuple[AuditFilterForm, object]:
+def _events(request: OrgRequest) -> tuple[AuditFilterForm, object]:
     form = AuditFilterForm(request.GET or None, organization=request.org)
     filters = {}
     if form.is_bound and form.is_valid():
@@ -60,7 +61,7 @@ def _events(request: HttpRequest) -> tuple[AuditFilterForm, object]:
 
 
 @org_view("audit_view")
-def audit_log(request: HttpRequest) -> HttpResponse:
+def audit_log(request: OrgRequest) -> HttpResponse:
     form, events = _events(request)
     if form.is_bound and form.errors:
         events = events.none()
@@ -78,7 +79,7 @@ class _Echo:
 
 
 @org_view("audit_view")
-def audit_log_csv(request: HttpRequest) -> HttpResponse:
+def audit_log_csv(request: OrgRequest) -> HttpResponse:
     """The filtered trail as CSV, streamed: a year of a big organization's events never sits in memory."""
     form, events = _events(request)
     if form.is_bound and form.errors:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
 from . import services, webhooks
@@ -13,6 +13,7 @@ from .access import org_object_or_404, org_view
 from .errors import ValidationError
 from .forms import add_service_errors
 from .models import Webhook, WebhookDelivery
+from .requests import OrgRequest
 from .text import Form
 
 
@@ -25,7 +26,7 @@ class WebhookForm(Form):
 
 
 @org_view("webhooks_manage")
-def webhook_list(request: HttpRequest) -> HttpResponse:
+def webhook_list(request: OrgRequest) -> HttpResponse:
     form = WebhookForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -46,7 +47,7 @@ def webhook_list(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("webhooks_manage")
-def webhook_detail(request: HttpRequest, webhook_id: int) -> HttpResponse:
+def webhook_detail(request: OrgRequest, webhook_id: int) -> HttpResponse:
     hook = org_object_or_404(Webhook, request.org, pk=webhook_id)
     if request.method == "POST":
         action = request.POST.get("action")

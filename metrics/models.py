@@ -6,6 +6,8 @@ planning's roll-up through ``planning.progress.register_contributor`` (see ``met
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -45,7 +47,13 @@ class Confidence(models.TextChoices):
     OFF_TRACK = "off_track", "Off track"
 
 
-DECIMAL = {"max_digits": 18, "decimal_places": 4}
+class _DecimalArgs(TypedDict):
+    max_digits: int
+    decimal_places: int
+
+
+# Every amount (targets, values, thresholds): 14 digits before the point, 4 after.
+DECIMAL: _DecimalArgs = {"max_digits": 18, "decimal_places": 4}
 
 
 class KPI(models.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
@@ -17,6 +17,7 @@ from ..forms import (
     add_service_errors,
 )
 from ..models import Notification, OutboundEmail
+from ..requests import OrgRequest
 
 # --- Outbox -----------------------------------------------------------------------------------------
 
@@ -44,14 +45,14 @@ def email_kind_label(kind: str) -> str:
 
 
 @org_view("outbox_view")
-def outbox(request: HttpRequest) -> HttpResponse:
+def outbox(request: OrgRequest) -> HttpResponse:
     page = Paginator(selectors.outbox_list(organization=request.org), 50).get_page(request.GET.get("page"))
     rows = [(email, email_kind_label(email.kind)) for email in page.object_list]
     return render(request, "bizops/outbox.html", {"page": page, "rows": rows})
 
 
 @org_view("outbox_view")
-def outbox_detail(request: HttpRequest, email_id: int) -> HttpResponse:
+def outbox_detail(request: OrgRequest, email_id: int) -> HttpResponse:
     email = org_object_or_404(OutboundEmail, request.org, pk=email_id)
     if request.method == "POST" and request.POST.get("action") == "resend":
         try:
@@ -69,7 +70,7 @@ def outbox_detail(request: HttpRequest, email_id: int) -> HttpResponse:
 
 
 @org_view()
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: OrgRequest) -> HttpResponse:
     if request.method == "POST":
         ids = request.POST.getlist("id")
         try:
@@ -90,7 +91,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 
 
 @org_view()
-def notification_open(request: HttpRequest, notification_id: int) -> HttpResponse:
+def notification_open(request: OrgRequest, notification_id: int) -> HttpResponse:
     """Mark one notification read and go where it points (a path on this site only)."""
     notification = org_object_or_404(
         Notification.objects.filter(recipient=request.user), request.org, pk=notification_id
@@ -105,7 +106,7 @@ def notification_open(request: HttpRequest, notification_id: int) -> HttpRespons
 
 
 @org_view()
-def notification_preferences(request: HttpRequest) -> HttpResponse:
+def notification_preferences(request: OrgRequest) -> HttpResponse:
     membership = request.membership
     form = PreferencesForm(request.POST or None, membership=membership)
     if request.method == "POST" and form.is_valid():

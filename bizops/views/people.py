@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth import login
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -21,6 +21,7 @@ from ..forms import (
     add_service_errors,
 )
 from ..models import Invitation, Membership, Team
+from ..requests import OrgRequest
 from ..roles import Role, assignable_roles
 from .accounts import AUTH_BACKEND
 
@@ -28,12 +29,12 @@ from .accounts import AUTH_BACKEND
 
 
 @org_view("members_view")
-def member_list(request: HttpRequest) -> HttpResponse:
+def member_list(request: OrgRequest) -> HttpResponse:
     invite_form = InviteForm(membership=request.membership) if request.can.members_invite else None
     return _render_members(request, invite_form)
 
 
-def _render_members(request: HttpRequest, invite_form: InviteForm | None, status: int = 200) -> HttpResponse:
+def _render_members(request: OrgRequest, invite_form: InviteForm | None, status: int = 200) -> HttpResponse:
     context = {
         "members": selectors.member_list(organization=request.org),
         "invitations": selectors.invitation_open_list(organization=request.org)
@@ -48,7 +49,7 @@ def _render_members(request: HttpRequest, invite_form: InviteForm | None, status
 
 @org_view("members_invite")
 @require_POST
-def member_invite(request: HttpRequest) -> HttpResponse:
+def member_invite(request: OrgRequest) -> HttpResponse:
     form = InviteForm(request.POST, membership=request.membership)
     if form.is_valid():
         try:
@@ -69,7 +70,7 @@ def member_invite(request: HttpRequest) -> HttpResponse:
 
 @org_view("members_invite")
 @require_POST
-def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
+def invitation_revoke(request: OrgRequest, invitation_id: int) -> HttpResponse:
     invitation = org_object_or_404(Invitation, request.org, pk=invitation_id)
     services.invitation_revoke(actor=request.membership, invitation=invitation)
     messages.success(request, f"The invitation to {invitation.email} is withdrawn.")
@@ -78,7 +79,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
 
 @org_view("members_change_role")
 @require_POST
-def member_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_change_role(request: OrgRequest, membership_id: int) -> HttpResponse:
     target = org_object_or_404(Membership.objects.select_related("user"), request.org, pk=membership_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
@@ -97,7 +98,7 @@ def member_change_role(request: HttpRequest, membership_id: int) -> HttpResponse
 
 @org_view("members_remove")
 @require_POST
-def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+def member_remove(request: OrgRequest, membership_id: int) -> HttpResponse:
     target = org_object_or_404(Membership.objects.select_related("user"), request.org, pk=membership_id)
     try:
         services.membership_remove(actor=request.membership, membership=target)
@@ -132,7 +133,7 @@ INVALID_REASONS = {
 INVALID_STATUS = {"forged": 400, "used": 410, "revoked": 410, "expired": 410, "other_user": 403}
 
 
-def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+def invitation_accept(request: OrgRequest, token: str) -> HttpResponse:
     try:
         invitation = services.invitation_from_token(token)
     except services.InvitationInvalid as exc:
@@ -174,7 +175,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "bizops/invitation_accept.html", {"invitation": invitation, "form": form})
 
 
-def _invitation_invalid(request: HttpRequest, exc: services.InvitationInvalid) -> HttpResponse:
+def _invitation_invalid(request: OrgRequest, exc: services.InvitationInvalid) -> HttpResponse:
     title, advice = INVALID_REASONS[exc.reason]
     context = {"title": title, "advice": advice, "reason": exc.reason}
     return render(request, "bizops/invitation_invalid.html", context, status=INVALID_STATUS[exc.reason])
@@ -184,7 +185,7 @@ def _invitation_invalid(request: HttpRequest, exc: services.InvitationInvalid) -
 
 
 @org_view("teams_view")
-def team_list(request: HttpRequest) -> HttpResponse:
+def team_list(request: OrgRequest) -> HttpResponse:
     form = TeamForm(organization=request.org) if request.can.teams_manage else None
     return render(
         request,
@@ -195,7 +196,7 @@ def team_list(request: HttpRequest) -> HttpResponse:
 
 @org_view("teams_manage")
 @require_POST
-def team_create(request: HttpRequest) -> HttpResponse:
+def team_create(request: OrgRequest) -> HttpResponse:
     form = TeamForm(request.POST, organization=request.org)
     if form.is_valid():
         try:
@@ -214,7 +215,7 @@ def team_create(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("teams_view")
-def team_detail(request: HttpRequest, team_id: int) -> HttpResponse:
+def team_detail(request: OrgRequest, team_id: int) -> HttpResponse:
     team = org_object_or_404(Team.objects.select_related("lead__user"), request.org, pk=team_id)
     form = member_form = None
     if request.can.teams_manage:

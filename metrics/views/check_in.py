@@ -7,13 +7,14 @@ page is where the check-in reminder sends people, so a week's update is one form
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from bizops.access import org_view
 from bizops.errors import ValidationError
 from bizops.forms import add_service_errors
+from bizops.requests import OrgRequest
 
 from .. import selectors, services
 from ..forms import CheckInPageForm
@@ -21,7 +22,7 @@ from ..models import KPI, KeyResult
 
 
 @org_view("check_in")
-def check_in(request: HttpRequest) -> HttpResponse:
+def check_in(request: OrgRequest) -> HttpResponse:
     today = timezone.localdate()
     items = selectors.check_in_items(membership=request.membership, today=today)
     form = CheckInPageForm(request.POST or None, items=items)

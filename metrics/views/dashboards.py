@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
 from bizops.access import org_object_or_404, org_view
 from bizops.models import Team
+from bizops.requests import OrgRequest
 from planning.models import ObjectiveScore
 from planning.selectors import plan_tree
 from planning.views.common import load_plan
@@ -30,7 +31,7 @@ def _running_objectives(board, team=None, member=None) -> int:
 
 
 def _render(
-    request: HttpRequest, board, title: str, subtitle: str, scope: str, team=None, member=None
+    request: OrgRequest, board, title: str, subtitle: str, scope: str, team=None, member=None
 ) -> HttpResponse:
     for row in board.kpis:
         row.spark = sparkline([v for _, v, _ in row.series], label=row.kpi.name)
@@ -47,13 +48,13 @@ def _render(
 
 
 @org_view("plan_view")
-def organization_dashboard(request: HttpRequest) -> HttpResponse:
+def organization_dashboard(request: OrgRequest) -> HttpResponse:
     board = selectors.dashboard(organization=request.org)
     return _render(request, board, "Dashboard", f"How {request.org.name}'s plans are going.", "org")
 
 
 @org_view("plan_view")
-def team_dashboard(request: HttpRequest, team_id: int) -> HttpResponse:
+def team_dashboard(request: OrgRequest, team_id: int) -> HttpResponse:
     team = org_object_or_404(Team, request.org, pk=team_id)
     board = selectors.dashboard(organization=request.org, team=team)
     return _render(
@@ -67,7 +68,7 @@ def team_dashboard(request: HttpRequest, team_id: int) -> HttpResponse:
 
 
 @org_view("plan_view")
-def my_dashboard(request: HttpRequest) -> HttpResponse:
+def my_dashboard(request: OrgRequest) -> HttpResponse:
     board = selectors.dashboard(organization=request.org, member=request.membership)
     return _render(
         request,
@@ -80,7 +81,7 @@ def my_dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("plan_view")
-def plan_summary(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_summary(request: OrgRequest, plan_id: int) -> HttpResponse:
     """The end-of-cycle summary: progress, key results, scores and how much the team checked in."""
     plan = load_plan(request, plan_id)
     tree = plan_tree(plan=plan, step_rows=True)

@@ -6,13 +6,14 @@ import json
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.text import slugify
 
 from bizops.access import org_view
 from bizops.errors import ValidationError
+from bizops.requests import OrgRequest
 from planning.views.common import load_plan
 
 from .. import calendar
@@ -22,7 +23,7 @@ MAX_IMPORT_BYTES = 5 * 1024 * 1024
 
 
 @org_view("plan_view")
-def plan_download(request: HttpRequest, plan_id: int) -> JsonResponse:
+def plan_download(request: OrgRequest, plan_id: int) -> JsonResponse:
     plan = load_plan(request, plan_id)
     response = JsonResponse(plan_export(plan=plan), json_dumps_params={"indent": 2, "ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="{slugify(plan.title) or "plan"}.json"'
@@ -30,7 +31,7 @@ def plan_download(request: HttpRequest, plan_id: int) -> JsonResponse:
 
 
 @org_view("plan_create")
-def plan_upload(request: HttpRequest) -> HttpResponse:
+def plan_upload(request: OrgRequest) -> HttpResponse:
     errors: dict = {}
     status = 200
     if request.method == "POST":
@@ -59,7 +60,7 @@ def plan_upload(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("plan_view")
-def calendar_settings(request: HttpRequest) -> HttpResponse:
+def calendar_settings(request: OrgRequest) -> HttpResponse:
     token = None
     if request.method == "POST":
         if request.POST.get("action") == "revoke":
@@ -72,7 +73,7 @@ def calendar_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "metrics/calendar.html", {"feed_url": url, "has_feed": has_feed or bool(token)})
 
 
-def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
+def calendar_feed(request: OrgRequest, token: str) -> HttpResponse:
     """The feed itself: no login (calendar apps cannot log in); the secret in the URL is the key."""
     feed = calendar.calendar_feed_for(token)
     if feed is None:

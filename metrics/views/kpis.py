@@ -6,7 +6,7 @@ import csv
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from bizops.access import OrgObjects, org_object_or_404, org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
+from bizops.requests import OrgRequest
 
 from .. import selectors, services
 from ..charts import kpi_chart, sparkline
@@ -33,7 +34,7 @@ def _decorate(rows) -> None:
 
 
 @org_view("kpi_view")
-def kpi_list(request: HttpRequest) -> HttpResponse:
+def kpi_list(request: OrgRequest) -> HttpResponse:
     kpis = list(selectors.kpi_list(organization=request.org))
     rows = selectors.kpi_rows(kpis=kpis)
     _decorate(rows)
@@ -44,7 +45,7 @@ def kpi_list(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("kpi_manage")
-def kpi_create(request: HttpRequest) -> HttpResponse:
+def kpi_create(request: OrgRequest) -> HttpResponse:
     form = KPIForm(request.POST or None, organization=request.org)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
@@ -62,7 +63,7 @@ def kpi_create(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("kpi_manage")
-def kpi_edit(request: HttpRequest, kpi_id: int) -> HttpResponse:
+def kpi_edit(request: OrgRequest, kpi_id: int) -> HttpResponse:
     kpi = org_object_or_404(KPI, request.org, pk=kpi_id)
     form = KPIForm(request.POST or None, instance=kpi, organization=request.org)
     if request.method == "POST":
@@ -96,12 +97,12 @@ KPIS = OrgObjects(lambda: KPI.objects.select_related("owner__user"))
 
 
 @org_view("kpi_view")
-def kpi_detail(request: HttpRequest, kpi_id: int) -> HttpResponse:
+def kpi_detail(request: OrgRequest, kpi_id: int) -> HttpResponse:
     kpi = KPIS.get_or_404(request.org, kpi_id)
     return _render_detail(request, kpi, MeasurementForm(initial={"period": timezone.localdate()}))
 
 
-def _render_detail(request: HttpRequest, kpi: KPI, form: MeasurementForm, status: int = 200) -> HttpResponse:
+def _render_detail(request: OrgRequest, kpi: KPI, form: MeasurementForm, status: int = 200) -> HttpResponse:
     periods = CHART_PERIODS[kpi.frequency]
     row = selectors.kpi_rows(kpis=[kpi], periods=periods)[0]
     statuses = [selectors.status_of(kpi, v, t) if v is not None else None for _, v, t in row.series]
@@ -137,7 +138,7 @@ def _render_detail(request: HttpRequest, kpi: KPI, form: MeasurementForm, status
 
 @org_view("kpi_record")
 @require_POST
-def measurement_create(request: HttpRequest, kpi_id: int) -> HttpResponse:
+def measurement_create(request: OrgRequest, kpi_id: int) -> HttpResponse:
     kpi = KPIS.get_or_404(request.org, kpi_id)
     form = MeasurementForm(request.POST)
     if form.is_valid():
@@ -196,7 +197,7 @@ def _safe(cell):
 
 
 @org_view("kpi_view")
-def measurements_export(request: HttpRequest) -> StreamingHttpResponse:
+def measurements_export(request: OrgRequest) -> StreamingHttpResponse:
     rows = (
         Measurement.objects.filter(organization=request.org)
         .select_related("kpi", "recorded_by")
@@ -211,7 +212,7 @@ def measurements_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @org_view("kpi_view")
-def check_ins_export(request: HttpRequest) -> StreamingHttpResponse:
+def check_ins_export(request: OrgRequest) -> StreamingHttpResponse:
     rows = (
         CheckIn.objects.filter(organization=request.org)
         .order_by("created_at", "pk")
@@ -247,7 +248,7 @@ def check_ins_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 @org_view("metrics_import")
-def measurements_import(request: HttpRequest) -> HttpResponse:
+def measurements_import(request: OrgRequest) -> HttpResponse:
     form = ImportForm(request.POST or None, request.FILES or None)
     result = None
     status = 200
@@ -272,7 +273,7 @@ def measurements_import(request: HttpRequest) -> HttpResponse:
 
 @org_view("kpi_manage")
 @require_POST
-def period_target_set(request: HttpRequest, kpi_id: int) -> HttpResponse:
+def period_target_set(request: OrgRequest, kpi_id: int) -> HttpResponse:
     kpi = org_object_or_404(KPI, request.org, pk=kpi_id)
     form = PeriodTargetForm(request.POST)
     if form.is_valid():

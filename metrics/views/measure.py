@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from bizops.access import OrgObjects, org_object_or_404, org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
+from bizops.requests import OrgRequest
 from planning.access import can_edit_plan, can_update_step
 from planning.models import ActionStep, Objective
 from planning.views.common import UrlFor
@@ -26,7 +27,7 @@ OBJECTIVES = OrgObjects(lambda: Objective.objects.select_related("plan", "milest
 KEY_RESULTS = OrgObjects(lambda: KeyResult.objects.select_related("objective", "plan", "owner__user", "kpi"))
 
 
-def _objective(request: HttpRequest, objective_id: int) -> Objective:
+def _objective(request: OrgRequest, objective_id: int) -> Objective:
     objective = OBJECTIVES.get_or_404(request.org, objective_id)
     objective.plan.organization = request.org
     objective.plan.can_edit = can_edit_plan(request.membership, objective.plan)
@@ -34,7 +35,7 @@ def _objective(request: HttpRequest, objective_id: int) -> Objective:
 
 
 @org_view("plan_view")
-def objective_measures(request: HttpRequest, objective_id: int) -> HttpResponse:
+def objective_measures(request: OrgRequest, objective_id: int) -> HttpResponse:
     """An objective's key results, linked KPIs, leading indicators, check-in form and timeline."""
     objective = _objective(request, objective_id)
     return _render_objective(request, objective)
@@ -69,7 +70,7 @@ def _render_objective(request, objective, *, kr_form=None, check_in_form=None, s
 
 @org_view("plan_view")
 @require_POST
-def key_result_create(request: HttpRequest, objective_id: int) -> HttpResponse:
+def key_result_create(request: OrgRequest, objective_id: int) -> HttpResponse:
     objective = _objective(request, objective_id)
     form = KeyResultForm(request.POST, organization=request.org)
     if form.is_valid():
@@ -88,7 +89,7 @@ def key_result_create(request: HttpRequest, objective_id: int) -> HttpResponse:
 
 @org_view("plan_view")
 @require_POST
-def objective_check_in(request: HttpRequest, objective_id: int) -> HttpResponse:
+def objective_check_in(request: OrgRequest, objective_id: int) -> HttpResponse:
     objective = _objective(request, objective_id)
     form = CheckInForm(request.POST)
     if form.is_valid():
@@ -105,7 +106,7 @@ def objective_check_in(request: HttpRequest, objective_id: int) -> HttpResponse:
 
 
 @org_view("plan_view")
-def key_result_detail(request: HttpRequest, key_result_id: int) -> HttpResponse:
+def key_result_detail(request: OrgRequest, key_result_id: int) -> HttpResponse:
     """Check in on a key result, seeing the previous check-in and the trend while writing."""
     kr = KEY_RESULTS.get_or_404(request.org, key_result_id)
     kr.plan.organization = request.org
@@ -174,7 +175,7 @@ def key_result_detail(request: HttpRequest, key_result_id: int) -> HttpResponse:
 
 
 @org_view("plan_view")
-def step_check_in(request: HttpRequest, step_id: int) -> HttpResponse:
+def step_check_in(request: OrgRequest, step_id: int) -> HttpResponse:
     step = org_object_or_404(
         ActionStep.objects.select_related("plan", "objective", "assignee__user"), request.org, pk=step_id
     )

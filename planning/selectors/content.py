@@ -11,6 +11,7 @@ checks, in three narrow queries.
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import date
 from typing import ClassVar
 
 from ..models import ActionStep, Milestone, Objective, Plan
@@ -22,6 +23,8 @@ class ContentRow:
     ``ATTRS``; a person comes as ``<field>_name`` (None without one). Read-only."""
 
     __slots__ = ()
+    id: int
+    title: str
     COLUMNS: ClassVar[tuple[str, ...]] = ()
     ATTRS: ClassVar[tuple[str, ...]] = ()
 
@@ -41,12 +44,39 @@ _NODE = ("id", "plan_id", "title", "position")
 
 
 class MilestoneRow(ContentRow):
+    id: int
+    plan_id: int
+    title: str
+    position: int
+    description: str
+    target_date: date | None
+    weight: int
+    owner_id: int | None
+    owner_name: str | None
+    plan: Plan
+    children: list[ObjectiveRow]
     COLUMNS = (*_NODE, "description", "target_date", "weight", "owner_id", "owner__user__display_name")
     ATTRS = (*_NODE, "description", "target_date", "weight", "owner_id", "owner_name")
     __slots__ = (*ATTRS, "plan", "children")
 
 
 class ObjectiveRow(ContentRow):
+    id: int
+    plan_id: int
+    title: str
+    position: int
+    milestone_id: int
+    why: str
+    description: str
+    start_date: date | None
+    due_date: date | None
+    weight: int
+    owner_id: int | None
+    team_id: int | None
+    owner_name: str | None
+    team_name: str | None
+    plan: Plan
+    children: list[StepContentRow]
     _OWN = ("milestone_id", "why", "description", "start_date", "due_date", "weight", "owner_id", "team_id")
     COLUMNS = (*_NODE, *_OWN, "owner__user__display_name", "team__name")
     ATTRS = (*_NODE, *_OWN, "owner_name", "team_name")
@@ -54,6 +84,17 @@ class ObjectiveRow(ContentRow):
 
 
 class StepContentRow(ContentRow):
+    id: int
+    plan_id: int
+    title: str
+    position: int
+    objective_id: int
+    assignee_id: int | None
+    due_date: date | None
+    recurrence: str
+    assignee_name: str | None
+    assignee_email: str | None
+    plan: Plan
     _OWN = ("objective_id", "assignee_id", "due_date", "recurrence")
     COLUMNS = (*_NODE, *_OWN, "assignee__user__display_name", "assignee__user__email")
     ATTRS = (*_NODE, *_OWN, "assignee_name", "assignee_email")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from bizops.access import org_object_or_404, org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
+from bizops.requests import OrgRequest
 
 from .. import selectors, services
 from ..forms import DeclineForm, SuggestionForm
@@ -19,7 +20,7 @@ from .common import error_message, load_plan
 
 
 @org_view("plan_view")
-def suggestions(request: HttpRequest, plan_id: int) -> HttpResponse:
+def suggestions(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     form = SuggestionForm(request.POST or None, plan=plan)
     status = 200
@@ -48,7 +49,7 @@ def suggestions(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 @org_view("plan_view")
 @require_POST
-def suggestion_decide(request: HttpRequest, plan_id: int, suggestion_id: int) -> HttpResponse:
+def suggestion_decide(request: OrgRequest, plan_id: int, suggestion_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     suggestion = org_object_or_404(Suggestion.objects.filter(plan=plan), request.org, pk=suggestion_id)
     decision = request.POST.get("decision")

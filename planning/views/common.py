@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from bizops.errors import error_message as error_message  # re-exported: the planning views import it here
+from bizops.requests import OrgRequest
 
 from ..access import can_edit_plan, plan_for
 from ..models import Plan
@@ -30,7 +31,7 @@ class UrlFor:
         return f"{self.head}{pk}{self.tail}"
 
 
-def load_plan(request: HttpRequest, plan_id: int) -> Plan:
+def load_plan(request: OrgRequest, plan_id: int) -> Plan:
     """The plan (404 outside the organization), with the caller's rights attached for templates."""
     plan = plan_for(request.membership, plan_id)
     plan.organization = request.org
@@ -39,7 +40,7 @@ def load_plan(request: HttpRequest, plan_id: int) -> Plan:
     return plan
 
 
-def back(request: HttpRequest, fallback: str) -> HttpResponse:
+def back(request: OrgRequest, fallback: str) -> HttpResponse:
     """Redirect to ``next`` when it is a path on this site, else to ``fallback``."""
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target.startswith("/") and url_has_allowed_host_and_scheme(

@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -16,6 +16,7 @@ from bizops.access import org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
 from bizops.models import Membership
+from bizops.requests import OrgRequest
 
 from .. import selectors, services
 from ..forms import CloneForm, PlanCreateForm, PlanFilterForm, PlanForm
@@ -33,7 +34,7 @@ OVERVIEW_GROUPS = {
 
 
 @org_view()
-def overview(request: HttpRequest) -> HttpResponse:
+def overview(request: OrgRequest) -> HttpResponse:
     """The organization's front page: plans running now, your work, the people."""
     plans = {
         group: list(selectors.plan_list(organization=request.org).filter(status__in=statuses)[:8])
@@ -57,7 +58,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 
 @org_view()
 @require_POST
-def getting_started_dismiss(request: HttpRequest) -> HttpResponse:
+def getting_started_dismiss(request: OrgRequest) -> HttpResponse:
     """Hide the getting-started checklist from this person's Overview."""
     core_services.membership_dismiss_getting_started(membership=request.membership)
     messages.success(request, "The getting-started list is hidden. Everything in it stays a click away.")
@@ -65,7 +66,7 @@ def getting_started_dismiss(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("plan_view")
-def plan_list(request: HttpRequest) -> HttpResponse:
+def plan_list(request: OrgRequest) -> HttpResponse:
     form = PlanFilterForm(request.GET or None)
     status = period = ""
     if form.is_valid():
@@ -81,7 +82,7 @@ def plan_list(request: HttpRequest) -> HttpResponse:
 
 
 @org_view("plan_create")
-def plan_create(request: HttpRequest) -> HttpResponse:
+def plan_create(request: OrgRequest) -> HttpResponse:
     initial = {"start_from": request.GET.get("start_from", "blank"), "source": request.GET.get("source")}
     form = PlanCreateForm(request.POST or None, organization=request.org, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -125,7 +126,7 @@ def _create_plan(actor, data: dict, common: dict):
 
 
 @org_view("plan_view")
-def plan_settings(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_settings(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     if request.method == "POST" and not plan.can_edit:
         raise PermissionDenied
@@ -170,7 +171,7 @@ def _rebound(form, version: int):
 
 @org_view("plan_view")
 @require_POST
-def plan_delete(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_delete(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     try:
         services.plan_delete(actor=request.membership, plan=plan)
@@ -182,7 +183,7 @@ def plan_delete(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 
 @org_view("plan_create")
-def plan_clone(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_clone(request: OrgRequest, plan_id: int) -> HttpResponse:
     source = load_plan(request, plan_id)
     # Cloning a closed plan carries its unfinished objectives into the next period.
     initial = {
@@ -203,7 +204,7 @@ def plan_clone(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 
 @org_view("plan_view")
-def activity(request: HttpRequest, plan_id: int) -> HttpResponse:
+def activity(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     page = Paginator(selectors.activity_list(plan=plan), 50).get_page(request.GET.get("page"))
     return render(request, "planning/activity.html", {"plan": plan, "page": page})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +15,7 @@ from bizops.access import org_object_or_404, org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import ApproverInviteForm, add_service_errors
 from bizops.models import Invitation
+from bizops.requests import OrgRequest
 from bizops.roles import Role, can
 
 from .. import selectors, services
@@ -82,7 +83,7 @@ def _comment_targets(plan, tree, wanted: str = "") -> list[tuple[str, str]]:
     return targets
 
 
-def _comment_form(request: HttpRequest, plan, tree, data=None) -> ReviewCommentForm | None:
+def _comment_form(request: OrgRequest, plan, tree, data=None) -> ReviewCommentForm | None:
     if not (request.can.plan_comment and plan.status != PlanStatus.CLOSED):
         return None
     wanted = (data or {}).get("node") or request.GET.get("comment_on") or f"plan:{plan.pk}"
@@ -90,7 +91,7 @@ def _comment_form(request: HttpRequest, plan, tree, data=None) -> ReviewCommentF
 
 
 @org_view("plan_view")
-def plan_review(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_review(request: OrgRequest, plan_id: int) -> HttpResponse:
     """The page where a plan is reviewed and decided: readiness, what changed (since the baseline,
     and on a resubmission since the approvers asked for changes), comments on any node, and the
     moves this person may make now."""
@@ -123,7 +124,7 @@ def plan_review(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 
 def _render_review(
-    request: HttpRequest,
+    request: OrgRequest,
     plan,
     review,
     *,
@@ -178,7 +179,7 @@ def _render_review(
 
 
 @org_view("plan_view")
-def plan_review_milestone(request: HttpRequest, plan_id: int, milestone_id: int) -> HttpResponse:
+def plan_review_milestone(request: OrgRequest, plan_id: int, milestone_id: int) -> HttpResponse:
     """A milestone of the map to approve, opened on a big plan's review page (HTMX); elsewhere, the
     milestone's own page."""
     plan = load_plan(request, plan_id)
@@ -194,7 +195,7 @@ def plan_review_milestone(request: HttpRequest, plan_id: int, milestone_id: int)
     return render(request, "planning/review.html#milestone-objectives", context)
 
 
-def _open_approver_invitations(request: HttpRequest) -> list[Invitation]:
+def _open_approver_invitations(request: OrgRequest) -> list[Invitation]:
     """Invitations still open to people who will be able to approve, so the page says who is coming."""
     return list(
         Invitation.objects.filter(
@@ -209,7 +210,7 @@ def _open_approver_invitations(request: HttpRequest) -> list[Invitation]:
 
 @org_view("members_invite")
 @require_POST
-def plan_invite_approver(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_invite_approver(request: OrgRequest, plan_id: int) -> HttpResponse:
     """Invite a manager or admin from the review page of a plan nobody else can approve yet."""
     plan = load_plan(request, plan_id)
     form = ApproverInviteForm(request.POST, membership=request.membership)
@@ -233,7 +234,7 @@ def plan_invite_approver(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 @org_view("plan_view")
 @require_POST
-def plan_transition(request: HttpRequest, plan_id: int, action: str) -> HttpResponse:
+def plan_transition(request: OrgRequest, plan_id: int, action: str) -> HttpResponse:
     plan = load_plan(request, plan_id)
     actor = request.membership
     comment = request.POST.get("comment", "")
@@ -280,20 +281,20 @@ def plan_transition(request: HttpRequest, plan_id: int, action: str) -> HttpResp
 
 
 @org_view("plan_approve")
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: OrgRequest) -> HttpResponse:
     plans = selectors.review_queue(membership=request.membership)
     return render(request, "planning/review_queue.html", {"plans": plans})
 
 
 @org_view("plan_view")
-def baseline_list(request: HttpRequest, plan_id: int) -> HttpResponse:
+def baseline_list(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     baselines = plan.baselines.order_by("-number").only("id", "number", "approved_at", "round", "plan_id")
     return render(request, "planning/baselines.html", {"plan": plan, "baselines": baselines})
 
 
 @org_view("plan_view")
-def baseline_detail(request: HttpRequest, plan_id: int, number: int) -> HttpResponse:
+def baseline_detail(request: OrgRequest, plan_id: int, number: int) -> HttpResponse:
     """The plan as approved on a date, and how it compares with another baseline or with today."""
     plan = load_plan(request, plan_id)
     baseline = get_object_or_404(Baseline, plan=plan, organization=request.org, number=number)
@@ -334,13 +335,13 @@ def _nested(snap: dict) -> list[dict]:
 
 
 @org_view("workload_view")
-def workload(request: HttpRequest) -> HttpResponse:
+def workload(request: OrgRequest) -> HttpResponse:
     teams = selectors.team_workload(organization=request.org)
     return render(request, "planning/workload.html", {"teams": teams, "today": timezone.localdate()})
 
 
 @org_view("plan_view")
-def plan_scores(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_scores(request: OrgRequest, plan_id: int) -> HttpResponse:
     """The end of a cycle: objectives with their progress, owners' scores and reflections."""
     plan = load_plan(request, plan_id)
     tree = selectors.plan_tree(plan=plan)

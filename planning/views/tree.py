@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from bizops.access import org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
+from bizops.requests import OrgRequest
 
 from .. import selectors, services
 from ..access import can_update_step
@@ -59,7 +60,7 @@ def _decorate(tree: selectors.PlanTree, today, slug: str) -> None:
 
 
 @org_view("plan_view")
-def plan_map(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_map(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     today = timezone.localdate()
     # A big plan's steps are counted, not loaded: the map shows them when an objective is opened.
@@ -75,7 +76,7 @@ def plan_map(request: HttpRequest, plan_id: int) -> HttpResponse:
 
 
 @org_view("plan_view")
-def objective_steps(request: HttpRequest, plan_id: int, objective_id: int) -> HttpResponse:
+def objective_steps(request: OrgRequest, plan_id: int, objective_id: int) -> HttpResponse:
     """The steps of one objective, loaded when it is opened on a big plan's map (only its branch)."""
     plan = load_plan(request, plan_id)
     objective = selectors.node_get(plan=plan, kind="objective", node_id=objective_id)
@@ -87,7 +88,7 @@ def objective_steps(request: HttpRequest, plan_id: int, objective_id: int) -> Ht
 
 
 @org_view("plan_view")
-def plan_editor(request: HttpRequest, plan_id: int) -> HttpResponse:
+def plan_editor(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     if not plan.can_edit:
         raise PermissionDenied("Only the plan's owner, managers and admins edit the plan.")
@@ -99,9 +100,7 @@ def plan_editor(request: HttpRequest, plan_id: int) -> HttpResponse:
     return _render_editor(request, plan)
 
 
-def _render_editor(
-    request: HttpRequest, plan, status: int = 200, template: str = "planning/plan_editor.html"
-):
+def _render_editor(request: OrgRequest, plan, status: int = 200, template: str = "planning/plan_editor.html"):
     tree = selectors.plan_tree(plan=plan, with_progress=False)
     for milestone in tree.milestones:
         milestone.child_count = len(milestone.children) + sum(len(o.children) for o in milestone.children)
@@ -111,7 +110,7 @@ def _render_editor(
     return render(request, template, context, status=status)
 
 
-def _editor_tree(request: HttpRequest, plan, status: int = 200) -> HttpResponse:
+def _editor_tree(request: OrgRequest, plan, status: int = 200) -> HttpResponse:
     """After a structural edit: the whole tree fragment for HTMX, the editor page otherwise."""
     if request.htmx:
         return _render_editor(request, plan, status, "planning/plan_editor.html#editor-tree")
@@ -120,7 +119,7 @@ def _editor_tree(request: HttpRequest, plan, status: int = 200) -> HttpResponse:
 
 @org_view("plan_view")
 @require_POST
-def node_add(request: HttpRequest, plan_id: int, kind: str, node_id: int | None = None) -> HttpResponse:
+def node_add(request: OrgRequest, plan_id: int, kind: str, node_id: int | None = None) -> HttpResponse:
     """Add a child: a milestone to the plan, an objective to a milestone, a step to an objective."""
     plan = load_plan(request, plan_id)
     parent = plan if kind == "plan" else selectors.node_get(plan=plan, kind=kind, node_id=node_id)
@@ -146,7 +145,7 @@ def node_add(request: HttpRequest, plan_id: int, kind: str, node_id: int | None 
 
 
 @org_view("plan_view")
-def node_edit(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
+def node_edit(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
     """The edit form of one node: a row fragment under HTMX, a page without JavaScript."""
     plan = load_plan(request, plan_id)
     node = selectors.node_get(plan=plan, kind=kind, node_id=node_id)
@@ -197,7 +196,7 @@ def node_edit(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> Ht
 
 
 @org_view("plan_view")
-def node_row(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
+def node_row(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
     """One editor row (the Cancel of an inline edit)."""
     plan = load_plan(request, plan_id)
     node = selectors.node_get(plan=plan, kind=kind, node_id=node_id)
@@ -206,7 +205,7 @@ def node_row(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> Htt
     return _render_row(request, plan, node)
 
 
-def _render_row(request: HttpRequest, plan, node) -> HttpResponse:
+def _render_row(request: OrgRequest, plan, node) -> HttpResponse:
     node.plan = plan
     node.child_count = services.node_child_count(node=node)
     return render(request, "planning/plan_editor.html#node-row", {"plan": plan, "node": node})
@@ -214,7 +213,7 @@ def _render_row(request: HttpRequest, plan, node) -> HttpResponse:
 
 @org_view("plan_view")
 @require_POST
-def node_move(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
+def node_move(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     node = selectors.node_get(plan=plan, kind=kind, node_id=node_id)
     direction = request.POST.get("direction")
@@ -237,7 +236,7 @@ def node_move(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> Ht
 
 @org_view("plan_view")
 @require_POST
-def node_delete(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
+def node_delete(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     node = selectors.node_get(plan=plan, kind=kind, node_id=node_id)
     child_count = services.node_child_count(node=node)
@@ -266,7 +265,7 @@ def node_delete(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> 
 
 
 @org_view("plan_view")
-def node_detail(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
+def node_detail(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     node = plan if kind == "plan" else selectors.node_get(plan=plan, kind=kind, node_id=node_id)
     if kind == "plan" and int(node_id) != plan.pk:
@@ -346,7 +345,7 @@ def _figure_for(tree, kind: str, node) -> tuple[Figure, list[Part]]:
 
 
 @org_view("plan_view")
-def progress_breakdown(request: HttpRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
+def progress_breakdown(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> HttpResponse:
     """“Why 62%”: the parts a figure was computed from, as a fragment (HTMX) or a page."""
     plan = load_plan(request, plan_id)
     node = plan if kind == "plan" else selectors.node_get(plan=plan, kind=kind, node_id=node_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from bizops.access import org_object_or_404, org_view
 from bizops.errors import Conflict, ValidationError
+from bizops.requests import OrgRequest
 
 from .. import selectors, services
 from ..models import ActionStep, StepStatus
@@ -19,7 +20,7 @@ from .common import back, error_message
 
 
 @org_view("plan_view")
-def my_work(request: HttpRequest) -> HttpResponse:
+def my_work(request: OrgRequest) -> HttpResponse:
     work = selectors.my_work(membership=request.membership)
     groups = [
         ("overdue", "Overdue", work.overdue, "Nothing overdue. Well done."),
@@ -34,7 +35,7 @@ def my_work(request: HttpRequest) -> HttpResponse:
 
 @org_view("step_update_own")
 @require_POST
-def step_status(request: HttpRequest, step_id: int) -> HttpResponse:
+def step_status(request: OrgRequest, step_id: int) -> HttpResponse:
     step = org_object_or_404(ActionStep.objects.select_related("plan", "objective"), request.org, pk=step_id)
     plan = step.plan
     status_code = 200
