@@ -16,8 +16,8 @@ LOCAL := DJANGO_SETTINGS_MODULE=bizops.settings.local BIZOPS_PORT=$(PORT)
 help:
 	@echo "make run    set up, load the demo organization, start web + Celery worker + beat on :$(PORT) (debug off)"
 	@echo "make dev    the same with DEBUG on (Django's error pages) and the web server reloading on code changes"
-	@echo "make test   set up, start PostgreSQL/Redis if needed, run ruff and the whole test suite"
-	@echo "make lint   ruff check and format check;  make format  fix formatting"
+	@echo "make test   set up, start PostgreSQL/Redis if needed, run ruff, mypy and the whole test suite"
+	@echo "make lint   ruff check, format check and mypy;  make format  fix formatting"
 
 $(STAMP): pyproject.toml uv.lock scripts/bootstrap
 	@scripts/bootstrap
@@ -55,6 +55,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .

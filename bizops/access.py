@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -22,7 +22,10 @@ from .models import Membership, Organization
 from .roles import PERMISSIONS, can
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from .models import User
+    from .requests import OrgRequest
 
 M = TypeVar("M", bound=Model)
 
@@ -64,7 +67,7 @@ _MEMBERSHIPS_WITH_BADGES = CompiledQuery(
 )
 
 
-def membership_for(user: User, org_slug: str) -> Membership:
+def membership_for(user: User | AnonymousUser, org_slug: str) -> Membership:
     """The user's membership of the organization with this slug, or 404 (the API's lookup: no
     switcher, so no list of every membership)."""
     if not user.is_authenticated:
@@ -78,7 +81,7 @@ def membership_for(user: User, org_slug: str) -> Membership:
 
 
 def memberships_with_current(
-    user: User, org_slug: str, badges: bool = False
+    user: User | AnonymousUser, org_slug: str, badges: bool = False
 ) -> tuple[Membership, list[Membership]]:
     """The membership for ``org_slug`` and all of the user's memberships (for the switcher), in one
     query: people belong to a handful of organizations, so fetching them all costs nothing extra.
@@ -106,7 +109,8 @@ def org_object_or_404(queryset: QuerySet[M] | type[M], organization: Organizatio
     qs = queryset._default_manager.all() if isinstance(queryset, type) else queryset
     try:
         return qs.get(organization=organization, **lookup)
-    except (qs.model.DoesNotExist, ValueError, TypeError):
+    # DoesNotExist: django-stubs give it to each concrete model class, not to a type variable's bound.
+    except (qs.model.DoesNotExist, ValueError, TypeError):  # type: ignore[attr-defined]
         raise Http404(f"No such {qs.model._meta.verbose_name}.") from None
 
 
@@ -151,8 +155,9 @@ def org_view(action: str = "org_view") -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             membership, memberships = memberships_with_current(request.user, org_slug, badges=True)
-            attach_membership(request, membership)
-            request.my_memberships = memberships
+            org_request = cast("OrgRequest", request)  # what the next lines make of it
+            attach_membership(org_request, membership)
+            org_request.my_memberships = memberships
             require(membership, action)
             return view(request, *args, **kwargs)
 
@@ -161,7 +166,7 @@ def org_view(action: str = "org_view") -> Callable:
     return decorator
 
 
-def attach_membership(request: HttpRequest, membership: Membership) -> None:
+def attach_membership(request: OrgRequest, membership: Membership) -> None:
     request.membership = membership
     request.org = membership.organization
     request.can = Permissions(membership.role)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -40,10 +40,11 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         if general:
             fields["non_field_errors"] = general
         if fields.keys() == {"non_field_errors"}:
-            detail = " ".join(general)
+            # general is None only if a service itself named a field "non_field_errors".
+            detail = " ".join(cast(list[str], general))
         else:
             detail = "Some fields are not valid." if fields else " ".join(exc.messages)
-        body = {"detail": detail, "code": "invalid", "fields": fields}
+        body: dict[str, Any] = {"detail": detail, "code": "invalid", "fields": fields}
         return Response(body, status=status.HTTP_400_BAD_REQUEST)
     # A body past the limit that ``ApiBodyLimitMiddleware`` could not see before it was read.
     if isinstance(exc, RequestDataTooBig):

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 
@@ -14,6 +17,9 @@ from .access import org_view
 from .models import AuditEvent, Membership
 from .requests import OrgRequest
 from .text import Form
+
+if TYPE_CHECKING:
+    from .forms import LabelledChoiceField
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -28,14 +34,15 @@ class AuditFilterForm(Form):
 
     def __init__(self, *args, organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["actor"].queryset = (
+        actor = cast("LabelledChoiceField", self.fields["actor"])
+        actor.queryset = (
             Membership.objects.filter(organization=organization)
             .select_related("user")
             .order_by("user__display_name")
         )
-        self.fields["actor"].label_from_instance = lambda m: m.user.display_name or m.user.email
+        actor.label_from_instance = lambda m: m.user.display_name or m.user.email
         kinds = selectors.audit_kinds(organization=organization)
-        self.fields["kind"].choices = [("", "Anything")] + [
+        cast(forms.ChoiceField, self.fields["kind"]).choices = [("", "Anything")] + [
             (kind, AuditEvent.KIND_LABELS.get(kind, kind.replace("_", " ")).capitalize()) for kind in kinds
         ]
 
@@ -46,9 +53,9 @@ class AuditFilterForm(Form):
         return data
 
 
-def _events(request: OrgRequest) -> tuple[AuditFilterForm, object]:
+def _events(request: OrgRequest) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
     form = AuditFilterForm(request.GET or None, organization=request.org)
-    filters = {}
+    filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
         data = form.cleaned_data
         filters = {
@@ -79,12 +86,14 @@ class _Echo:
 
 
 @org_view("audit_view")
-def audit_log_csv(request: OrgRequest) -> HttpResponse:
+def audit_log_csv(request: OrgRequest) -> HttpResponse | StreamingHttpResponse:
     """The filtered trail as CSV, streamed: a year of a big organization's events never sits in memory."""
     form, events = _events(request)
     if form.is_bound and form.errors:
         return HttpResponse(
-            "Fix the filters first: " + "; ".join(e for errs in form.errors.values() for e in errs),
+            # An ErrorList gives its messages as text (its __getitem__), not the ValidationErrors it keeps.
+            "Fix the filters first: "
+            + "; ".join(e for errs in form.errors.values() for e in cast(Iterable[str], errs)),
             status=400,
             content_type="text/plain",
         )

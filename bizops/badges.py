@@ -9,9 +9,13 @@ adds the review queue), so the core never imports them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from django.db.models import Expression, F, Func, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+
+if TYPE_CHECKING:
+    from .models import Membership
 
 # name -> a function returning an expression over the outer Membership row (OuterRef("pk"), ...)
 _badges: dict[str, Callable[[], Expression]] = {}
@@ -28,7 +32,7 @@ def count_of(queryset: QuerySet) -> Expression:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
-def with_badges(queryset: QuerySet) -> QuerySet:
+def with_badges(queryset: QuerySet[Membership]) -> QuerySet[Membership]:
     """``queryset`` (of ``Membership``) with a ``badge_<name>`` count per badge."""
     return queryset.annotate(**{f"badge_{name}": expression() for name, expression in _badges.items()})
 

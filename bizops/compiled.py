@@ -27,16 +27,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
-from django.db.models.query import ModelIterable, get_related_populators
+from django.db.models.query import ModelIterable, get_related_populators  # type: ignore[attr-defined]  # private; not in django-stubs
 from django.db.transaction import TransactionManagementError
 
+M = TypeVar("M", bound=Model)
 
-class CompiledQuery:
+
+class CompiledQuery(Generic[M]):
     """``CompiledQuery(lambda user_id: Membership.objects.filter(user_id=user_id)...)``, then
     ``query(user_id=7)``: the list of instances the queryset would give for ``user_id=7``.
 
@@ -44,12 +46,12 @@ class CompiledQuery:
     ``text`` (``text=("slug",)``).
     """
 
-    def __init__(self, build: Callable[..., QuerySet], text: tuple[str, ...] = ()) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M]], text: tuple[str, ...] = ()) -> None:
         self.build = build
         self.text = text
-        self._compiled: dict[str, _Plan] = {}  # per database alias; the same for every connection
+        self._compiled: dict[str, _Plan[M]] = {}  # per database alias; the same for every connection
 
-    def __call__(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[Model]:
+    def __call__(self, using: str = DEFAULT_DB_ALIAS, **values: Any) -> list[M]:
         if not settings.BIZOPS_COMPILED_QUERIES:
             return list(self.build(**values).using(using))
         plan = self._compiled.get(using)
@@ -58,10 +60,10 @@ class CompiledQuery:
         return plan.run(connections[using], values)
 
 
-class _Plan:
+class _Plan(Generic[M]):
     """What running the query needs, taken from its compiler: nothing that belongs to a connection."""
 
-    def __init__(self, build: Callable[..., QuerySet], text: tuple[str, ...], using: str) -> None:
+    def __init__(self, build: Callable[..., QuerySet[M]], text: tuple[str, ...], using: str) -> None:
         names = inspect.signature(build).parameters
         # Values no real call passes: an id far below any sequence's, a string no slug can hold.
         placeholders = {
@@ -69,7 +71,7 @@ class _Plan:
             for index, name in enumerate(names)
         }
         queryset = build(**placeholders)
-        if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups:
+        if queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups:  # type: ignore[attr-defined]  # private; not in django-stubs
             raise TypeError("CompiledQuery runs querysets of model instances, without prefetches")
         self.locks = bool(queryset.query.select_for_update)
         compiler = queryset.query.get_compiler(using=using)
@@ -93,7 +95,7 @@ class _Plan:
         self.related = get_related_populators(klass_info, select, using)
         self.annotations = list(compiler.annotation_col_map.items())
 
-    def run(self, connection, values: dict[str, Any]) -> list[Model]:
+    def run(self, connection, values: dict[str, Any]) -> list[M]:
         if self.locks and connection.get_autocommit():
             # Django checks this while compiling; compiled once, the check is made here on every call.
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
@@ -103,7 +105,7 @@ class _Plan:
         with connection.cursor() as cursor:
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
-        objects = []
+        objects: list[M] = []
         for row in rows:
             if self.converters:  # as ``SQLCompiler.apply_converters``: JSON, and most types on SQLite
                 row = list(row)

@@ -1,7 +1,12 @@
+from typing import TYPE_CHECKING, cast
+
 from django.http import HttpRequest
 
 from .badges import badge
 from .models import Membership
+
+if TYPE_CHECKING:
+    from .requests import OrgRequest
 
 
 def organization(request: HttpRequest) -> dict:
@@ -27,7 +32,7 @@ def organization(request: HttpRequest) -> dict:
         if org is None:
             return 0
         return badge(
-            request.membership,
+            cast("OrgRequest", request).membership,  # request.org is set: access.attach_membership ran
             "unread",
             lambda: Notification.objects.filter(
                 recipient=user, organization=org, read_at__isnull=True

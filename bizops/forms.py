@@ -1,6 +1,8 @@
 import zoneinfo
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
@@ -13,6 +15,14 @@ from .lockout import client_ip
 from .models import Membership, Organization, Team, User, Weekday
 from .roles import Role, assignable_roles, can
 from .text import Form, ModelForm
+
+if TYPE_CHECKING:
+
+    class LabelledChoiceField(forms.ModelChoiceField):
+        """A ``ModelChoiceField`` whose ``label_from_instance`` a form replaces on the instance."""
+
+        label_from_instance: Callable[[Any], str]  # type: ignore[assignment]  # an attribute, set per form
+
 
 TIME_ZONE_REGIONS = (
     "Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific",
@@ -85,7 +95,7 @@ class PresetTimeZoneForm(Form):
             self.fields["time_zone"].widget.attrs.pop("data-timezone-preset", None)
 
 
-def add_service_errors(form: forms.Form, exc: ValidationError) -> None:
+def add_service_errors(form: forms.BaseForm, exc: ValidationError) -> None:
     """Show a service's ValidationError on the form: on its field when the form has it, else on top."""
     if hasattr(exc, "error_dict"):
         for field, errors in exc.error_dict.items():
@@ -112,7 +122,8 @@ class ThrottledPasswordResetForm(PasswordResetForm):
     def save(self, *args, request=None, **kwargs) -> None:
         if request is not None and not password_reset_address_allow(address=client_ip(request)):
             return
-        super().save(*args, request=request, **kwargs)
+        # Django's PasswordResetView passes keywords only: ``request`` is never also in ``args``.
+        super().save(*args, request=request, **kwargs)  # type: ignore[misc]
 
     def get_users(self, email):
         for user in super().get_users(email):
@@ -203,9 +214,11 @@ class InviteForm(Form):
     def __init__(self, *args, membership: Membership, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         allowed = assignable_roles(membership.role)
-        self.fields["role"].choices = [(r, label) for r, label in Role.choices if r in allowed]
+        cast(forms.ChoiceField, self.fields["role"]).choices = [
+            (r, label) for r, label in Role.choices if r in allowed
+        ]
         teams = Team.objects.filter(organization=membership.organization)
-        self.fields["team"].queryset = teams
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = teams
         if not can(membership.role, "teams_manage"):
             del self.fields["new_team"]
         elif not teams.exists():
@@ -234,7 +247,9 @@ class ApproverInviteForm(Form):
     def __init__(self, *args, membership: Membership, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         allowed = assignable_roles(membership.role)
-        self.fields["role"].choices = [(r, label) for r, label in self.fields["role"].choices if r in allowed]
+        role = cast(forms.ChoiceField, self.fields["role"])
+        declared = cast(list[tuple[str, str]], role.choices)  # the list declared above, as Django keeps it
+        role.choices = [(r, label) for r, label in declared if r in allowed]
 
 
 class RoleForm(Form):
@@ -247,8 +262,9 @@ class TeamForm(Form):
 
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["lead"].queryset = org_members(organization)
-        self.fields["lead"].label_from_instance = member_label
+        lead = cast("LabelledChoiceField", self.fields["lead"])
+        lead.queryset = org_members(organization)
+        lead.label_from_instance = member_label
 
 
 class TeamMemberForm(Form):
@@ -258,8 +274,9 @@ class TeamMemberForm(Form):
         super().__init__(*args, **kwargs)
         members = org_members(organization)
         # Who can still join: people already in the team are not offered again.
-        self.fields["member"].queryset = members.exclude(teams=team) if team is not None else members
-        self.fields["member"].label_from_instance = member_label
+        member = cast("LabelledChoiceField", self.fields["member"])
+        member.queryset = members.exclude(teams=team) if team is not None else members
+        member.label_from_instance = member_label
 
 
 def org_members(organization: Organization):
@@ -335,6 +352,6 @@ class ApiTokenForm(Form):
 
     def __init__(self, *args, user, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["organization"].queryset = Organization.objects.filter(memberships__user=user).order_by(
-            "name"
-        )
+        cast(forms.ModelChoiceField, self.fields["organization"]).queryset = Organization.objects.filter(
+            memberships__user=user
+        ).order_by("name")

@@ -24,6 +24,7 @@ import ipaddress
 import logging
 import operator
 from functools import reduce
+from typing import TYPE_CHECKING
 
 from axes.attempts import get_cool_off_threshold
 from axes.handlers.database import AxesDatabaseHandler
@@ -33,6 +34,9 @@ from django.conf import settings
 from django.db.models import Q, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+
+if TYPE_CHECKING:
+    from .requests import AxesRequest
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +97,7 @@ class LockoutHandler(AxesDatabaseHandler):
     address is over ``LOGIN_ADDRESS_FAILURE_LIMIT``; so either lock applies, each at its own count.
     """
 
-    def failure_counts(self, request: HttpRequest, credentials: dict | None = None) -> tuple[int, int]:
+    def failure_counts(self, request: AxesRequest, credentials: dict | None = None) -> tuple[int, int]:
         """(failures against this account, failures from this address) within the cool-off, in one query."""
         wanted = {}
         username = get_client_username(request, credentials)
@@ -116,7 +120,7 @@ class LockoutHandler(AxesDatabaseHandler):
             attempts = attempts.filter(attempt_time__gte=get_cool_off_threshold(request))
         return attempts
 
-    def get_failures(self, request: HttpRequest, credentials: dict | None = None) -> int:
+    def get_failures(self, request: AxesRequest, credentials: dict | None = None) -> int:
         per_account, per_address = self.failure_counts(request, credentials)
         if per_address >= settings.LOGIN_ADDRESS_FAILURE_LIMIT:
             return max(per_account, get_failure_limit(request, credentials))

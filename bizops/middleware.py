@@ -7,11 +7,15 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
 
 from django.http import HttpRequest, HttpResponseBase, JsonResponse
 
 from . import health
 from .logging import request_id_var
+
+if TYPE_CHECKING:
+    from .requests import TracedRequest
 
 REQUEST_ID_HEADER = "X-Request-ID"
 # An id from a proxy or a client is kept only if it cannot forge a log line or bloat one.
@@ -47,7 +51,7 @@ class RequestIdMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
         request_id = request_id_for(request)
-        request.request_id = request_id
+        cast("TracedRequest", request).request_id = request_id  # what makes it a TracedRequest
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         try:

@@ -18,16 +18,34 @@ if TYPE_CHECKING:
     from .models import Membership, Organization, User
 
 
-class HtmxRequest(HttpRequest):
+class TracedRequest(HttpRequest):
+    """Any request: ``RequestIdMiddleware``, first in the stack, names it (``request.request_id``)."""
+
+    request_id: str
+
+
+class AxesRequest(HttpRequest):
+    """A log-in attempt as django-axes hands it to its handler (``bizops.lockout.LockoutHandler``): its
+    ``AxesProxyHandler.update_request`` has set the client's address first."""
+
+    axes_ip_address: str | None
+
+
+class HtmxRequest(TracedRequest):
     """Any request past ``django_htmx``'s middleware: ``request.htmx`` says whether HTMX sent it."""
 
     htmx: HtmxDetails
 
 
-class OrgRequest(HtmxRequest):
+class AuthenticatedRequest(HtmxRequest):
+    """A request past ``login_required``: a logged-in user, never ``AnonymousUser`` (no organization)."""
+
+    user: User
+
+
+class OrgRequest(AuthenticatedRequest):
     """A request inside an organization, as ``access.org_view`` leaves it: a logged-in member."""
 
-    user: User  # type: ignore[assignment]  # org_view has checked the log-in: never AnonymousUser
     org: Organization
     membership: Membership
     can: Permissions

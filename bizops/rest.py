@@ -8,7 +8,7 @@ here only document that body in the schema.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import Model, QuerySet
 from django.utils.http import parse_etags
@@ -33,7 +33,8 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="A stable code: invalid, not_found, permission_denied, conflict, request_too_large…"
     )
-    fields = serializers.DictField(
+    # The body's key: DRF's metaclass takes declared fields off the class, so ``Serializer.fields`` stays.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages per input field (400 only; empty otherwise).",
     )
@@ -139,7 +140,8 @@ IF_MATCH_REQUIRED = OpenApiParameter(
 # An endpoint under ``/api/v1/orgs/<org_slug>/``: sets ``membership`` and ``organization``. (A comment:
 # drf-spectacular would show a docstring as the description of every operation that has none.)
 class OrgApi(APIView):
-    pagination_class = api_settings.DEFAULT_PAGINATION_CLASS
+    # A class by now: api_settings imports the dotted path (the stubs type the setting as it is written).
+    pagination_class = cast(type[BasePagination], api_settings.DEFAULT_PAGINATION_CLASS)
     membership: Membership
     organization: Organization
 
@@ -161,7 +163,8 @@ class OrgApi(APIView):
         """One page of ``queryset`` and its paginator, for views that decorate the rows before
         serializing them (``paginator.get_paginated_response(data)``)."""
         paginator = self.pagination_class()
-        return paginator.paginate_queryset(queryset, self.request, view=self), paginator
+        # Never None: ApiPagination has a limit always (PAGE_SIZE is set), so it always pages.
+        return cast(list, paginator.paginate_queryset(queryset, self.request, view=self)), paginator
 
     def paginated(self, queryset: QuerySet, serializer_class: type[serializers.Serializer]) -> Response:
         page, paginator = self.paginate(queryset)

@@ -53,6 +53,7 @@ def deliver_email(self, email_id: int) -> str:
         return "skipped"
     outcome = outcomes[0]
     if outcome.status == OutboundEmail.Status.PENDING:
+        assert outcome.error is not None  # pending again only after a failure (emails._failure)
         raise outcome.error  # autoretry_for schedules the next try with backoff
     return outcome.status
 
@@ -170,6 +171,7 @@ def webhook_claim(delivery_id: int):
         if delivery is None:
             return None
         if delivery.status == WebhookDelivery.Status.SENDING:
+            assert delivery.sending_since is not None  # a claim sets both (below)
             stale_at = delivery.sending_since + WEBHOOK_CLAIM_STALE
             if stale_at > now:
                 return stale_at - now

@@ -59,7 +59,7 @@ class CleanTextMixin:
     for the rest (passwords are left alone: they are never shown, sent or stored as typed). A bad
     value is a field error and leaves ``cleaned_data``, so the view never sees it."""
 
-    def clean(self):  # type: ignore[no-untyped-def]
+    def clean(self):
         cleaned = super().clean()  # type: ignore[misc]
         for name, value in list(cleaned.items()):
             field = self.fields.get(name)  # type: ignore[attr-defined]

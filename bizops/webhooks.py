@@ -16,7 +16,7 @@ import secrets
 import socket
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -26,6 +26,11 @@ from django.utils import timezone
 
 from .compiled import CompiledQuery
 from .errors import ValidationError
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+
+    from .models import Webhook
 
 EVENTS: dict[str, str] = {
     "plan.submitted": "A plan is submitted for review",
@@ -81,7 +86,8 @@ def check_url(url: str) -> None:
     if getattr(settings, "WEBHOOKS_ALLOW_PRIVATE", False):
         return
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port or 443)}
+        # A host name resolves to IPv4 and IPv6 addresses: each one's address is a string.
+        addresses = {cast(str, info[4][0]) for info in socket.getaddrinfo(parts.hostname, port or 443)}
     except (OSError, UnicodeError):  # UnicodeError: a name IDNA cannot encode ("a..example")
         raise ValidationError({"url": "This host name does not resolve."}) from None
     for address in addresses:
@@ -104,7 +110,7 @@ def encode(document: dict) -> bytes:
     return json.dumps(document, cls=DjangoJSONEncoder, separators=(",", ":"), sort_keys=True).encode()
 
 
-def _active_hooks(organization_id: int):
+def _active_hooks(organization_id: int) -> QuerySet[Webhook]:
     from .models import Webhook
 
     return Webhook.objects.filter(organization_id=organization_id, paused_at__isnull=True)

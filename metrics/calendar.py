@@ -88,6 +88,7 @@ def _fold(line: str) -> str:
     data = line.encode()
     if len(data) <= 75:
         return line
+    parts: list[str]
     parts, current = [], b""
     for char in line:
         encoded = char.encode()

@@ -82,6 +82,7 @@ def kpi_chart(
         f'<title id="chart-title">{escape(title)}</title>',
         f'<desc id="chart-desc">{escape(_describe(series, labels))}</desc>',
     ]
+    v: float | Decimal | None  # a grid line's value here, a period's value below
     for k in range(5):  # horizontal grid with values
         v = low + (high - low) * k / 4
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(v)}" y2="{y(v)}" class="chart__grid"/>')

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,7 +18,7 @@ from bizops.errors import Conflict, ValidationError
 from bizops.models import Membership, Team
 from bizops.text import clean_text
 from planning import services as planning
-from planning.models import Plan, StepStatus
+from planning.models import ActionStep, Plan, StepStatus
 from planning.selectors import plan_tree
 
 from .models import KPI, KeyResult
@@ -54,6 +54,7 @@ def plan_export(*, plan: Plan) -> dict:
         kpis.setdefault(objective_id, []).append(name)
     owner = plan.owner if plan.owner_id else None
     if owner is not None and not hasattr(owner, "user"):
+        assert plan.owner_id is not None  # owner is only set when plan.owner_id is
         owner = Membership.objects.select_related("user").get(pk=plan.owner_id)
     return {
         "format": FORMAT,
@@ -81,7 +82,7 @@ def plan_export(*, plan: Plan) -> dict:
                         "description": o.description,
                         "start_date": _date(o.start_date),
                         "due_date": _date(o.due_date),
-                        "team": o.team.name if o.team_id else None,
+                        "team": cast(Team, o.team).name if o.team_id else None,
                         "owner": _email(o.owner),
                         "weight": o.weight,
                         "kpis": kpis.get(o.pk, []),
@@ -107,7 +108,7 @@ def plan_export(*, plan: Plan) -> dict:
                                 "recurrence": s.recurrence,
                                 "status": s.status,
                             }
-                            for s in o.children
+                            for s in cast(list[ActionStep], o.children)  # not read as ``step_rows``
                         ],
                     }
                     for o in m.children
@@ -163,7 +164,7 @@ class _Reader:
         return value
 
     def day(self, parent: dict, key: str, path: str, *, required: bool = False) -> date | None:
-        value = parent.get(key)
+        value: Any = parent.get(key)  # anything JSON holds: not text is a TypeError below
         if value in (None, ""):
             if required:
                 self.errors[f"{path}{key}"] = "Required."
@@ -229,6 +230,7 @@ def plan_import(*, actor: Membership, document: Any) -> tuple[Plan, list[str]]:
     end = reader.day(head, "period_end", "plan.", required=True)
     if reader.errors:
         raise ValidationError(reader.errors)
+    assert start is not None and end is not None  # required: None only with an error
     try:
         with transaction.atomic():
             plan = planning.plan_create(

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import cast
 
 from django import forms
 from django.utils.html import escape
@@ -47,7 +48,9 @@ class KPIForm(ModelForm):
             help_text="The objectives this KPI tells about.",
             widget=forms.SelectMultiple(attrs={"size": 6}),
         )
-        self.fields["objectives"].label_from_instance = lambda o: f"{o.plan.title} › {o.title}"
+        objectives = cast(forms.ModelMultipleChoiceField, self.fields["objectives"])
+        # Set on the instance, as Django allows; mypy refuses assigning to a method (mypy#2427).
+        objectives.label_from_instance = lambda o: f"{o.plan.title} › {o.title}"  # type: ignore[method-assign, assignment]
         if not self.is_bound and self.instance.pk:
             self.initial["version"] = self.instance.version
 
@@ -86,8 +89,8 @@ class KeyResultForm(ModelForm):
             empty_label="The objective's owner",
             label="Owner",
         )
-        self.fields["kind"].choices = KeyResultKind.choices
-        self.fields["direction"].choices = [
+        cast(forms.ChoiceField, self.fields["kind"]).choices = KeyResultKind.choices
+        cast(forms.ChoiceField, self.fields["direction"]).choices = [
             (Direction.INCREASE, "Increase"),
             (Direction.DECREASE, "Decrease"),
         ]
@@ -102,7 +105,9 @@ class KeyResultForm(ModelForm):
             help_text="For a number, percent or currency key result: its value follows the KPI's latest value "
             "in the objective's dates, and a check-in on it records the KPI's value.",
         )
-        self.fields["kpi"].label_from_instance = lambda k: f"{k.name} ({k.get_unit_display().lower()})"
+        kpi = cast(forms.ModelChoiceField, self.fields["kpi"])
+        # Set on the instance, as Django allows; mypy refuses assigning to a method (mypy#2427).
+        kpi.label_from_instance = lambda k: f"{k.name} ({k.get_unit_display().lower()})"  # type: ignore[method-assign, assignment]
         if not self.is_bound and self.instance.pk:
             self.initial["version"] = self.instance.version
 
@@ -208,7 +213,9 @@ class CheckInPageForm(Form):
         # Each item carries its fields, so the page draws its rows without searching the form.
         by_key: dict[str, list[str]] = {}
         for name in self.fields:
-            by_key.setdefault(ITEM_KEY.match(name).group(1), []).append(name)
+            match = ITEM_KEY.match(name)
+            assert match is not None  # every field above is named after its item
+            by_key.setdefault(match.group(1), []).append(name)
         for item in [*items.key_results, *items.kpis, *items.steps]:
             item.form_fields = FieldGroup([self[name] for name in by_key.get(getattr(item, "key", ""), [])])
 
@@ -216,7 +223,7 @@ class CheckInPageForm(Form):
         cleaned = super().clean()
         # Ids the page did not offer (another member's step, another organization's key result, an
         # item finished or reassigned meanwhile) are refused as a whole: nothing is saved.
-        offered = {ITEM_KEY.match(name).group(1) for name in self.fields if ITEM_KEY.match(name)}
+        offered = {m.group(1) for name in self.fields if (m := ITEM_KEY.match(name))}
         posted = {m.group(1) for name in self.data if (m := ITEM_KEY.match(name))}
         if posted - offered:
             raise forms.ValidationError(

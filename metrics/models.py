@@ -6,7 +6,7 @@ planning's roll-up through ``planning.progress.register_contributor`` (see ``met
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.db import models
 from django.db.models import Q
@@ -15,6 +15,12 @@ from django.utils import timezone
 
 from bizops.models import Membership, Organization, User
 from planning.models import ActionStep, Objective, Plan, running_q
+
+if TYPE_CHECKING:
+    from datetime import date
+    from decimal import Decimal
+
+    from .rules import Status
 
 
 class Unit(models.TextChoices):
@@ -80,6 +86,18 @@ class KPI(models.Model):
     version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now)
 
+    # Set on loaded instances, never stored (annotations without a value: Django ignores them).
+    # By metrics.api.kpis.with_status / with_series, from selectors.kpi_rows:
+    latest: Measurement | None
+    status: Status | None
+    current_target: Decimal
+    series: list[dict[str, Any]]
+    # By selectors.check_in_items: the current period, and its value or the last one before it.
+    period: date
+    period_label: str
+    this_period: Measurement | None
+    last: Measurement | None
+
     class Meta:
         verbose_name = "KPI"
         ordering = ["name"]
@@ -131,6 +149,9 @@ class Measurement(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
     is_current = models.BooleanField(default=True)
     corrects = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    # Set on loaded instances by the KPI pages and selectors.check_in_items (never stored): the period in words.
+    label: str
 
     class Meta:
         ordering = ["-period_start", "-recorded_at"]
@@ -192,6 +213,16 @@ class KeyResult(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = KeyResultQuerySet.as_manager()
+
+    # Set on loaded instances, never stored (annotations without a value: Django ignores them).
+    # By selectors.objective_key_results, selectors.check_in_items and the views (rules.key_result_progress):
+    progress: float
+    detail: str
+    percent: int
+    # By selectors.check_in_items and reminders.send_checkin_due: the latest check-in.
+    previous: CheckIn | None
+    # By selectors.check_in_items: today's period of the measuring KPI, None when outside its dates.
+    kpi_period: str | None
 
     class Meta:
         ordering = ["position", "pk"]

@@ -108,6 +108,7 @@ def send_checkin_due(
     )
     last: dict[int, CheckIn] = {}
     for check_in in CheckIn.objects.filter(key_result__in=krs).order_by("key_result_id", "-created_at"):
+        assert check_in.key_result_id is not None  # filtered on key_result__in
         last.setdefault(check_in.key_result_id, check_in)
     objectives = list(
         Objective.objects.running().filter(owner_id__in=ids).select_related("plan").order_by("plan_id")
@@ -115,10 +116,12 @@ def send_checkin_due(
     by_person: dict[int, dict] = defaultdict(lambda: {"key_results": [], "objectives": []})
     for kr in krs:
         owner = kr.owner_id or kr.objective.owner_id
+        assert owner is not None  # answered_by: one of the two is among ids
         kr.previous = last.get(kr.pk)
         kr.percent = round(key_result_progress(kr.kind, kr.start, kr.target, kr.current)[0] * 100)
         by_person[owner]["key_results"].append(kr)
     for objective in objectives:
+        assert objective.owner_id is not None  # filtered on owner_id__in
         by_person[objective.owner_id]["objectives"].append(objective)
     sent = 0
     for m in memberships:
@@ -159,6 +162,7 @@ def send_overdue_steps(
     latest_today = max(today_by_person.values(), default=date.today())
     # Each person's "today" is their own local date: load what is overdue by the latest of them, then
     # keep, per person, what is overdue by theirs.
+    steps: StepQuerySet | list[ActionStep] | None  # all the overdue steps, then each person's
     steps = (
         ActionStep.objects.filter(assignee_id__in=list(today_by_person))
         .overdue(latest_today)
@@ -166,6 +170,7 @@ def send_overdue_steps(
         .order_by("due_date")
     )
     for step in steps:
+        assert step.assignee_id is not None  # filtered on assignee_id__in
         today = today_by_person[step.assignee_id]
         if StepQuerySet.is_overdue(step, runs=step.plan.runs, today=today):
             by_person[step.assignee_id].append(step)

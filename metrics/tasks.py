@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
 from celery import shared_task
 from django.db import OperationalError, transaction
@@ -27,8 +29,9 @@ def _unclaimed(kind: str, periods: dict[int, str]) -> tuple[dict[int, str], list
     if kind not in ("checkin_due", "overdue_steps", "manager_digest"):
         return periods, []
     keys = {f"{kind}:{membership_id}:{period}": membership_id for membership_id, period in periods.items()}
-    claimed = list(
-        Notification.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True)
+    claimed = cast(  # filtered on dedupe_key__in: never null
+        list[str],
+        list(Notification.objects.filter(dedupe_key__in=list(keys)).values_list("dedupe_key", flat=True)),
     )
     done = {keys[key] for key in claimed}
     unclaimed = {
@@ -60,7 +63,7 @@ def dispatch_reminders(now: str | None = None) -> dict[str, int]:
     retry_backoff=5,
     max_retries=5,
 )
-def send_reminders(self, kind: str, items: list[list]) -> int:
+def send_reminders(self, kind: str, items: Sequence[Sequence[Any]]) -> int:
     """Compose and claim one batch of reminders of one kind, in one transaction: if the worker dies
     half-way, nothing of the batch is claimed and the redelivered task sends it whole."""
     periods = {int(membership_id): str(period) for membership_id, period in items}

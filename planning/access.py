@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.core.exceptions import PermissionDenied
 
 from bizops.access import OrgObjects
@@ -37,4 +39,5 @@ _PLANS = OrgObjects(lambda: Plan.objects.select_related("owner__user"))
 
 def plan_for(membership: Membership, plan_id: int) -> Plan:
     """The plan with this id in the caller's organization, or 404."""
-    return _PLANS.get_or_404(membership.organization, plan_id)
+    # ``OrgObjects`` is not generic (bizops.access): it answers a ``Model``, here always a Plan.
+    return cast(Plan, _PLANS.get_or_404(membership.organization, plan_id))

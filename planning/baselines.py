@@ -12,9 +12,13 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from .selectors import ContentRow, PlanTree, StepRow
+from .selectors import AnyPlanTree, ContentRow, PlanTree, StepRow
+
+if TYPE_CHECKING:
+    from .models import Milestone, Objective
+    from .selectors.content import MilestoneRow, ObjectiveRow, StepContentRow
 
 # 2: key results and the KPIs linked to the plan's objectives are part of what is approved.
 SNAPSHOT_VERSION = 2
@@ -162,13 +166,13 @@ def _person(obj: Any, name: str) -> str | None:
 
 def _assignee(obj: Any, name: str) -> str | None:
     if isinstance(obj, ContentRow | StepRow):  # a step as a row carries its assignee's name
-        return obj.assignee_name or None
+        return cast("StepContentRow | StepRow", obj).assignee_name or None
     return _person(obj, name)
 
 
 def _team(obj: Any, name: str) -> str | None:
-    if isinstance(obj, ContentRow):
-        return obj.team_name
+    if isinstance(obj, ContentRow):  # an objective (only objectives have a team)
+        return cast("ObjectiveRow", obj).team_name
     return obj.team.name if obj.team_id else None
 
 
@@ -185,14 +189,16 @@ def _value(obj: Any, name: str) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def snapshot(tree: PlanTree) -> dict:
+def snapshot(tree: AnyPlanTree) -> dict:
     """The tree as JSON-ready data, in map order, then what other apps add (key results, KPIs)."""
     nodes: list[dict] = []
+    m: Milestone | MilestoneRow
+    o: Objective | ObjectiveRow
     if tree.milestones and isinstance(tree.milestones[0], ContentRow):
         # Rows (``selectors.content_tree``) carry each field under a plain name: read them directly.
         # The same values as ``_value`` reads off model instances (tests/planning/test_review_decides.py).
         m_attrs, o_attrs, s_attrs = (_row_attrs(kind) for kind in ("milestone", "objective", "step"))
-        for m in tree.milestones:
+        for m in cast("list[MilestoneRow]", tree.milestones):  # the first is a row: all are
             nodes.append(_row_node("milestone", m, None, m_attrs))
             for o in m.children:
                 nodes.append(_row_node("objective", o, m.id, o_attrs))

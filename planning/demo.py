@@ -35,6 +35,7 @@ def load(org: Organization, people: dict[str, Membership]) -> None:
     completions = []
     for step in steps:
         if step.recurrence == "daily":
+            assert step.assignee is not None  # every step was handed round-robin to ``assignees``
             for days_ago in (1, 2, 4, 5):
                 completions.append(
                     StepCompletion(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.utils import timezone
@@ -14,6 +15,19 @@ from bizops.text import Form, ModelForm
 from .blueprints import BLUEPRINTS
 from .models import ActionStep, Milestone, Objective, Plan, PlanStatus, Recurrence, StepStatus
 from .selectors import PERIOD_FILTERS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Protocol
+
+    from django.db.models import QuerySet
+
+    class _LabelledChoices(Protocol):
+        """A model choice field whose labels a form sets on the instance (``label_from_instance``)."""
+
+        queryset: QuerySet[Any] | None
+        label_from_instance: Callable[[Any], str]
+
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -68,9 +82,9 @@ class PlanCreateForm(Form):
 
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["source"].queryset = Plan.objects.filter(organization=organization).order_by(
-            "-period_start"
-        )
+        cast(forms.ModelChoiceField, self.fields["source"]).queryset = Plan.objects.filter(
+            organization=organization
+        ).order_by("-period_start")
         self.fields["owner"] = _members(organization, "Plan owner", empty="Me")
         self.fields["assignees"] = forms.ModelMultipleChoiceField(
             queryset=org_members(organization),
@@ -80,7 +94,7 @@ class PlanCreateForm(Form):
             help_text="With the template: its steps are shared among them in turn (change any one in the "
             "editor). Nobody chosen: they start unassigned, and the review asks for an assignee.",
         )
-        self.fields["assignees"].label_from_instance = member_label
+        cast("_LabelledChoices", self.fields["assignees"]).label_from_instance = member_label
         start_from = self.data.get("start_from") if self.is_bound else self.initial.get("start_from")
         self.fields["ultimate_goal"].required = (start_from or "blank") == "blank"
         if not self.is_bound:
@@ -154,6 +168,7 @@ class NodeForm(ModelForm):
         pass
 
     def service_fields(self) -> dict:
+        assert self._meta.fields is not None  # each node form's ``Meta`` lists its fields
         return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.cleaned_data}
 
 
@@ -232,10 +247,12 @@ class SuggestionForm(Form):
 
     def __init__(self, *args, plan: Plan, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["milestone"].queryset = Milestone.objects.filter(plan=plan).order_by("position")
-        self.fields["objective"].queryset = Objective.objects.filter(plan=plan).order_by(
-            "milestone__position", "position"
-        )
+        cast(forms.ModelChoiceField, self.fields["milestone"]).queryset = Milestone.objects.filter(
+            plan=plan
+        ).order_by("position")
+        cast(forms.ModelChoiceField, self.fields["objective"]).queryset = Objective.objects.filter(
+            plan=plan
+        ).order_by("milestone__position", "position")
 
 
 class DeclineForm(Form):
@@ -270,10 +287,9 @@ class SubmitForm(Form):
         super().__init__(*args, **kwargs)
         from bizops.models import Membership
 
-        self.fields["approvers"].queryset = Membership.objects.filter(
-            pk__in=[m.pk for m in eligible]
-        ).select_related("user")
-        self.fields["approvers"].label_from_instance = member_label
+        approvers = cast("_LabelledChoices", self.fields["approvers"])
+        approvers.queryset = Membership.objects.filter(pk__in=[m.pk for m in eligible]).select_related("user")
+        approvers.label_from_instance = member_label
         if not self.is_bound:
             self.initial["approvers"] = [m.pk for m in eligible]
 
@@ -300,7 +316,7 @@ class ReviewCommentForm(Form):
 
     def __init__(self, *args, nodes: list[tuple[str, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["node"].choices = nodes
+        cast(forms.ChoiceField, self.fields["node"]).choices = nodes
 
 
 class ScoreForm(Form):

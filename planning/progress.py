@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING
 from .models import Recurrence, StepStatus
 
 if TYPE_CHECKING:
-    from .selectors import PlanTree
+    from .selectors import AnyPlanTree, PlanTree
 
 # How far back a recurring step's completion rate looks: its "current period".
-WINDOW_OCCURRENCES = {Recurrence.DAILY: 7, Recurrence.WEEKLY: 4, Recurrence.MONTHLY: 3}
+WINDOW_OCCURRENCES: dict[str, int] = {Recurrence.DAILY: 7, Recurrence.WEEKLY: 4, Recurrence.MONTHLY: 3}
 WINDOW_LABEL: dict[str, str] = {
     Recurrence.DAILY: "days",
     Recurrence.WEEKLY: "weeks",
@@ -42,6 +42,9 @@ class Part:
     kind: str = ""
     node_id: int | None = None
     detail: str = ""
+    if TYPE_CHECKING:
+        # A key result's link, set on the map (planning.views.tree._decorate): not a dataclass field.
+        url: str = field(init=False)
 
     @property
     def percent(self) -> int:
@@ -212,7 +215,7 @@ class Rollup:
     steps: dict[int, Part]
 
 
-def rollup(tree: PlanTree, today: date, extra: dict[int, list[Part]] | None = None) -> Rollup:
+def rollup(tree: AnyPlanTree, today: date, extra: dict[int, list[Part]] | None = None) -> Rollup:
     """Figures for every node of the tree; ``extra`` adds parts (key results) per objective id."""
     plan = tree.plan
     extra = contributions([tree]) if extra is None else extra

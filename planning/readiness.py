@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from . import progress
-from .selectors import PlanTree
+from .selectors import AnyPlanTree
 
 LONG_OBJECTIVE = timedelta(days=183)
 
@@ -29,7 +29,7 @@ class Readiness:
         return not self.blocking
 
 
-def plan_readiness(tree: PlanTree, measured: set[int] | None = None) -> Readiness:
+def plan_readiness(tree: AnyPlanTree, measured: set[int] | None = None) -> Readiness:
     """What blocks the plan's submission, and what is worth a look. ``measured``: the objectives that
     have a measure, when the caller already knows (``baselines.measured_objectives`` of a snapshot
     of the same tree); otherwise the roll-up's contributors are asked."""

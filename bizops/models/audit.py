@@ -11,10 +11,10 @@ from .people import Organization, User
 class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
     """Append-only: a queryset of audit events can be read, never updated or deleted in bulk."""
 
-    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+    def update(self, **kwargs):
         raise AuditEvent.AppendOnly("Audit events are never changed.")
 
-    def delete(self):  # type: ignore[no-untyped-def]
+    def delete(self):
         raise AuditEvent.AppendOnly("Audit events are never deleted.")
 
 
@@ -67,13 +67,13 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.actor_name or 'Someone'} {self.action} {self.kind} “{self.object_repr}”"
 
-    def save(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def save(self, *args, **kwargs) -> None:
         if self.pk is not None:
             raise self.AppendOnly("Audit events are never changed.")
         kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
-    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def delete(self, *args, **kwargs):
         raise self.AppendOnly("Audit events are never deleted.")
 
     @property

@@ -57,7 +57,7 @@ class UserManager(BaseUserManager["User"]):
         fields["is_superuser"] = True
         return self._create(email, password, **fields)
 
-    def get_by_natural_key(self, username: str) -> User:
+    def get_by_natural_key(self, username: str | None) -> User:
         return self.get(email__iexact=username)
 
 
@@ -106,7 +106,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         for secret in settings.SECRET_KEY_FALLBACKS:
             yield self._stamped_session_hash(secret)
 
-    def _stamped_session_hash(self, secret: str) -> str:
+    def _stamped_session_hash(self, secret: str | bytes) -> str:
         value = f"{self.password}\x00{self.security_stamp}"
         return salted_hmac("bizops.User.session", value, secret=secret, algorithm="sha256").hexdigest()
 
@@ -164,6 +164,9 @@ class Membership(models.Model):
     notification_prefs = models.JSONField(default=dict, blank=True)
     # When this person hid the Overview's getting-started checklist; empty while it is shown.
     getting_started_dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    # Set on loaded instances, never stored (annotations only: Django ignores them).
+    teams_led_ids: list[int]  # the teams this member leads, for their reminders: metrics.reminders
 
     class Meta:
         constraints = [

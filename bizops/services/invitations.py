@@ -155,6 +155,7 @@ def invitation_accept(*, token: str, user: User) -> Membership:
         organization=invitation.organization, user=user, defaults={"role": invitation.role}
     )
     if invitation.team_id:
+        assert invitation.team is not None  # it has a team_id
         invitation.team.members.add(membership)
     invitation.accepted_at = timezone.now()
     invitation.accepted_by = user

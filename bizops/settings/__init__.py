@@ -247,6 +247,7 @@ AXES_HANDLER = "bizops.lockout.LockoutHandler"
 AXES_LOCKOUT_CALLABLE = "bizops.lockout.lockout_response"
 AXES_RESET_ON_SUCCESS = True  # the account's failures only (LockoutHandler.reset_user_attempts)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429  # axes' default, named: bizops.lockout.lockout_response reads it
 AXES_VERBOSE = False
 
 # Password reset emails (bizops.forms.ThrottledPasswordResetForm), counted per hour in the cache.
@@ -283,7 +284,7 @@ EMAIL_TIMEOUT = 20
 # --- Celery -----------------------------------------------------------------------------------------
 if REDIS_URL:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, str | int | bool] = {"visibility_timeout": 3600}
 else:
     # The embedded default: kombu's filesystem transport, one folder for in and out (SETUP-NOTES).
     _broker_dir = VAR_DIR / "broker"

@@ -168,6 +168,12 @@ def _formatted_date(value: datetime.date, arg, language: str) -> str:
     return "".join(part if type(part) is str else part(value) for part in plan)
 
 
+@lru_cache(maxsize=16)
+def _month_names(language: str) -> tuple[dict[int, str], dict[int, str]]:
+    """Short (as Django's ``M``: "Jan") and long ("January") month names, translated once per language."""
+    return {n: MONTHS_3[n].title() for n in MONTHS_3}, {n: str(MONTHS[n]) for n in MONTHS}
+
+
 _DATE_FIELDS = {
     "j": lambda v: str(v.day),
     "d": lambda v: f"{v.day:02d}",
@@ -177,12 +183,6 @@ _DATE_FIELDS = {
     "F": lambda v: _month_names(get_language())[1][v.month],
     "Y": lambda v: f"{v.year:04d}",
 }
-
-
-@lru_cache(maxsize=16)
-def _month_names(language: str) -> tuple[dict[int, str], dict[int, str]]:
-    """Short (as Django's ``M``: "Jan") and long ("January") month names, translated once per language."""
-    return {n: MONTHS_3[n].title() for n in MONTHS_3}, {n: str(MONTHS[n]) for n in MONTHS}
 
 
 _TIME_FIELDS = {

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import login, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
@@ -26,12 +26,12 @@ from ..forms import (
     add_service_errors,
 )
 from ..models import ApiToken
-from ..requests import OrgRequest
+from ..requests import AuthenticatedRequest, OrgRequest
 
 AUTH_BACKEND = "bizops.backends.ModelBackend"
 
 
-def home(request: OrgRequest) -> HttpResponse:
+def home(request: HttpRequest) -> HttpResponse:
     """Send people where they work: their last organization, or the sign-up page."""
     if not request.user.is_authenticated:
         return redirect("login")
@@ -43,7 +43,7 @@ def home(request: OrgRequest) -> HttpResponse:
     return redirect("org_home", org_slug=slug if slug in slugs else slugs[0])
 
 
-def signup(request: OrgRequest) -> HttpResponse:
+def signup(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("home")
     form = SignupForm(request.POST or None)
@@ -60,7 +60,7 @@ def signup(request: OrgRequest) -> HttpResponse:
 
 
 @login_required
-def profile(request: OrgRequest) -> HttpResponse:
+def profile(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     form = ProfileForm(
         request.POST or None, initial={"display_name": user.display_name, "time_zone": user.time_zone}
@@ -77,7 +77,7 @@ def profile(request: OrgRequest) -> HttpResponse:
 
 
 @login_required
-def password_change(request: OrgRequest) -> HttpResponse:
+def password_change(request: AuthenticatedRequest) -> HttpResponse:
     form = PasswordChangeForm(request.user, request.POST or None)
     if request.method == "POST" and form.is_valid():
         # Saving the password rotates the security stamp (account_security.RotateStampOnPasswordChange):
@@ -98,7 +98,7 @@ def password_change(request: OrgRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def sign_out_everywhere(request: OrgRequest) -> HttpResponse:
+def sign_out_everywhere(request: AuthenticatedRequest) -> HttpResponse:
     """End every other session, revoke the API tokens and void emailed links; stay signed in here."""
     revoked = account_security.user_sign_out_everywhere(actor=request.user)
     update_session_auth_hash(request, request.user)
@@ -112,7 +112,7 @@ def sign_out_everywhere(request: OrgRequest) -> HttpResponse:
 
 
 @login_required
-def organization_list(request: OrgRequest) -> HttpResponse:
+def organization_list(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request,
         "bizops/organization_list.html",
@@ -121,7 +121,7 @@ def organization_list(request: OrgRequest) -> HttpResponse:
 
 
 @login_required
-def organization_create(request: OrgRequest) -> HttpResponse:
+def organization_create(request: AuthenticatedRequest) -> HttpResponse:
     form = OrganizationCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -158,7 +158,7 @@ def organization_settings(request: OrgRequest) -> HttpResponse:
 
 
 def _profile_with_tokens(
-    request: OrgRequest,
+    request: AuthenticatedRequest,
     *,
     token_form: ApiTokenForm | None = None,
     new_token: ApiToken | None = None,
@@ -178,7 +178,7 @@ def _profile_with_tokens(
 
 @login_required
 @require_POST
-def profile_token_create(request: OrgRequest) -> HttpResponse:
+def profile_token_create(request: AuthenticatedRequest) -> HttpResponse:
     """Make a token and show its secret in this response only: it is stored hashed, never shown again
     (no redirect, so it is not kept in the session or a message for the next page)."""
     form = ApiTokenForm(request.POST, user=request.user)
@@ -196,7 +196,7 @@ def profile_token_create(request: OrgRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def profile_token_revoke(request: OrgRequest, token_id: int) -> HttpResponse:
+def profile_token_revoke(request: AuthenticatedRequest, token_id: int) -> HttpResponse:
     token = authentication.api_token_revoke(user=request.user, token_id=token_id)
     messages.success(request, f"The token “{token.name}” is revoked: it no longer works.")
     return redirect(reverse("profile") + "#api-tokens")
@@ -205,7 +205,7 @@ def profile_token_revoke(request: OrgRequest, token_id: int) -> HttpResponse:
 # --- Errors -----------------------------------------------------------------------------------------
 
 
-def page_not_found(request: OrgRequest, exception: Exception) -> HttpResponse:
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404 for a URL no route matches: the API's JSON error body under ``/api/`` (e.g. a non-numeric
     id in ``/api/v1/orgs/acme/plans/abc/``), the page otherwise."""
     if request.path.startswith("/api/"):

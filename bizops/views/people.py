@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.contrib.auth import login
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -60,8 +62,11 @@ def member_invite(request: OrgRequest) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             created = (form.cleaned_data.get("new_team") or "").strip()
+            # A new team's name was given: the invitation has that team.
             joined = (
-                f" Team {invitation.team.name} is created; they join it when they accept." if created else ""
+                f" Team {cast(Team, invitation.team).name} is created; they join it when they accept."
+                if created
+                else ""
             )
             messages.success(request, f"Invitation sent to {invitation.email}.{joined}")
             return redirect("member_list", org_slug=request.org.slug)
@@ -133,7 +138,7 @@ INVALID_REASONS = {
 INVALID_STATUS = {"forged": 400, "used": 410, "revoked": 410, "expired": 410, "other_user": 403}
 
 
-def invitation_accept(request: OrgRequest, token: str) -> HttpResponse:
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
     try:
         invitation = services.invitation_from_token(token)
     except services.InvitationInvalid as exc:
@@ -175,7 +180,7 @@ def invitation_accept(request: OrgRequest, token: str) -> HttpResponse:
     return render(request, "bizops/invitation_accept.html", {"invitation": invitation, "form": form})
 
 
-def _invitation_invalid(request: OrgRequest, exc: services.InvitationInvalid) -> HttpResponse:
+def _invitation_invalid(request: HttpRequest, exc: services.InvitationInvalid) -> HttpResponse:
     title, advice = INVALID_REASONS[exc.reason]
     context = {"title": title, "advice": advice, "reason": exc.reason}
     return render(request, "bizops/invitation_invalid.html", context, status=INVALID_STATUS[exc.reason])
@@ -232,6 +237,7 @@ def team_detail(request: OrgRequest, team_id: int) -> HttpResponse:
     status = 200
     if request.method == "POST":
         require(request.membership, "teams_manage")
+        assert form is not None and member_form is not None  # made above for whoever may manage teams
         action = request.POST.get("action")
         try:
             if action == "update" and form.is_valid():

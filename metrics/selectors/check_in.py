@@ -114,6 +114,7 @@ def check_in_items(*, membership: Membership, today: date | None = None) -> Chec
             .filter(rank=1)
             .only("key_result", "value", "confidence", "created_at")
         ):
+            assert check_in.key_result_id is not None  # filtered on key_result__in
             last[check_in.key_result_id] = check_in
     for kr in key_results:
         kr.previous = last.get(kr.pk)
@@ -121,6 +122,7 @@ def check_in_items(*, membership: Membership, today: date | None = None) -> Chec
         kr.percent = round(kr.progress * 100)
         kr.kpi_period = None
         if kr.kpi_id is not None:
+            assert kr.kpi is not None  # kpi_id is set
             begin, end = key_result_period(
                 kr.objective.start_date, kr.objective.due_date, kr.plan.period_start, kr.plan.period_end
             )

@@ -69,6 +69,7 @@ def dashboard(
     shown = {o.pk for o in objectives}  # a set: a list made this loop quadratic on big plans
     at_risk = []
     for tree in trees:
+        assert tree.progress is not None  # plan_trees computes the roll-up (``with_progress``)
         for o in tree.objectives.values():
             if o.pk not in shown:
                 continue
@@ -89,7 +90,8 @@ def dashboard(
         .annotate(total=Window(Count("pk")))
         .order_by("due_date", "pk")[:limit]
     )
-    overdue_count = overdue[0].total if overdue else 0
+    # ``total`` comes from the annotate() above; StepQuerySet is not generic, so the stubs lose it.
+    overdue_count = overdue[0].total if overdue else 0  # type: ignore[attr-defined]
     kpis = KPI.objects.filter(organization=organization).select_related("owner__user").order_by("name")
     if team is not None:
         kpis = kpis.filter(objectives__team=team).distinct()
@@ -155,6 +157,7 @@ def _missing_check_ins(objectives: list[Objective], checked: set[int]) -> list[t
         ):
             continue
         by_owner[o.owner_id].append(o)
+        assert o.owner is not None  # owner_id is set
         owners[o.owner_id] = o.owner
     return sorted(((owners[k], v) for k, v in by_owner.items()), key=lambda pair: pair[0].user.display_name)
 

@@ -7,6 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import F, FilteredRelation, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
@@ -32,6 +33,9 @@ from ..rules import (
     last_periods,
     period_label,
 )
+
+if TYPE_CHECKING:
+    from django.utils.safestring import SafeString
 
 SPARK_PERIODS = 12
 
@@ -110,6 +114,11 @@ class KPIRow:
     series: list[tuple[date, Decimal | None, Decimal]] = field(default_factory=list)  # period, value, target
     latest: Measurement | None = None
     status: Status | None = None
+    if TYPE_CHECKING:  # set by the views on some rows only, so no default and no dataclass field at runtime
+        spark: SafeString = field(init=False)  # charts.sparkline of the series
+        may_record: bool = field(init=False)
+        just_saved: str = field(init=False)
+        error: str = field(init=False)
 
     @property
     def latest_target(self) -> Decimal:
@@ -151,6 +160,7 @@ def kpi_rows(*, kpis: list[KPI], today: date | None = None, periods: int = SPARK
         .only("kpi", "period_start", "value", "recorded_at")
     )
     by_kpi: dict[int, dict[date, Measurement]] = defaultdict(dict)
+    m: Measurement | None  # a ranked row here, then a period's measurement or None below
     for m in latest_rows:
         by_kpi[m.kpi_id][m.period_start] = m
     oldest = min(last_periods(k.frequency, today, periods)[0] for k in kpis)

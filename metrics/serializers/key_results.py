@@ -50,7 +50,7 @@ class KeyResultSerializer(serializers.ModelSerializer):
     direction = KeyResultDirectionField(read_only=True)
     progress = serializers.SerializerMethodField(help_text="Percent of the way from start to target (0–100).")
     progress_detail = serializers.SerializerMethodField(help_text="Why, e.g. “3 of 5 (from 0)”.")
-    kpi = serializers.PrimaryKeyRelatedField(
+    kpi: serializers.PrimaryKeyRelatedField[KPI] = serializers.PrimaryKeyRelatedField(
         read_only=True,
         allow_null=True,
         help_text="The KPI that measures it: `current` follows the KPI's latest value in the objective's "
@@ -166,7 +166,7 @@ class CheckInSerializer(serializers.ModelSerializer):
 TARGET_FIELDS = [choice.value for choice in CheckIn.Target]
 ON_TARGET = {"key_result": "on a key result", "objective": "on an objective", "step": "on a step"}
 # The value each target takes. The others are refused, so a misdirected field is never silently dropped.
-CHECK_IN_VALUE = {
+CHECK_IN_VALUE: dict[str, str | None] = {
     CheckIn.Target.KEY_RESULT: "value",
     CheckIn.Target.OBJECTIVE: None,
     CheckIn.Target.STEP: "status",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework import serializers
@@ -44,7 +44,7 @@ from .fields import (
 
 class KPIStatusSerializer(serializers.Serializer):
     key = KPIStatusField(read_only=True, help_text="Green, amber, red, or none without a measurement.")
-    label = serializers.CharField(read_only=True, help_text="The status in words, e.g. “At risk”.")
+    label = serializers.CharField(read_only=True, help_text="The status in words, e.g. “At risk”.")  # type: ignore[assignment]  # a field named like a serializer attribute: DRF's metaclass moves it off the class
     reason = serializers.CharField(read_only=True, help_text="Why, e.g. “80 is below the amber line of 85.”")
 
 
@@ -57,7 +57,7 @@ class LatestMeasurementSerializer(serializers.Serializer):
 
 class KPISerializer(serializers.ModelSerializer):
     owner = PersonSerializer(read_only=True, allow_null=True)
-    objectives = serializers.PrimaryKeyRelatedField(
+    objectives: serializers.PrimaryKeyRelatedField[Objective] = serializers.PrimaryKeyRelatedField(
         many=True, read_only=True, help_text="The objectives this KPI tells about."
     )
     unit = KPIUnitField(read_only=True)
@@ -90,7 +90,7 @@ class KPISerializer(serializers.ModelSerializer):
 
 class KPIPointSerializer(serializers.Serializer):
     period = serializers.DateField(read_only=True, help_text="The period's first day.")
-    label = serializers.CharField(read_only=True, help_text="E.g. “Mar 2027”, “Q1 2027”.")
+    label = serializers.CharField(read_only=True, help_text="E.g. “Mar 2027”, “Q1 2027”.")  # type: ignore[assignment]  # a field named like a serializer attribute: DRF's metaclass moves it off the class
     value = decimal_output(allow_null=True, help_text="Null when nothing was recorded for the period.")
     target = decimal_output()
     status = KPIStatusField(read_only=True, allow_null=True, help_text="Null when there is no value.")
@@ -165,7 +165,7 @@ class KPIDetailQuerySerializer(QuerySerializer):
 
 class MeasurementSerializer(serializers.ModelSerializer):
     period = serializers.DateField(source="period_start", read_only=True, help_text="The period's first day.")
-    label = serializers.SerializerMethodField(help_text="The period in words, e.g. “Mar 2027”.")
+    label = serializers.SerializerMethodField(help_text="The period in words, e.g. “Mar 2027”.")  # type: ignore[assignment]  # a field named like a serializer attribute: DRF's metaclass moves it off the class
     recorded_by = UserRefSerializer(read_only=True, allow_null=True)
     corrects = serializers.IntegerField(
         source="corrects_id",
@@ -230,7 +230,7 @@ class MeasurementImportSerializer(StrictSerializer):
     def validate_file(self, upload: UploadedFile) -> UploadedFile:
         if not (upload.name or "").lower().endswith(".csv"):
             raise serializers.ValidationError("Upload a .csv file.")
-        if upload.size > MAX_IMPORT_BYTES:
+        if cast(int, upload.size) > MAX_IMPORT_BYTES:  # an uploaded file always has its size
             raise serializers.ValidationError("The file is larger than 1 MB.")
         return upload
 
@@ -249,7 +249,7 @@ class ImportRowErrorSerializer(serializers.Serializer):
 
 # The error body of a refused import: the usual one, with each wrong row.
 class ImportErrorSerializer(ErrorSerializer):
-    errors = ImportRowErrorSerializer(
+    errors = ImportRowErrorSerializer(  # type: ignore[assignment]  # a field named like a serializer attribute: DRF's metaclass moves it off the class
         many=True,
         required=False,
         help_text="Each wrong row; nothing was saved. Absent when the file itself was refused.",

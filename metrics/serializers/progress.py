@@ -16,7 +16,7 @@ from .fields import ProgressPartKindField
 
 
 class ProgressPartSerializer(serializers.Serializer):
-    label = serializers.CharField(read_only=True, help_text="The part's title.")
+    label = serializers.CharField(read_only=True, help_text="The part's title.")  # type: ignore[assignment]  # a field named like a serializer attribute: DRF's metaclass moves it off the class
     kind = ProgressPartKindField(read_only=True)
     node_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="The id of that node.")
     percent = serializers.IntegerField(read_only=True, help_text="0–100.")
@@ -76,6 +76,7 @@ def _part(part: Part) -> dict[str, Any]:
 def plan_progress(tree: PlanTree) -> dict[str, Any]:
     """The roll-up of a loaded tree (``planning.selectors.plan_tree``) as plain data, in tree order."""
     progress = tree.progress
+    assert progress is not None  # the tree was read with its roll-up (``with_progress``)
     milestones = tree.milestones
     return {
         "plan": _figure(tree.plan, progress.plan),

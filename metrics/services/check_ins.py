@@ -118,6 +118,7 @@ def check_in_key_result(
             )
     if errors:
         raise ValidationError(errors)
+    assert number is not None  # _decimal (required) returns None only with an error
     previous_value = current.current
     if kpi is not None:
         _measurement_write(
@@ -205,6 +206,7 @@ def check_in_step(
 def _check_in_created(check_in: CheckIn, actor: Membership) -> None:
     """What every check-in does once saved: the webhook, and its audit event (same transaction)."""
     target = check_in.key_result or check_in.objective or check_in.step
+    assert target is not None  # check_in_one_target: exactly one is set
     data = {
         "check_in": {
             "id": check_in.pk,
@@ -222,8 +224,9 @@ def _check_in_created(check_in: CheckIn, actor: Membership) -> None:
     emit(organization=actor.organization, event="check_in.created", data=data)
     # On the audit trail as a change of what it checks in on: the confidence, and a key result's value.
     changes = {"confidence": [None, Confidence(check_in.confidence).label]}
-    if check_in.key_result is not None and check_in.previous_value != target.current:
-        changes = {"current": [display(check_in.previous_value), display(target.current)], **changes}
+    key_result = check_in.key_result  # the target, when it is a key result
+    if key_result is not None and check_in.previous_value != key_result.current:
+        changes = {"current": [display(check_in.previous_value), display(key_result.current)], **changes}
     audit(
         actor,
         kind=check_in.target,

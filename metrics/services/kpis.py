@@ -3,7 +3,7 @@ the key results a KPI measures following it. Every write records its audit event
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -215,13 +215,14 @@ def _measurement_write(*, actor: Membership, kpi: KPI, period: date, value: Any,
     number = _decimal(value, "value", errors)
     if period is None:
         errors["period"] = "Choose the period."
-    elif period > timezone.localdate() + timezone.timedelta(days=366):
+    elif period > timezone.localdate() + timedelta(days=366):
         errors["period"] = "That period is more than a year away."
     note = (note or "").strip()
     if len(note) > 2000:
         errors["note"] = "Keep the note under 2,000 characters."
     if errors:
         raise ValidationError(errors)
+    assert number is not None  # _decimal (required) returns None only with an error
     start = period_start(kpi.frequency, period)
     # Lock the KPI row: two people correcting the same period at once both land, one after the other.
     KPI.objects.select_for_update().filter(pk=kpi.pk).first()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import template
 from django.utils.safestring import mark_safe
-from django.utils.timezone import template_localtime
+from django.utils.timezone import template_localtime  # type: ignore[attr-defined]  # in Django, not in django-stubs
 
 from bizops.templatetags.ui import date, esc, two_places
 

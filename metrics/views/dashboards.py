@@ -85,6 +85,7 @@ def plan_summary(request: OrgRequest, plan_id: int) -> HttpResponse:
     """The end-of-cycle summary: progress, key results, scores and how much the team checked in."""
     plan = load_plan(request, plan_id)
     tree = plan_tree(plan=plan, step_rows=True)
+    assert tree.progress is not None  # plan_tree computes the roll-up (``with_progress``)
     scores = {s.objective_id: s for s in ObjectiveScore.objects.filter(plan=plan)}
     krs: dict[int, list] = {}
     for kr in KeyResult.objects.filter(plan=plan).select_related("owner__user").order_by("position", "pk"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -39,7 +40,7 @@ def plan_upload(request: OrgRequest) -> HttpResponse:
         if (
             upload is None
             or not (upload.name or "").lower().endswith(".json")
-            or upload.size > MAX_IMPORT_BYTES
+            or cast(int, upload.size) > MAX_IMPORT_BYTES  # an uploaded file always has its size
         ):
             errors = {"file": ["Upload a .json plan file of at most 5 MB."]}
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from typing import cast
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -98,7 +99,7 @@ KPIS = OrgObjects(lambda: KPI.objects.select_related("owner__user"))
 
 @org_view("kpi_view")
 def kpi_detail(request: OrgRequest, kpi_id: int) -> HttpResponse:
-    kpi = KPIS.get_or_404(request.org, kpi_id)
+    kpi = cast(KPI, KPIS.get_or_404(request.org, kpi_id))
     return _render_detail(request, kpi, MeasurementForm(initial={"period": timezone.localdate()}))
 
 
@@ -139,7 +140,7 @@ def _render_detail(request: OrgRequest, kpi: KPI, form: MeasurementForm, status:
 @org_view("kpi_record")
 @require_POST
 def measurement_create(request: OrgRequest, kpi_id: int) -> HttpResponse:
-    kpi = KPIS.get_or_404(request.org, kpi_id)
+    kpi = cast(KPI, KPIS.get_or_404(request.org, kpi_id))
     form = MeasurementForm(request.POST)
     if form.is_valid():
         try:
@@ -163,7 +164,8 @@ def measurement_create(request: OrgRequest, kpi_id: int) -> HttpResponse:
         row = selectors.kpi_rows(kpis=[kpi])[0]
         _decorate([row])
         row.may_record = True
-        row.error = " ".join(e for errors in form.errors.values() for e in errors)
+        # An ErrorList gives its messages (str), not the ValidationErrors the stubs type its items as.
+        row.error = " ".join(cast(str, e) for errors in form.errors.values() for e in errors)
         return render(request, "metrics/kpi_list.html#kpi-row", {"row": row}, status=400)
     return _render_detail(request, kpi, form, status=400)
 

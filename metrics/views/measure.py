@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -28,7 +30,7 @@ KEY_RESULTS = OrgObjects(lambda: KeyResult.objects.select_related("objective", "
 
 
 def _objective(request: OrgRequest, objective_id: int) -> Objective:
-    objective = OBJECTIVES.get_or_404(request.org, objective_id)
+    objective = cast(Objective, OBJECTIVES.get_or_404(request.org, objective_id))
     objective.plan.organization = request.org
     objective.plan.can_edit = can_edit_plan(request.membership, objective.plan)
     return objective
@@ -108,7 +110,7 @@ def objective_check_in(request: OrgRequest, objective_id: int) -> HttpResponse:
 @org_view("plan_view")
 def key_result_detail(request: OrgRequest, key_result_id: int) -> HttpResponse:
     """Check in on a key result, seeing the previous check-in and the trend while writing."""
-    kr = KEY_RESULTS.get_or_404(request.org, key_result_id)
+    kr = cast(KeyResult, KEY_RESULTS.get_or_404(request.org, key_result_id))
     kr.plan.organization = request.org
     kr.plan.can_edit = can_edit_plan(request.membership, kr.plan)
     owner_id = kr.owner_id or kr.objective.owner_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from django.db.models import Model, QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -42,7 +42,10 @@ NODE_RELATED: dict[type[Model], tuple[str, ...]] = {
 }
 
 
-def node_for(organization: Organization, model: type[Node], pk: int) -> Node:
+N = TypeVar("N", bound=Node)  # one kind of node, or any of them
+
+
+def node_for(organization: Organization, model: type[N], pk: int) -> N:
     return org_object_or_404(model.objects.select_related(*NODE_RELATED[model]), organization, pk=pk)
 
 

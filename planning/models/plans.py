@@ -8,13 +8,17 @@ based on an older version is refused, never silently overwritten.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
 from bizops.models import Membership, Organization, Team, User
+
+if TYPE_CHECKING:
+    from ..progress import Figure, Part
+    from ..selectors.trees import StepRow
 
 
 class PlanStatus(models.TextChoices):
@@ -171,6 +175,12 @@ class Plan(models.Model):
 
     kind = "plan"
 
+    # Set on loaded instances, never stored (annotations only: Django ignores them).
+    can_edit: bool  # the caller's rights: planning.views.common.load_plan
+    waiting_days: int  # how long it has waited for approval: metrics.reminders
+    can_edit_tree: bool  # planning.views.common.load_plan
+    allowed_actions: list[str]  # planning.selectors.review.plan_actions_for, by its callers
+
     class Meta:
         ordering = ["-period_start", "title"]
         constraints = [
@@ -224,6 +234,13 @@ class Milestone(Node):
 
     kind = "milestone"
 
+    # Set on loaded instances, never stored (annotations only: Django ignores them).
+    children: list[Objective]  # planning.selectors.trees.plan_trees
+    figure: Figure  # the map: planning.views.tree._decorate
+    url: str  # planning.views.tree._decorate
+    why_url: str  # planning.views.tree._decorate
+    child_count: int  # the editor: planning.views.tree
+
     class Meta:
         ordering = ["position", "pk"]
         indexes = [models.Index(fields=["plan", "position"])]
@@ -246,6 +263,21 @@ class Objective(Node):
     objects = ObjectiveQuerySet.as_manager()
 
     kind = "objective"
+
+    # Set on loaded instances, never stored (annotations only: Django ignores them).
+    # Steps as ``StepRow``s when the tree was read with ``step_rows``: planning.selectors.trees.plan_trees
+    children: list[ActionStep | StepRow]
+    step_count: int  # planning.selectors.trees.plan_trees (``step_rows_up_to``), planning.views.tree
+    figure: Figure  # the map: planning.views.tree._decorate
+    health: tuple[str, str, str]  # a ``planning.progress.HEALTH`` entry: planning.views.tree._decorate
+    health_key: str  # on the dashboard: metrics.selectors.dashboards
+    confidence: str | None  # the last check-in's, on the dashboard: metrics.selectors.dashboards
+    url: str  # planning.views.tree._decorate
+    why_url: str  # planning.views.tree._decorate
+    steps_url: str  # planning.views.tree._decorate
+    measures_url: str  # planning.views.tree._decorate
+    kr_parts: list[Part]  # planning.views.tree._decorate
+    child_count: int  # the editor: planning.views.tree
 
     class Meta:
         ordering = ["position", "pk"]
@@ -277,6 +309,11 @@ class ActionStep(Node):
     objects = StepQuerySet.as_manager()
 
     kind = "step"
+
+    # Set on loaded instances, never stored (annotations only: Django ignores them).
+    done_this_period: bool  # a recurring step checked off now: planning.selectors, planning.views.work
+    occurrence: date | None  # the period a check-in is for: metrics.selectors.check_in
+    done_link: str  # the one-click "done" link of an overdue-step email: metrics.reminders
 
     class Meta:
         verbose_name = "action step"

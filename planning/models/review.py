@@ -127,6 +127,9 @@ class PlanApprover(models.Model):
     round = models.PositiveIntegerField()
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="plans_to_review")
 
+    # This round's decision, set on loaded instances (planning.selectors.review.review_state); not stored.
+    decision: Approval | None
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["plan", "round", "membership"], name="approver_once_per_round")

@@ -15,7 +15,7 @@ from datetime import date
 from typing import ClassVar
 
 from ..models import ActionStep, Milestone, Objective, Plan
-from .trees import PlanTree
+from .trees import ContentTree, PlanTree
 
 
 class ContentRow:
@@ -25,6 +25,7 @@ class ContentRow:
     __slots__ = ()
     id: int
     title: str
+    position: int
     COLUMNS: ClassVar[tuple[str, ...]] = ()
     ATTRS: ClassVar[tuple[str, ...]] = ()
 
@@ -106,7 +107,7 @@ class StepContentRow(ContentRow):
         self.assignee_name = (self.assignee_name or self.assignee_email or None) if self.assignee_id else None
 
 
-def content_tree(*, plan: Plan, objective_ids: list[int] | None = None) -> PlanTree:
+def content_tree(*, plan: Plan, objective_ids: list[int] | None = None) -> ContentTree:
     """The plan's content in map order, no roll-up: milestones, objectives and steps as rows, each
     with ``.children``. Every snapshot that is compared or hashed is built from this one shape, so
     the same content gives the same digest. ``objective_ids`` reads only those objectives' branches

@@ -169,16 +169,24 @@ def node_comments(*, plan: Plan, kind: str, node_id: int) -> QuerySet[Comment]:
     )
 
 
-NODE_MODELS = {NodeKind.MILESTONE: Milestone, NodeKind.OBJECTIVE: Objective, NodeKind.STEP: ActionStep}
+# Keyed by ``NodeKind`` (a ``str``): looked up by the kind in the URL.
+NODE_MODELS: dict[str, type[Milestone] | type[Objective] | type[ActionStep]] = {
+    NodeKind.MILESTONE: Milestone,
+    NodeKind.OBJECTIVE: Objective,
+    NodeKind.STEP: ActionStep,
+}
 
 
 def node_get(*, plan: Plan, kind: str, node_id) -> Milestone | Objective | ActionStep:
     """A node of this plan by kind and id; anything else (another plan, another org) is 404."""
+    from django.core.exceptions import ObjectDoesNotExist
     from django.http import Http404
 
     model = NODE_MODELS.get(kind)
     if model is None:
         raise Http404("No such kind of node.")
+    # Typed apart: mypy refuses a union of exception classes (the three models') in ``except``.
+    does_not_exist: type[ObjectDoesNotExist] = model.DoesNotExist
     related = {
         "milestone": ["owner__user"],
         "objective": ["owner__user", "team", "milestone"],
@@ -188,7 +196,7 @@ def node_get(*, plan: Plan, kind: str, node_id) -> Milestone | Objective | Actio
         node = model.objects.select_related(*related).get(
             plan=plan, organization_id=plan.organization_id, pk=int(node_id)
         )
-    except (model.DoesNotExist, ValueError, TypeError):
+    except (does_not_exist, ValueError, TypeError):
         raise Http404("No such node in this plan.") from None
     node.plan = plan
     return node

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 
 from .content import content_tree
-from .trees import PlanTree
+from .trees import ContentTree
 
 # --- Review and delegation ----------------------------------------------------------------------------
 
@@ -200,7 +200,7 @@ class PlanReview:
     approvers asked for changes."""
 
     plan: Plan
-    tree: PlanTree
+    tree: ContentTree
     readiness: Readiness
     approvers: list[PlanApprover]  # the current round's, each with ``.decision`` (an Approval or None)
     decisions: dict[int, Approval]  # user id -> this round's decision

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
-from typing import NamedTuple
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Generic, NamedTuple, TypeAlias, TypeVar
 
 from django.db.models import Case, Count, FilteredRelation, Q, QuerySet, When
 from django.utils import timezone
@@ -21,6 +21,7 @@ from ..models import (
     StepStatus,
 )
 from ..progress import (
+    Part,
     Rollup,
     StepTally,
     contributions,
@@ -29,6 +30,9 @@ from ..progress import (
     step_part,
     window_floor,
 )
+
+if TYPE_CHECKING:
+    from .content import MilestoneRow, ObjectiveRow, StepContentRow
 
 # What ``StepRow`` reads of a step, in this order; the assignee's name and email follow, from a join.
 STEP_ROW_FIELDS = (
@@ -62,6 +66,26 @@ class StepRow:
     """
 
     __slots__ = (*STEP_ROW_FIELDS, "assignee_name", "plan", "done_this_period", "part", "overdue", "url")
+    # ``STEP_ROW_FIELDS``, set from the row in ``__init__``:
+    id: int
+    plan_id: int
+    objective_id: int
+    title: str
+    notes: str
+    assignee_id: int | None
+    due_date: date | None
+    recurrence: str
+    status: str
+    completed_at: datetime | None
+    position: int
+    version: int
+    # Then the others (``plan_trees`` and the map's ``planning.views.tree._decorate``):
+    assignee_name: str
+    plan: Plan
+    done_this_period: bool
+    part: Part
+    overdue: bool
+    url: str
 
     def __init__(self, row: tuple) -> None:
         for name, value in zip(STEP_ROW_FIELDS, row, strict=False):
@@ -84,12 +108,20 @@ class StepRow:
         return _RECURRENCE_LABELS.get(self.recurrence, self.recurrence)
 
 
+# A tree's nodes: model instances from ``plan_trees`` (its steps may be ``StepRow``s), or rows from
+# ``content_tree`` (``planning.selectors.content``). Covariant: code that reads either kind takes an
+# ``AnyPlanTree``; only the function that builds a tree changes it.
+_M = TypeVar("_M", bound="Milestone | MilestoneRow", covariant=True)
+_O = TypeVar("_O", bound="Objective | ObjectiveRow", covariant=True)
+_S = TypeVar("_S", bound="ActionStep | StepRow | StepContentRow", covariant=True)
+
+
 @dataclass
-class PlanTree:
+class PlanTree(Generic[_M, _O, _S]):
     plan: Plan
-    milestones: list[Milestone]
-    objectives: dict[int, Objective] = field(default_factory=dict)
-    steps: dict[int, ActionStep] = field(default_factory=dict)
+    milestones: list[_M]
+    objectives: dict[int, _O] = field(default_factory=dict)
+    steps: dict[int, _S] = field(default_factory=dict)
     completions: dict[int, set[date]] = field(default_factory=dict)
     progress: Rollup | None = None
     # ``step_tallies``: objective id -> its steps counted, not loaded (``steps`` is then empty).
@@ -103,6 +135,15 @@ class PlanTree:
         return len(self.milestones) + len(self.objectives) + len(self.steps)
 
 
+# What ``plan_trees`` returns, what ``content_tree`` returns, and either (for the roll-up, snapshots
+# and readiness, which read both).
+ModelTree: TypeAlias = "PlanTree[Milestone, Objective, ActionStep | StepRow]"
+ContentTree: TypeAlias = "PlanTree[MilestoneRow, ObjectiveRow, StepContentRow]"
+AnyPlanTree: TypeAlias = (
+    "PlanTree[Milestone | MilestoneRow, Objective | ObjectiveRow, ActionStep | StepRow | StepContentRow]"
+)
+
+
 def plan_tree(
     *,
     plan: Plan,
@@ -111,7 +152,7 @@ def plan_tree(
     step_rows: bool = False,
     step_rows_up_to: int | None = None,
     objective_ids: list[int] | None = None,
-) -> PlanTree:
+) -> ModelTree:
     """Milestones, objectives and steps of a plan, each with ``.children``, plus the roll-up."""
     return plan_trees(
         plans=[plan],
@@ -132,7 +173,7 @@ def plan_trees(
     step_tallies: bool = False,
     step_rows_up_to: int | None = None,
     objective_ids: list[int] | None = None,
-) -> list[PlanTree]:
+) -> list[ModelTree]:
     """The trees of several plans at once, in the same fixed number of queries as one.
 
     One query per level (milestones, objectives, steps), one for recent completions of recurring
@@ -170,13 +211,16 @@ def plan_trees(
         milestones_qs = milestones_qs.only(*MILESTONE_READ_FIELDS, *OWNER_NAME_FIELDS)
         objectives_qs = objectives_qs.only(*OBJECTIVE_READ_FIELDS, *OWNER_NAME_FIELDS, "team__name")
     if step_rows_up_to is not None:
-        objectives_qs = objectives_qs.annotate(step_count=_count(ActionStep, "objective"))
+        # The stubs refuse to annotate a name the model declares; ``Objective.step_count`` is declared
+        # (no field, nothing stored) for this very annotation.
+        objectives_qs = objectives_qs.annotate(step_count=_count(ActionStep, "objective"))  # type: ignore[no-redef]
     milestones = list(milestones_qs.order_by("position", "pk"))
     objectives = list(objectives_qs.order_by("position", "pk"))
     if step_rows_up_to is not None and sum(o.step_count for o in objectives) > step_rows_up_to:
         step_tallies = True
     completions: dict[int, set[date]] = defaultdict(set)
     tallies: dict[int, StepTally] = {}
+    steps: list[ActionStep | StepRow]
     if step_tallies:
         steps = []
         tallies = _step_tallies(steps_qs, by_id, today)
@@ -198,25 +242,25 @@ def plan_trees(
     else:
         steps = list(steps_qs.select_related("assignee__user"))
     if not step_rows and any(step.is_recurring for step in steps):
-        rows = completions_qs.filter(
+        completion_rows = completions_qs.filter(
             step__recurrence__in=["daily", "weekly", "monthly"],
             period_start__gte=window_floor(today),
         ).values_list("step_id", "period_start")
-        for step_id, period_start in rows:
+        for step_id, period_start in completion_rows:
             completions[step_id].add(period_start)
 
     by_milestone: dict[int, list[Objective]] = defaultdict(list)
     for objective in objectives:
         objective.plan = by_id[objective.plan_id]
         by_milestone[objective.milestone_id].append(objective)
-    by_objective: dict[int, list[ActionStep]] = defaultdict(list)
+    by_objective: dict[int, list[ActionStep | StepRow]] = defaultdict(list)
     for step in steps:
         step.plan = by_id[step.plan_id]
         step.done_this_period = step.is_recurring and occurrence_start(
             step.recurrence, today
         ) in completions.get(step.pk, ())
         by_objective[step.objective_id].append(step)
-    trees = {
+    trees: dict[int, ModelTree] = {
         plan.pk: PlanTree(
             plan=plan, milestones=[], completions=completions, partial=objective_ids is not None
         )

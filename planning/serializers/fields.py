@@ -4,8 +4,8 @@ organization, and the input bases every request body and query string goes throu
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any, ClassVar
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
@@ -124,6 +124,7 @@ class OrgScopedField(serializers.PrimaryKeyRelatedField):
     def get_queryset(self) -> QuerySet:
         organization = self.context.get("organization")
         queryset = super().get_queryset()
+        assert queryset is not None  # given in ``__init__``
         if organization is None:
             return queryset.none()
         return _with_related(queryset.filter(organization=organization), self.related)
@@ -134,6 +135,7 @@ class OrgScopedField(serializers.PrimaryKeyRelatedField):
         organization = self.context.get("organization")
         if organization is None or self.pk_field is not None:
             return super().to_internal_value(data)
+        assert self.queryset is not None  # given in ``__init__``
         model = self.queryset.model
         try:
             # (``null`` inside a list of ids reaches here: DRF checks emptiness of the list only.)
@@ -244,7 +246,8 @@ class InputSerializer(serializers.Serializer):
         try:
             value = super().to_internal_value(checked)
         except serializers.ValidationError as exc:
-            raise serializers.ValidationError({**exc.detail, **errors}) from None
+            # A serializer's own errors are per field: a dict (the data is a mapping, checked above).
+            raise serializers.ValidationError({**cast("dict[str, Any]", exc.detail), **errors}) from None
         if errors:
             raise serializers.ValidationError(errors)
         return value
@@ -334,9 +337,9 @@ class QuerySerializer(InputSerializer):
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if isinstance(data, QueryDict):
-            repeated = {
-                name: ["Send this parameter once."] for name in self.fields if len(data.getlist(name)) > 1
-            }
+            # A ``BindingDict`` iterates its names, as any mapping (the stubs say fields).
+            names = cast(Iterable[str], self.fields)
+            repeated = {name: ["Send this parameter once."] for name in names if len(data.getlist(name)) > 1}
             if repeated:
                 raise serializers.ValidationError(repeated)
             data = data.dict()

@@ -4,7 +4,7 @@ They check only the shape of a request and hand plain values to a service, which
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework import serializers
 
@@ -29,6 +29,9 @@ from .fields import (
     member_field,
 )
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 # --- Input: plans -----------------------------------------------------------------------------------
 # Lengths are the models' (titles) or the services' (texts); the messages are the services' own, so the
 # schema's bounds and the answer to a request past them are one rule.
@@ -44,8 +47,11 @@ def title_field(blank_message: str, *, name: str = "title", **kwargs: Any) -> se
 
 def long_text_field(limit: int | None = None, *, what: str = "this", **kwargs: Any) -> TextField:
     """Optional multi-line text, up to ``limit`` characters."""
-    messages = {"max_length": f"Keep {what} under {limit:,} characters."} if limit else {}
-    return TextField(allow_blank=True, required=False, max_length=limit, error_messages=messages, **kwargs)
+    messages: dict[str, StrOrPromise] = (
+        {"max_length": f"Keep {what} under {limit:,} characters."} if limit else {}
+    )
+    # ``max_length=None`` is DRF's own default (no limit); the stubs take an int only.
+    return TextField(allow_blank=True, required=False, max_length=limit, error_messages=messages, **kwargs)  # type: ignore[arg-type]
 
 
 def weight_field(help_text: str) -> serializers.IntegerField:

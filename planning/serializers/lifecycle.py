@@ -88,7 +88,8 @@ class PlanStateSerializer(PlanInReviewSerializer):
 
 class PlanTransitionSerializer(serializers.ModelSerializer):
     action = PlanActionField(read_only=True)
-    label = serializers.CharField(source="action_label", read_only=True)
+    # DRF's metaclass takes declared fields off the class: ``label`` here is a field, not ``Field.label``.
+    label = serializers.CharField(source="action_label", read_only=True)  # type: ignore[assignment]
     from_status = PlanStatusField(read_only=True)
     to_status = PlanStatusField(
         read_only=True, help_text="The same as `from_status` for an approval that was not the last needed."
@@ -188,7 +189,8 @@ class BaselineNodeChangeSerializer(serializers.Serializer):
     kind = PlanNodeKindField(read_only=True)
     id = serializers.IntegerField(read_only=True)
     title = serializers.CharField(read_only=True, help_text="Its title now (or when it was removed).")
-    fields = _before_after("For `changed`: `[before, after]` per field.")
+    # Declared fields leave the class (DRF's metaclass): this is a field named ``fields``, not ``.fields``.
+    fields = _before_after("For `changed`: `[before, after]` per field.")  # type: ignore[assignment]
     detail = serializers.CharField(
         read_only=True, help_text="For `moved`: from which parent to which, or `reordered`."
     )
@@ -257,13 +259,14 @@ class SnapshotPlanSerializer(serializers.Serializer):
 class SnapshotNodeSerializer(serializers.Serializer):
     kind = PlanNodeKindField(read_only=True)
     id = serializers.IntegerField(read_only=True)
-    parent = serializers.IntegerField(
+    # Declared fields leave the class (DRF's metaclass): a field named ``parent``, not ``Field.parent``.
+    parent = serializers.IntegerField(  # type: ignore[assignment]
         read_only=True,
         allow_null=True,
         help_text="The milestone or objective above it; null for a milestone.",
     )
     position = serializers.IntegerField(read_only=True)
-    fields = serializers.DictField(
+    fields = serializers.DictField(  # type: ignore[assignment]  # a field named ``fields`` (as above)
         child=serializers.JSONField(),
         read_only=True,
         help_text="As approved; people and teams by name. "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -205,7 +205,11 @@ class PlanTreeSerializer(PlanSerializer):
 
     @extend_schema_field(TreeMilestoneSerializer(many=True))
     def get_milestones(self, plan: Plan) -> list[dict]:
-        return TreeMilestoneSerializer(self.context["tree"].milestones, many=True, context=self.context).data
+        # ``many=True`` makes a list serializer: its data is a list (the stubs say a dict).
+        return cast(
+            "list[dict]",
+            TreeMilestoneSerializer(self.context["tree"].milestones, many=True, context=self.context).data,
+        )
 
 
 def tree_representation(plan: Plan, tree) -> dict[str, Any]:

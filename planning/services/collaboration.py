@@ -16,7 +16,7 @@ from bizops.notifications import notify
 from bizops.roles import can
 
 from ..access import require_plan_edit
-from ..models import Comment, Milestone, NodeKind, Objective, Plan, Suggestion
+from ..models import ActionStep, Comment, Milestone, NodeKind, Objective, Plan, Suggestion
 from .common import activity_record, plan_for_write, require_editable, require_not_closed
 from .tree import milestone_create, objective_create, step_create
 
@@ -83,14 +83,17 @@ def suggestion_accept(*, actor: Membership, suggestion: Suggestion):
     current = _lock_pending(suggestion)
     plan = current.plan
     require_plan_edit(actor, plan)
+    node: Milestone | Objective | ActionStep
     if current.kind == NodeKind.MILESTONE:
         node = milestone_create(actor=actor, plan=plan, title=current.title, description=current.description)
     elif current.kind == NodeKind.OBJECTIVE:
+        assert current.milestone is not None  # the ``suggestion_has_parent`` constraint
         current.milestone.plan = plan
         node = objective_create(
             actor=actor, milestone=current.milestone, title=current.title, description=current.description
         )
     else:
+        assert current.objective is not None  # the ``suggestion_has_parent`` constraint
         current.objective.plan = plan
         node = step_create(
             actor=actor, objective=current.objective, title=current.title, notes=current.description

@@ -6,6 +6,7 @@ from __future__ import annotations
 import zoneinfo
 from collections import defaultdict
 from datetime import date, datetime
+from typing import cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -14,11 +15,12 @@ from django.utils import timezone
 
 from bizops.audit import audit_record
 from bizops.errors import Conflict, ValidationError
-from bizops.models import Membership
+from bizops.models import Membership, Team
 from bizops.notifications import notify
 
 from ..access import can_edit_plan
 from ..models import (
+    ActionStep,
     Baseline,
     Objective,
     ObjectiveScore,
@@ -92,9 +94,11 @@ def plan_close(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
     _move(plan, "close", S.CLOSED, actor, comment, closed_at=timezone.now())
     owners: dict[int, list[Objective]] = defaultdict(list)
     for objective in Objective.objects.filter(plan=plan, owner__isnull=False).select_related("owner__user"):
+        assert objective.owner_id is not None  # owner__isnull=False
         owners[objective.owner_id].append(objective)
     for objectives in owners.values():
         owner = objectives[0].owner
+        assert owner is not None  # owner__isnull=False
         notify(
             recipient=owner.user,
             template="plan_closed",
@@ -166,17 +170,20 @@ def _delegate(plan: Plan, baseline: Baseline, previous: Baseline | None) -> None
     people: dict[int, Membership] = {}
     for objective in tree.objectives.values():
         old = before.get(("objective", objective.pk))
-        if objective.team_id and (old is None or old.get("team") != objective.team.name):
-            for member in objective.team.members.select_related("user"):
+        # ``team_id`` set: ``team`` is a Team (loaded by ``plan_tree``).
+        if objective.team_id and (old is None or old.get("team") != cast(Team, objective.team).name):
+            for member in cast(Team, objective.team).members.select_related("user"):
                 objectives[member.pk].append(objective)
                 people[member.pk] = member
-        for step in objective.children:
+        # Steps as instances (read without ``step_rows``); ``assignee_id`` set: ``assignee`` is a Membership.
+        for step in cast("list[ActionStep]", objective.children):
             old_step = before.get(("step", step.pk))
             if step.assignee_id and (
-                old_step is None or old_step.get("assignee") != step.assignee.user.display_name
+                old_step is None
+                or old_step.get("assignee") != cast(Membership, step.assignee).user.display_name
             ):
                 steps[step.assignee_id].append(step)
-                people[step.assignee_id] = step.assignee
+                people[step.assignee_id] = cast(Membership, step.assignee)
     for member_id, member in people.items():
         notify(
             recipient=member.user,

@@ -7,7 +7,7 @@ dense and a move cannot race a delete of its new parent.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from django.db import transaction
 from django.db.models import Max
@@ -32,12 +32,15 @@ from .common import (
 )
 
 Node = Milestone | Objective | ActionStep
+N = TypeVar("N", bound=Node)  # one kind of node, or any of them
 
 
 class StaleEdit(Conflict):
     """The node changed since the editor loaded it. Carries the current node and what differs."""
 
-    def __init__(self, node: Node, submitted: dict[str, Any]) -> None:
+    current_version: int  # always given: the node's version now
+
+    def __init__(self, node: Node | Plan, submitted: dict[str, Any]) -> None:
         self.node = node
         self.changed = {
             name: {"current": display(getattr(node, name)), "yours": display(value)}
@@ -53,7 +56,7 @@ def _comparable(value: Any) -> Any:
     return getattr(value, "pk", value)
 
 
-def _label(node: Node) -> str:
+def _label(node: Node | Plan) -> str:
     return {"plan": "plan", "milestone": "milestone", "objective": "objective", "step": "action step"}[
         node.kind
     ]
@@ -63,16 +66,16 @@ def _lock_plan(plan: Plan) -> Plan:
     return plan_for_write(plan.pk)
 
 
-def _lock_node(model: type[Node], pk: int, *related: str) -> Node:
+def _lock_node(model: type[N], pk: int, *related: str) -> N:
     """The node re-read under its row lock (after its plan's: see ``plan_for_write``); a node
     deleted meanwhile is a 404, never a 500."""
     found = model.objects.select_for_update(of=("self",)).select_related(*related).filter(pk=pk).first()
     if found is None:
         raise Http404(f"No such {_label_of(model)}.")
-    return found
+    return cast(N, found)  # ``model``'s instance: mypy reads ``model.objects`` off the bound's union
 
 
-def _label_of(model: type[Node]) -> str:
+def _label_of(model: type[N]) -> str:
     return {Milestone: "milestone", Objective: "objective", ActionStep: "action step"}[model]
 
 
@@ -89,8 +92,8 @@ def _touch(plan: Plan) -> None:
 
 
 def _create(
-    actor: Membership, plan: Plan, model: type[Node], parent: dict[str, Any], fields: dict[str, Any]
-) -> Node:
+    actor: Membership, plan: Plan, model: type[N], parent: dict[str, Any], fields: dict[str, Any]
+) -> N:
     """Create a node at the end of its siblings: plan locked, rights and fields checked, logged."""
     plan = _lock_plan(plan)
     require_plan_edit(actor, plan)
@@ -112,7 +115,7 @@ def _create(
     )
     activity_record(plan=plan, actor=actor.user, verb="created", kind=model.kind, node=node)
     _touch(plan)
-    return node
+    return cast(N, node)  # ``model``'s instance, as in ``_lock_node``
 
 
 @transaction.atomic
@@ -134,7 +137,7 @@ def step_create(*, actor: Membership, objective: Objective, **fields: Any) -> Ac
 
 
 @transaction.atomic
-def node_update(*, actor: Membership, node: Node, version: int | None, **fields: Any) -> Node:
+def node_update(*, actor: Membership, node: N, version: int | None, **fields: Any) -> N:
     """Change a node's fields. ``version`` is what the editor saw; an older one raises ``StaleEdit``.
 
     ``version=None`` skips the check (API clients that send no precondition). The plan's status is
@@ -146,7 +149,7 @@ def node_update(*, actor: Membership, node: Node, version: int | None, **fields:
     current.plan = plan
     require_not_closed(plan)
     if isinstance(node, ActionStep) and not can_edit_plan(actor, plan):
-        if not can_update_step(actor, current, plan):
+        if not can_update_step(actor, cast(ActionStep, current), plan):  # ``node``'s kind
             raise _forbidden()
         if set(fields) - ASSIGNEE_FIELDS:
             raise ValidationError({"__all__": "You can change the status and notes of your own steps only."})
@@ -159,8 +162,8 @@ def node_update(*, actor: Membership, node: Node, version: int | None, **fields:
     if version is not None and int(version) != current.version:
         raise StaleEdit(current, cleaned)
     if current.kind == "objective":
-        start = cleaned.get("start_date", current.start_date)
-        due = cleaned.get("due_date", current.due_date)
+        start = cleaned.get("start_date", cast(Objective, current).start_date)
+        due = cleaned.get("due_date", cast(Objective, current).due_date)
         if start and due and start > due:
             raise ValidationError({"due_date": "The due date must come after the start date."})
     changes = field_changes(current, cleaned)
@@ -257,7 +260,7 @@ def _siblings(node: Node):
 
 def _renumber(nodes: list[Node]) -> None:
     """Dense positions 0..n-1; a node whose position changes gets a new version (its ETag changes)."""
-    changed = []
+    changed: list[Any] = []  # siblings, all of one kind: their model's manager takes them
     for index, sibling in enumerate(nodes):
         if sibling.position != index:
             sibling.position = index
@@ -292,7 +295,11 @@ def node_move(
         raise StaleEdit(current, {})
     old_parent = None
     if parent is not None:
-        parent_model = {"objective": Milestone, "step": Objective}.get(current.kind)
+        parent_models: dict[str, type[Milestone] | type[Objective]] = {
+            "objective": Milestone,
+            "step": Objective,
+        }
+        parent_model = parent_models.get(current.kind)
         if parent_model is None or not isinstance(parent, parent_model):
             raise ValidationError({"parent": "A milestone sits directly under the plan's goal."})
         parent = _lock_node(parent_model, parent.pk)

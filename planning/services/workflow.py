@@ -100,6 +100,7 @@ def plan_submit(
     )
     # What this round's approvers are asked to approve; a later resubmission is compared with it.
     submitted = snapshot(tree)
+    assert plan.submitted_at is not None  # set by ``_move`` above
     Submission.objects.create(
         organization_id=plan.organization_id,
         plan=plan,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -21,7 +23,7 @@ from bizops.roles import Role, can
 from .. import selectors, services
 from ..baselines import diff, snapshot
 from ..forms import DecisionForm, ReviewCommentForm, ScoreForm, SubmitForm
-from ..models import Baseline, Objective, ObjectiveScore, PlanStatus
+from ..models import Baseline, Milestone, Objective, ObjectiveScore, PlanStatus
 from .common import error_message, load_plan
 
 SIMPLE_ACTIONS = {
@@ -188,7 +190,7 @@ def plan_review_milestone(request: OrgRequest, plan_id: int, milestone_id: int) 
         return redirect("node_detail", request.org.slug, plan.pk, "milestone", milestone.pk)
     context = {
         "plan": plan,
-        "m": selectors.milestone_outline(plan=plan, milestone=milestone),
+        "m": selectors.milestone_outline(plan=plan, milestone=cast(Milestone, milestone)),
         "outline_in_full": False,
         "can_comment": request.can.plan_comment and plan.status != PlanStatus.CLOSED,
     }
@@ -248,7 +250,8 @@ def plan_transition(request: OrgRequest, plan_id: int, action: str) -> HttpRespo
                 )
             form = SubmitForm(request.POST, eligible=eligible)
             if not form.is_valid():
-                raise ValidationError(form.errors.get("approvers") or "Choose the approvers.")
+                # An ``ErrorList`` is a ``list`` (``UserList, list``); the stubs leave ``list`` out.
+                raise ValidationError(form.errors.get("approvers") or "Choose the approvers.")  # type: ignore[arg-type]
             services.plan_submit(
                 actor=actor, plan=plan, approvers=form.cleaned_data["approvers"], comment=comment
             )
@@ -345,8 +348,10 @@ def plan_scores(request: OrgRequest, plan_id: int) -> HttpResponse:
     """The end of a cycle: objectives with their progress, owners' scores and reflections."""
     plan = load_plan(request, plan_id)
     tree = selectors.plan_tree(plan=plan)
+    assert tree.progress is not None  # read with its roll-up (``with_progress``)
     scores = {s.objective_id: s for s in ObjectiveScore.objects.filter(plan=plan).select_related("scored_by")}
     errors: dict[int, ScoreForm] = {}
+    form: ScoreForm | None
     if request.method == "POST":
         objective = org_object_or_404(
             Objective.objects.filter(plan=plan), request.org, pk=request.POST.get("objective")

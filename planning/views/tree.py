@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
@@ -18,7 +20,7 @@ from bizops.requests import OrgRequest
 from .. import selectors, services
 from ..access import can_update_step
 from ..forms import NODE_FORMS, CommentForm, QuickAddForm
-from ..models import ActionStep, StepQuerySet
+from ..models import ActionStep, Milestone, Objective, StepQuerySet
 from ..progress import HEALTH, Figure, Part, health
 from .common import UrlFor, back, error_message, load_plan
 
@@ -27,12 +29,14 @@ LAZY_STEPS_ABOVE = 400
 CHILD_KIND = {"plan": "milestone", "milestone": "objective", "objective": "step"}
 
 
-def _decorate(tree: selectors.PlanTree, today, slug: str) -> None:
+def _decorate(tree: selectors.ModelTree, today, slug: str) -> None:
     """Attach progress, health and links to each node, for the map's templates.
 
     Links are built here from one ``reverse()`` per kind (``UrlFor``), not by ``{% url %}`` per node.
+    The tree is read with its roll-up and its steps as rows (``plan_tree(step_rows=True)``).
     """
     rollup = tree.progress
+    assert rollup is not None  # read with its roll-up (``with_progress``)
     plan_id = tree.plan.pk
     url = {kind: UrlFor("node_detail", slug, plan_id, kind) for kind in ("milestone", "objective", "step")}
     why = {kind: UrlFor("progress_breakdown", slug, plan_id, kind) for kind in ("milestone", "objective")}
@@ -50,10 +54,10 @@ def _decorate(tree: selectors.PlanTree, today, slug: str) -> None:
             objective.measures_url = measures_url(objective.pk)
             objective.kr_parts = [part for part in figure.parts if part.kind == "key_result"]
             for part in objective.kr_parts:
-                part.url = key_result_url(part.node_id)
+                part.url = key_result_url(cast(int, part.node_id))  # a key result's part names it
             tally = tree.step_tallies.get(objective.pk)
             objective.step_count = tally.count if tally is not None else len(objective.children)
-            for step in objective.children:
+            for step in cast("list[selectors.StepRow]", objective.children):  # read with ``step_rows``
                 step.part = rollup.steps[step.pk]
                 step.url = url["step"](step.pk)
                 step.overdue = StepQuerySet.is_overdue(step, runs=tree.plan.runs, today=today)
@@ -134,10 +138,12 @@ def node_add(request: OrgRequest, plan_id: int, kind: str, node_id: int | None =
     try:
         if child == "milestone":
             services.milestone_create(actor=request.membership, plan=plan, title=title)
-        elif child == "objective":
-            services.objective_create(actor=request.membership, milestone=parent, title=title)
-        else:
-            services.step_create(actor=request.membership, objective=parent, title=title)
+        elif child == "objective":  # ``kind`` is "milestone": ``parent`` is one
+            services.objective_create(
+                actor=request.membership, milestone=cast(Milestone, parent), title=title
+            )
+        else:  # ``kind`` is "objective": ``parent`` is one
+            services.step_create(actor=request.membership, objective=cast(Objective, parent), title=title)
     except (ValidationError, Conflict) as exc:
         messages.error(request, error_message(exc))
         return _editor_tree(request, plan, 400)
@@ -150,12 +156,12 @@ def node_edit(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> Htt
     plan = load_plan(request, plan_id)
     node = selectors.node_get(plan=plan, kind=kind, node_id=node_id)
     assignee_only = kind == "step" and not plan.can_edit
-    if assignee_only and not can_update_step(request.membership, node, plan):
+    if assignee_only and not can_update_step(request.membership, cast(ActionStep, node), plan):
         raise PermissionDenied
     if not assignee_only and not plan.can_edit:
         raise PermissionDenied
     form_class = NODE_FORMS[kind]
-    extra = {"assignee_only": assignee_only} if kind == "step" else {}
+    extra: dict[str, Any] = {"assignee_only": assignee_only} if kind == "step" else {}
     # Ids unique per node: two inline edit forms may be open in the editor at once.
     extra["auto_id"] = f"id_{kind}{node.pk}_%s"
     form = form_class(request.POST or None, instance=node, plan=plan, **extra)
@@ -303,13 +309,13 @@ def node_detail(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> H
         "breakdown": children,
         "comments": selectors.node_comments(plan=plan, kind=kind, node_id=node.pk),
         "comment_form": form,
-        "can_update": kind == "step" and can_update_step(request.membership, node, plan),
+        "can_update": kind == "step" and can_update_step(request.membership, cast(ActionStep, node), plan),
         "step_statuses": ActionStep._meta.get_field("status").choices,
     }
     return render(request, "planning/node_detail.html", context, status=status)
 
 
-def _branch(plan, kind: str, node, today) -> selectors.PlanTree:
+def _branch(plan, kind: str, node, today) -> selectors.ModelTree:
     """The part of the tree a node's figure needs: its objective's branch for a step or an objective."""
     objective_id = {"objective": "pk", "step": "objective_id"}.get(kind)
     return selectors.plan_tree(
