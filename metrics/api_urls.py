@@ -4,6 +4,8 @@ from django.urls import path
 
 from . import api
 
+app_name = "metrics_api"
+
 urlpatterns = [
     path("kpis/", api.KPIListApi.as_view(), name="api_kpi_list"),
     path("kpis/<int:pk>/", api.KPIDetailApi.as_view(), name="api_kpi_detail"),

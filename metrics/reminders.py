@@ -139,7 +139,7 @@ def send_checkin_due(
                 stamp=m.user.security_stamp,
             )
         for objective in items["objectives"]:
-            objective.link = reverse("objective_measures", args=[slug, objective.pk])
+            objective.link = reverse("metrics:objective_measures", args=[slug, objective.pk])
         sent += notify(
             recipient=m.user,
             organization=m.organization,
@@ -148,7 +148,7 @@ def send_checkin_due(
             kind="checkin_due",
             template="checkin_due",
             dedupe_key=f"checkin_due:{m.pk}:{periods[m.pk]}",
-            url=reverse("my_dashboard", args=[slug]),
+            url=reverse("metrics:my_dashboard", args=[slug]),
             context={**items, "period": periods[m.pk]},
         )
     return sent
@@ -195,7 +195,7 @@ def send_overdue_steps(
             kind="overdue_steps",
             template="overdue_steps",
             dedupe_key=f"overdue_steps:{m.pk}:{periods[m.pk]}",
-            url=reverse("my_work", args=[m.organization.slug]),
+            url=reverse("planning:my_work", args=[m.organization.slug]),
             context={"steps": steps, "today": today_by_person[m.pk]},
         )
     return sent
@@ -243,8 +243,8 @@ def send_approval_waiting(
                 kind="approval_waiting",
                 template="approval_waiting",
                 dedupe_key=f"approval_waiting:{m.pk}:{plan.pk}:{plan.review_round}:{periods[m.pk]}",
-                url=reverse("plan_review", args=[m.organization.slug, plan.pk]),
-                context={"plan": plan, "path": reverse("plan_review", args=[m.organization.slug, plan.pk])},
+                url=reverse("planning:plan_review", args=[m.organization.slug, plan.pk]),
+                context={"plan": plan, "path": reverse("planning:plan_review", args=[m.organization.slug, plan.pk])},
             )
     return sent
 
@@ -268,7 +268,7 @@ def send_manager_digest(
             kind="manager_digest",
             template="manager_digest",
             dedupe_key=f"manager_digest:{m.pk}:{periods[m.pk]}",
-            url=reverse("dashboard", args=[m.organization.slug]),
+            url=reverse("metrics:dashboard", args=[m.organization.slug]),
             context={"boards": boards, "week": periods[m.pk]},
         )
     return sent

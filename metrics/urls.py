@@ -2,6 +2,8 @@ from django.urls import path
 
 from .views import check_in, dashboards, exchange, kpis, measure
 
+app_name = "metrics"
+
 urlpatterns = [
     path("dashboard/", dashboards.organization_dashboard, name="dashboard"),
     path("me/", dashboards.my_dashboard, name="my_dashboard"),

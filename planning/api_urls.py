@@ -6,6 +6,8 @@ from . import api
 
 PLAN = "plans/<int:pk>/"
 
+app_name = "planning_api"
+
 urlpatterns = [
     path("plans/", api.PlanListApi.as_view(), name="api_plan_list"),
     path(PLAN, api.PlanDetailApi.as_view(), name="api_plan_detail"),

@@ -69,9 +69,9 @@ def getting_started(*, membership: Membership) -> list[ChecklistItem] | None:
     )
     slug = facts["slug"]
     submit_url = (
-        reverse("plan_review", args=[slug, facts["draft_id"]]) + "#ready-h"
+        reverse("planning:plan_review", args=[slug, facts["draft_id"]]) + "#ready-h"
         if facts["draft_id"]
-        else reverse("plan_list", args=[slug])
+        else reverse("planning:plan_list", args=[slug])
     )
     items = [
         ChecklistItem(
@@ -82,11 +82,11 @@ def getting_started(*, membership: Membership) -> list[ChecklistItem] | None:
         ChecklistItem("Create a team", reverse("team_list", args=[slug]), facts["has_team"]),
         ChecklistItem(
             "Start the plan from the template",
-            reverse("plan_create", args=[slug]) + "?start_from=template",
+            reverse("planning:plan_create", args=[slug]) + "?start_from=template",
             facts["has_plan"],
         ),
         ChecklistItem("Submit it for review", submit_url, facts["has_submitted"]),
-        ChecklistItem("Record the first check-in", reverse("my_work", args=[slug]), facts["has_check_in"]),
+        ChecklistItem("Record the first check-in", reverse("planning:my_work", args=[slug]), facts["has_check_in"]),
     ]
     if all(item.done for item in items):
         return None

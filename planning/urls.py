@@ -4,6 +4,8 @@ from .views import collaboration, plans, review, tree, work
 
 NODE = "plans/<int:plan_id>/nodes/<str:kind>/<int:node_id>/"
 
+app_name = "planning"
+
 urlpatterns = [
     path("", plans.overview, name="org_home"),
     path("getting-started/dismiss/", plans.getting_started_dismiss, name="getting_started_dismiss"),

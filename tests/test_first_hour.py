@@ -47,7 +47,7 @@ def test_a_lone_owner_is_told_why_no_approver_can_be_chosen_and_invites_one_in_p
     mailoutbox, django_capture_on_commit_callbacks
 ):
     org, owner, plan, client = lone_owner_with_ready_plan()
-    review_url = reverse("plan_review", args=[org.slug, plan.pk])
+    review_url = reverse("planning:plan_review", args=[org.slug, plan.pk])
 
     page = client.get(review_url)
     body = page.content.decode()
@@ -58,7 +58,7 @@ def test_a_lone_owner_is_told_why_no_approver_can_be_chosen_and_invites_one_in_p
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
-            reverse("plan_invite_approver", args=[org.slug, plan.pk]),
+            reverse("planning:plan_invite_approver", args=[org.slug, plan.pk]),
             {"email": "Mia@Example.com", "role": "manager"},
         )
     assert response.status_code == 302
@@ -81,11 +81,11 @@ def test_a_lone_owner_is_told_why_no_approver_can_be_chosen_and_invites_one_in_p
 def test_once_a_manager_joins_the_owner_submits_to_them():
     org, _owner, plan, client = lone_owner_with_ready_plan()
     manager = MembershipFactory(organization=org, role="manager")
-    page = client.get(reverse("plan_review", args=[org.slug, plan.pk])).content.decode()
+    page = client.get(reverse("planning:plan_review", args=[org.slug, plan.pk])).content.decode()
     assert "Nobody here can approve" not in page
     assert "Submit for review" in page
     response = client.post(
-        reverse("plan_transition", args=[org.slug, plan.pk, "submit"]), {"approvers": [manager.pk]}
+        reverse("planning:plan_transition", args=[org.slug, plan.pk, "submit"]), {"approvers": [manager.pk]}
     )
     assert response.status_code == 302
     plan.refresh_from_db()
@@ -95,7 +95,9 @@ def test_once_a_manager_joins_the_owner_submits_to_them():
 @pytest.mark.django_db
 def test_submitting_with_nobody_to_approve_says_why_not_this_field_is_required():
     org, _owner, plan, client = lone_owner_with_ready_plan()
-    response = client.post(reverse("plan_transition", args=[org.slug, plan.pk, "submit"]), follow=True)
+    response = client.post(
+        reverse("planning:plan_transition", args=[org.slug, plan.pk, "submit"]), follow=True
+    )
     body = response.content.decode()
     assert "Nobody here can approve this plan yet" in body
     assert "This field is required" not in body
@@ -107,7 +109,7 @@ def test_submitting_with_nobody_to_approve_says_why_not_this_field_is_required()
 def test_the_in_place_invitation_shows_its_errors_at_the_field(mailoutbox):
     org, _owner, plan, client = lone_owner_with_ready_plan()
     response = client.post(
-        reverse("plan_invite_approver", args=[org.slug, plan.pk]),
+        reverse("planning:plan_invite_approver", args=[org.slug, plan.pk]),
         {"email": "founder@example.com", "role": "member"},
     )
     assert response.status_code == 400
@@ -115,7 +117,7 @@ def test_the_in_place_invitation_shows_its_errors_at_the_field(mailoutbox):
     assert "founder@example.com is already a member of Quill" not in body  # the role is wrong first
     assert "Select a valid choice" in body
     response = client.post(
-        reverse("plan_invite_approver", args=[org.slug, plan.pk]),
+        reverse("planning:plan_invite_approver", args=[org.slug, plan.pk]),
         {"email": "founder@example.com", "role": "admin"},
     )
     assert response.status_code == 400
@@ -126,7 +128,7 @@ def test_the_in_place_invitation_shows_its_errors_at_the_field(mailoutbox):
 
 @pytest.mark.django_db
 def test_only_those_who_invite_may_invite_an_approver_from_the_review_page(acme, clients, plan):
-    url = reverse("plan_invite_approver", args=[acme.org.slug, plan.pk])
+    url = reverse("planning:plan_invite_approver", args=[acme.org.slug, plan.pk])
     assert clients["manager"].post(url, {"email": "x@example.com", "role": "manager"}).status_code == 403
     assert clients["outsider"].post(url, {"email": "x@example.com", "role": "manager"}).status_code == 404
     assert not Invitation.objects.filter(email="x@example.com").exists()
@@ -238,7 +240,7 @@ def test_a_new_plan_is_dated_the_next_quarter_and_marks_what_it_needs(acme, clie
     from planning.forms import next_quarter
 
     start, end = next_quarter(timezone.localdate())
-    body = clients["manager"].get(reverse("plan_create", args=[acme.org.slug])).content.decode()
+    body = clients["manager"].get(reverse("planning:plan_create", args=[acme.org.slug])).content.decode()
     assert f'name="period_start" value="{start.isoformat()}"' in body
     assert f'name="period_end" value="{end.isoformat()}"' in body
     goal_label = body.split('for="id_ultimate_goal"', 1)[1].split("</label>", 1)[0]
@@ -251,7 +253,7 @@ def test_a_new_plan_is_dated_the_next_quarter_and_marks_what_it_needs(acme, clie
 def test_a_blank_plan_without_a_goal_says_so_at_the_field_and_the_template_needs_none(acme, clients):
     from planning.models import Plan
 
-    url = reverse("plan_create", args=[acme.org.slug])
+    url = reverse("planning:plan_create", args=[acme.org.slug])
     data = {"start_from": "blank", "title": "Q1", "period_start": "2027-01-01", "period_end": "2027-03-31"}
     response = clients["manager"].post(url, data)
     assert response.status_code == 400
@@ -272,7 +274,7 @@ def test_the_templates_steps_go_to_the_people_chosen_on_the_new_plan_form(acme, 
     from planning.readiness import plan_readiness
     from planning.selectors import content_tree
 
-    url = reverse("plan_create", args=[acme.org.slug])
+    url = reverse("planning:plan_create", args=[acme.org.slug])
     data = {"start_from": "template", "title": "Q1", "period_start": "2027-01-01", "period_end": "2027-03-31"}
     # Someone of another organization is not a choice: the form says so and nothing is created.
     refused = clients["manager"].post(url, {**data, "assignees": [other.member.pk]})
@@ -309,7 +311,7 @@ def checklist_items(body: str) -> dict[str, bool]:
 @pytest.mark.django_db
 def test_a_new_organization_sees_its_first_steps_ticked_as_they_are_done(mailoutbox):
     org, owner, plan, client = lone_owner_with_ready_plan()
-    home = reverse("org_home", args=[org.slug])
+    home = reverse("planning:org_home", args=[org.slug])
     body = client.get(home).content.decode()
     assert checklist_items(body) == {
         "Invite an approver (a manager or admin)": False,
@@ -320,8 +322,8 @@ def test_a_new_organization_sees_its_first_steps_ticked_as_they_are_done(mailout
     }
     assert "1 of 5 done" in body
     # Each line links to where it is done.
-    assert f'href="{reverse("plan_review", args=[org.slug, plan.pk])}#ready-h"' in body
-    assert f'href="{reverse("plan_create", args=[org.slug])}?start_from=template"' in body
+    assert f'href="{reverse("planning:plan_review", args=[org.slug, plan.pk])}#ready-h"' in body
+    assert f'href="{reverse("planning:plan_create", args=[org.slug])}?start_from=template"' in body
 
     core_services.invitation_create(actor=owner, email="mia@example.com", role="manager")
     core_services.team_create(actor=owner, name="Writers")
@@ -333,11 +335,11 @@ def test_a_new_organization_sees_its_first_steps_ticked_as_they_are_done(mailout
 
 @pytest.mark.django_db
 def test_the_checklist_can_be_hidden_for_good_and_only_owners_and_admins_see_it(acme, clients):
-    home = reverse("org_home", args=[acme.org.slug])
+    home = reverse("planning:org_home", args=[acme.org.slug])
     assert "Getting started" in clients["owner"].get(home).content.decode()
     assert "Getting started" not in clients["member"].get(home).content.decode()
 
-    response = clients["owner"].post(reverse("getting_started_dismiss", args=[acme.org.slug]))
+    response = clients["owner"].post(reverse("planning:getting_started_dismiss", args=[acme.org.slug]))
     assert response.status_code == 302
     acme.owner.refresh_from_db()
     assert acme.owner.getting_started_dismissed_at is not None
@@ -345,7 +347,10 @@ def test_the_checklist_can_be_hidden_for_good_and_only_owners_and_admins_see_it(
     # Hidden for the one who hid it; the admin still sees theirs.
     assert "Getting started" in clients["admin"].get(home).content.decode()
     assert (
-        clients["outsider"].post(reverse("getting_started_dismiss", args=[acme.org.slug])).status_code == 404
+        clients["outsider"]
+        .post(reverse("planning:getting_started_dismiss", args=[acme.org.slug]))
+        .status_code
+        == 404
     )
 
 
@@ -355,7 +360,7 @@ def test_the_overview_with_its_checklist_keeps_a_flat_query_count(
 ):
     from .factories import TeamFactory, make_plan
 
-    home = reverse("org_home", args=[acme.org.slug])
+    home = reverse("planning:org_home", args=[acme.org.slug])
     make_plan(acme.org, acme.owner, milestones=1, objectives=1, steps=1)
     with django_assert_max_num_queries(60) as captured:
         assert "Getting started" in clients["owner"].get(home).content.decode()
@@ -376,7 +381,7 @@ def test_submitting_and_the_first_check_in_tick_the_last_steps_and_then_the_list
     org, owner, plan, client = lone_owner_with_ready_plan()
     manager = MembershipFactory(organization=org, role="manager")
     core_services.team_create(actor=owner, name="Writers")
-    home = reverse("org_home", args=[org.slug])
+    home = reverse("planning:org_home", args=[org.slug])
     with django_capture_on_commit_callbacks(execute=True):
         planning_services.plan_submit(actor=owner, plan=plan, approvers=[manager])
     assert checklist_items(client.get(home).content.decode())["Submit it for review"] is True

@@ -81,7 +81,7 @@ def test_plan_files_with_wrong_types_are_refused_not_500(acme, milestones):
 
 @pytest.mark.django_db
 def test_bad_ids_in_forms_are_404_or_ignored(acme, clients, plan):
-    url = reverse("plan_scores", args=[acme.org.slug, plan.pk])
+    url = reverse("planning:plan_scores", args=[acme.org.slug, plan.pk])
     assert clients["manager"].post(url, {"objective": "abc"}).status_code == 404
     response = clients["member"].post(reverse("notification_list", args=[acme.org.slug]), {"id": str(10**30)})
     assert response.status_code == 302
@@ -90,7 +90,7 @@ def test_bad_ids_in_forms_are_404_or_ignored(acme, clients, plan):
 @pytest.mark.django_db
 def test_next_cannot_leave_the_site(acme, clients, plan, tree):
     _, _, step = tree
-    url = reverse("step_status", args=[acme.org.slug, step.pk])
+    url = reverse("planning:step_status", args=[acme.org.slug, step.pk])
     for target in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
         response = clients["member"].post(url, {"status": "doing", "next": target})
         assert response.status_code == 302 and "evil" not in response.url

@@ -72,7 +72,7 @@ def test_clean_text_refuses_control_characters(value, multiline):
 @pytest.mark.django_db
 def test_a_carriage_return_in_a_plan_title_is_a_field_error_and_saves_nothing(acme, clients):
     response = clients["manager"].post(
-        reverse("plan_create", args=[acme.org.slug]),
+        reverse("planning:plan_create", args=[acme.org.slug]),
         {
             "start_from": "blank",
             "title": "Growth\rEND:VEVENT",
@@ -89,7 +89,7 @@ def test_a_carriage_return_in_a_plan_title_is_a_field_error_and_saves_nothing(ac
 @pytest.mark.django_db
 def test_a_textarea_keeps_its_lines_with_unix_line_ends(acme, clients):
     response = clients["manager"].post(
-        reverse("plan_create", args=[acme.org.slug]),
+        reverse("planning:plan_create", args=[acme.org.slug]),
         {
             "start_from": "blank",
             "title": "Growth",
@@ -106,7 +106,9 @@ def test_a_textarea_keeps_its_lines_with_unix_line_ends(acme, clients):
 def test_a_nul_in_an_imported_csv_note_is_a_row_error_not_a_500(acme, clients, leads):
     content = b"kpi,period,value,note\nLeads reached a month,2027-01-01,40,bad\x00note\n"
     upload = SimpleUploadedFile("values.csv", content, content_type="text/csv")
-    response = clients["manager"].post(reverse("measurements_import", args=[acme.org.slug]), {"file": upload})
+    response = clients["manager"].post(
+        reverse("metrics:measurements_import", args=[acme.org.slug]), {"file": upload}
+    )
     assert response.status_code == 400
     assert "U+0000" in response.content.decode()
     assert not Measurement.objects.exists()

@@ -166,7 +166,7 @@ def test_an_invalid_inline_edit_answers_the_form_fragment_with_its_error(
 ):
     settings.DEBUG = debug
     _, objective, _ = tree
-    edit = reverse("node_edit", args=[acme.org.slug, plan.pk, "objective", objective.pk])
+    edit = reverse("planning:node_edit", args=[acme.org.slug, plan.pk, "objective", objective.pk])
     data = {
         "title": "",
         "start_date": "2027-01-01",
@@ -189,7 +189,7 @@ def test_an_invalid_inline_edit_answers_the_form_fragment_with_its_error(
 @pytest.mark.parametrize("debug", [False, True])
 def test_pages_configure_htmx_to_swap_form_errors_in_both_modes(acme, clients, settings, debug):
     settings.DEBUG = debug
-    html = clients["manager"].get(reverse("org_home", args=[acme.org.slug])).content.decode()
+    html = clients["manager"].get(reverse("planning:org_home", args=[acme.org.slug])).content.decode()
     config = html.split('<meta name="htmx-config" content=\'', 1)[1].split("'>", 1)[0]
     rules = json.loads(config)["responseHandling"]
     swapped = [r for r in rules if r.get("swap") and not r.get("error")]

@@ -20,12 +20,13 @@ from planning.progress import step_part
 from planning.services.running import plan_activate_if_begun
 from planning.tasks import activate_begun_plans
 from tests.factories import make_plan
+from tests.names import qualified
 
 S = PlanStatus
 
 
 def overview(client, acme) -> str:
-    response = client.get(reverse("org_home", args=[acme.org.slug]))
+    response = client.get(reverse("planning:org_home", args=[acme.org.slug]))
     assert response.status_code == 200
     return response.content.decode()
 
@@ -94,7 +95,7 @@ def test_overview_queries_stay_flat_as_plans_grow(acme, clients, django_assert_m
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", ["dashboard", "my_dashboard"])
 def test_an_empty_dashboard_says_nothing_runs_yet(acme, clients, plan, name):
-    html = clients["manager"].get(reverse(name, args=[acme.org.slug])).content.decode()
+    html = clients["manager"].get(reverse(qualified(name), args=[acme.org.slug])).content.decode()
     assert "Nothing runs yet" in html
     assert "keeps pace" not in html and "keep pace" not in html
     assert "checked in during the last 7 days" not in html
@@ -107,7 +108,7 @@ def test_a_dashboard_with_running_objectives_counts_them(acme, clients, django_a
     window = {"start": today - timedelta(days=10), "end": today + timedelta(days=300)}
     make_plan(acme.org, acme.manager, status=S.ACTIVE, milestones=1, objectives=2, **window)
     client = clients["manager"]
-    url = reverse("dashboard", args=[acme.org.slug])
+    url = reverse("metrics:dashboard", args=[acme.org.slug])
     client.get(url)
     with django_assert_max_num_queries(60) as captured:
         html = client.get(url).content.decode()
@@ -146,7 +147,7 @@ def daily(acme):
 
 @pytest.mark.django_db
 def test_mark_done_today_records_the_day_keeps_the_status_and_says_so(acme, clients, daily):
-    url = reverse("step_status", args=[acme.org.slug, daily.pk])
+    url = reverse("planning:step_status", args=[acme.org.slug, daily.pk])
     response = clients["member"].post(url, {"status": "done"}, follow=True)
     assert response.status_code == 200
     html = response.content.decode()
@@ -161,7 +162,7 @@ def test_mark_done_today_records_the_day_keeps_the_status_and_says_so(acme, clie
 def test_mark_done_today_from_my_work_shows_the_day_done(acme, clients, daily):
     daily.status = "doing"
     daily.save()
-    url = reverse("step_status", args=[acme.org.slug, daily.pk])
+    url = reverse("planning:step_status", args=[acme.org.slug, daily.pk])
     response = clients["member"].post(url, {"status": "done"}, headers={"HX-Request": "true"})
     assert response.status_code == 200 and "Done today" in response.content.decode()
     daily.refresh_from_db()
@@ -186,7 +187,9 @@ def test_a_plan_approved_after_its_period_began_is_active_and_says_why(acme, cli
     assert plan.status == S.ACTIVE and plan.activated_at is not None
     activation = PlanTransition.objects.get(plan=plan, action="activate")
     assert activation.actor is None and "period began" in activation.comment
-    html = clients["member"].get(reverse("plan_review", args=[acme.org.slug, plan.pk])).content.decode()
+    html = (
+        clients["member"].get(reverse("planning:plan_review", args=[acme.org.slug, plan.pk])).content.decode()
+    )
     assert "Running since" in html and "becomes active by itself once its period has begun" in html
     assert "activate it when the work starts" not in html
 
@@ -197,7 +200,9 @@ def test_a_plan_approved_before_its_start_is_activated_by_the_task_on_its_first_
 ):
     plan = approve(acme, plan)  # Growth 2027 starts on 1 January 2027
     assert plan.status == S.APPROVED
-    html = clients["member"].get(reverse("plan_review", args=[acme.org.slug, plan.pk])).content.decode()
+    html = (
+        clients["member"].get(reverse("planning:plan_review", args=[acme.org.slug, plan.pk])).content.decode()
+    )
     assert "it becomes active by itself on 1 Jan 2027" in html
     eve = datetime(2026, 12, 31, 23, 0, tzinfo=UTC)
     assert activate_begun_plans(now=eve.isoformat()) == 0

@@ -40,7 +40,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("organization_create")
     slugs = [m.organization.slug for m in memberships]
     slug = request.session.get("current_org")
-    return redirect("org_home", org_slug=slug if slug in slugs else slugs[0])
+    return redirect("planning:org_home", org_slug=slug if slug in slugs else slugs[0])
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -55,7 +55,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend=AUTH_BACKEND)
             messages.success(request, f"Welcome! {org.name} is ready. Invite your team to plan together.")
-            return redirect("org_home", org_slug=org.slug)
+            return redirect("planning:org_home", org_slug=org.slug)
     return render(request, "registration/signup.html", {"form": form})
 
 
@@ -130,7 +130,7 @@ def organization_create(request: AuthenticatedRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, f"{org.name} is ready.")
-            return redirect("org_home", org_slug=org.slug)
+            return redirect("planning:org_home", org_slug=org.slug)
     return render(request, "bizops/organization_create.html", {"form": form})
 
 

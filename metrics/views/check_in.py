@@ -32,14 +32,14 @@ def check_in(request: OrgRequest) -> HttpResponse:
             entries = form.entries()
             if not entries:
                 messages.info(request, "Nothing changed, so nothing was saved.")
-                return redirect("check_in", org_slug=request.org.slug)
+                return redirect("metrics:check_in", org_slug=request.org.slug)
             try:
                 services.check_in_many(actor=request.membership, entries=entries)
             except ValidationError as exc:
                 add_service_errors(form, exc)
             else:
                 messages.success(request, f"Check-in saved: {_summary(entries)}.")
-                return redirect("check_in", org_slug=request.org.slug)
+                return redirect("metrics:check_in", org_slug=request.org.slug)
         status = 400
     context = {"items": items, "form": form, "today": today}
     return render(request, "metrics/check_in.html", context, status=status)

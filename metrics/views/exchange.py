@@ -55,7 +55,7 @@ def plan_upload(request: OrgRequest) -> HttpResponse:
                 for warning in warnings[:20]:
                     messages.warning(request, warning)
                 messages.success(request, f"“{plan.title}” is imported as a draft.")
-                return redirect("plan_map", org_slug=request.org.slug, plan_id=plan.pk)
+                return redirect("planning:plan_map", org_slug=request.org.slug, plan_id=plan.pk)
         status = 400
     return render(request, "metrics/plan_import.html", {"errors": errors}, status=status)
 
@@ -67,7 +67,7 @@ def calendar_settings(request: OrgRequest) -> HttpResponse:
         if request.POST.get("action") == "revoke":
             calendar.calendar_feed_revoke(membership=request.membership)
             messages.success(request, "Your calendar feed is switched off; its address no longer works.")
-            return redirect("calendar_settings", org_slug=request.org.slug)
+            return redirect("metrics:calendar_settings", org_slug=request.org.slug)
         token = calendar.calendar_feed_create(membership=request.membership)
     has_feed = hasattr(request.membership, "calendar_feed") and request.membership.calendar_feed is not None
     url = f"{settings.SITE_URL}{reverse('calendar_feed', args=[token])}" if token else None

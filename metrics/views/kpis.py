@@ -58,7 +58,7 @@ def kpi_create(request: OrgRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, f"The KPI “{kpi.name}” is created. Record its first value.")
-            return redirect("kpi_detail", org_slug=request.org.slug, kpi_id=kpi.pk)
+            return redirect("metrics:kpi_detail", org_slug=request.org.slug, kpi_id=kpi.pk)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "metrics/kpi_form.html", {"form": form}, status=status)
 
@@ -73,9 +73,9 @@ def kpi_edit(request: OrgRequest, kpi_id: int) -> HttpResponse:
                 services.kpi_delete(actor=request.membership, kpi=kpi)
             except Conflict as exc:  # part of a plan under review or running
                 messages.error(request, exc.message)
-                return redirect("kpi_edit", org_slug=request.org.slug, kpi_id=kpi.pk)
+                return redirect("metrics:kpi_edit", org_slug=request.org.slug, kpi_id=kpi.pk)
             messages.success(request, f"The KPI “{kpi.name}” and its history are deleted.")
-            return redirect("kpi_list", org_slug=request.org.slug)
+            return redirect("metrics:kpi_list", org_slug=request.org.slug)
         if form.is_valid():
             data = dict(form.cleaned_data)
             version = data.pop("version", None)
@@ -88,7 +88,7 @@ def kpi_edit(request: OrgRequest, kpi_id: int) -> HttpResponse:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, "The KPI is saved.")
-                return redirect("kpi_detail", org_slug=request.org.slug, kpi_id=kpi.pk)
+                return redirect("metrics:kpi_detail", org_slug=request.org.slug, kpi_id=kpi.pk)
     status = 400 if form.is_bound and form.errors else 200
     kpi.refresh_from_db()
     return render(request, "metrics/kpi_form.html", {"form": form, "kpi": kpi}, status=status)
@@ -159,7 +159,7 @@ def measurement_create(request: OrgRequest, kpi_id: int) -> HttpResponse:
                 row.just_saved = f"Saved {label}{corrected}."
                 return render(request, "metrics/kpi_list.html#kpi-row", {"row": row})
             messages.success(request, f"Recorded {measurement.value.normalize():f} for {label}{corrected}.")
-            return redirect("kpi_detail", org_slug=request.org.slug, kpi_id=kpi.pk)
+            return redirect("metrics:kpi_detail", org_slug=request.org.slug, kpi_id=kpi.pk)
     if request.htmx and request.POST.get("from") == "list":
         row = selectors.kpi_rows(kpis=[kpi])[0]
         _decorate([row])
@@ -266,7 +266,7 @@ def measurements_import(request: OrgRequest) -> HttpResponse:
                 messages.success(
                     request, f"Imported {result.saved} measurement{'s' if result.saved != 1 else ''}."
                 )
-                return redirect("kpi_list", org_slug=request.org.slug)
+                return redirect("metrics:kpi_list", org_slug=request.org.slug)
             status = 400
     elif request.method == "POST":
         status = 400
@@ -289,4 +289,4 @@ def period_target_set(request: OrgRequest, kpi_id: int) -> HttpResponse:
             messages.success(request, "The period's target is saved.")
     else:
         messages.error(request, "Choose a period and a number.")
-    return redirect("kpi_detail", org_slug=request.org.slug, kpi_id=kpi.pk)
+    return redirect("metrics:kpi_detail", org_slug=request.org.slug, kpi_id=kpi.pk)

@@ -75,7 +75,7 @@ def action_link(request: HttpRequest, token: str) -> HttpResponse:
         kr = KeyResult.objects.filter(pk=data["i"], organization_id=data["o"]).first()
         if kr is None:
             return _invalid(request, "gone")
-        url = reverse("key_result_detail", args=[slug, kr.pk])
+        url = reverse("metrics:key_result_detail", args=[slug, kr.pk])
         return redirect(f"{url}?value={data.get('v', '')}")
     if data["a"] == "step_done":
         step = (

@@ -61,7 +61,7 @@ def _render_objective(request, objective, *, kr_form=None, check_in_form=None, s
         "kpi_rows": kpi_rows,
         "indicators": selectors.leading_indicators(objective=objective),
         "timeline": selectors.check_in_timeline(objective=objective, key_results=key_results),
-        "key_result_url": UrlFor("key_result_detail", request.org.slug),
+        "key_result_url": UrlFor("metrics:key_result_detail", request.org.slug),
         "kr_form": kr_form or (KeyResultForm(organization=request.org) if may_define else None),
         "check_in_form": check_in_form
         or (CheckInForm() if may_check_in and plan.status != "closed" else None),
@@ -85,7 +85,7 @@ def key_result_create(request: OrgRequest, objective_id: int) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, f"Key result “{kr.title}” added.")
-            return redirect("objective_measures", org_slug=request.org.slug, objective_id=objective.pk)
+            return redirect("metrics:objective_measures", org_slug=request.org.slug, objective_id=objective.pk)
     return _render_objective(request, objective, kr_form=form, status=400)
 
 
@@ -103,7 +103,7 @@ def objective_check_in(request: OrgRequest, objective_id: int) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, "Check-in saved.")
-            return redirect("objective_measures", org_slug=request.org.slug, objective_id=objective.pk)
+            return redirect("metrics:objective_measures", org_slug=request.org.slug, objective_id=objective.pk)
     return _render_objective(request, objective, check_in_form=form, status=400)
 
 
@@ -137,7 +137,7 @@ def key_result_detail(request: OrgRequest, key_result_id: int) -> HttpResponse:
                         actor=request.membership, key_result=kr, **check_in_form.cleaned_data
                     )
                     messages.success(request, "Check-in saved: the key result's value is updated.")
-                    return redirect("key_result_detail", org_slug=request.org.slug, key_result_id=kr.pk)
+                    return redirect("metrics:key_result_detail", org_slug=request.org.slug, key_result_id=kr.pk)
             elif form_name == "edit":
                 if edit_form.is_valid():
                     data = {
@@ -150,11 +150,11 @@ def key_result_detail(request: OrgRequest, key_result_id: int) -> HttpResponse:
                         **data,
                     )
                     messages.success(request, "Key result saved.")
-                    return redirect("key_result_detail", org_slug=request.org.slug, key_result_id=kr.pk)
+                    return redirect("metrics:key_result_detail", org_slug=request.org.slug, key_result_id=kr.pk)
             elif form_name == "delete":
                 services.key_result_delete(actor=request.membership, key_result=kr)
                 messages.success(request, f"Key result “{kr.title}” deleted.")
-                return redirect("objective_measures", org_slug=request.org.slug, objective_id=kr.objective_id)
+                return redirect("metrics:objective_measures", org_slug=request.org.slug, objective_id=kr.objective_id)
         except ValidationError as exc:
             add_service_errors(check_in_form if form_name == "check_in" else edit_form, exc)
         except Conflict as exc:
@@ -197,7 +197,7 @@ def step_check_in(request: OrgRequest, step_id: int) -> HttpResponse:
             else:
                 messages.success(request, "Check-in saved.")
                 return redirect(
-                    "node_detail",
+                    "planning:node_detail",
                     org_slug=request.org.slug,
                     plan_id=step.plan_id,
                     kind="step",

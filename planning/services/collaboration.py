@@ -176,7 +176,7 @@ def comment_create(*, actor: Membership, plan: Plan, node_kind: str, node, body:
     mentioned = [u for u in mentioned_users(plan.organization_id, body) if u.pk != actor.user_id]
     if mentioned:
         comment.mentions.add(*mentioned)
-    path = reverse("node_detail", args=[plan.organization.slug, plan.pk, node_kind, node.pk])
+    path = reverse("planning:node_detail", args=[plan.organization.slug, plan.pk, node_kind, node.pk])
     for user in mentioned:
         notify(
             recipient=user,

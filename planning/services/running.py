@@ -105,8 +105,8 @@ def plan_close(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
             kind="score_request",
             organization=plan.organization,
             dedupe_key=f"plan:{plan.pk}:close:score:{owner.user_id}",
-            url=_plan_url(plan, "plan_scores"),
-            context={"plan": plan, "objectives": objectives, "path": _plan_url(plan, "plan_scores")},
+            url=_plan_url(plan, "planning:plan_scores"),
+            context={"plan": plan, "objectives": objectives, "path": _plan_url(plan, "planning:plan_scores")},
         )
     return plan
 
@@ -191,11 +191,11 @@ def _delegate(plan: Plan, baseline: Baseline, previous: Baseline | None) -> None
             kind="assignment",
             organization=plan.organization,
             dedupe_key=f"plan:{plan.pk}:baseline:{baseline.number}:assigned:{member.user_id}",
-            url=reverse("my_work", args=[plan.organization.slug]),
+            url=reverse("planning:my_work", args=[plan.organization.slug]),
             context={
                 "plan": plan,
                 "steps": steps.get(member_id, []),
                 "objectives": objectives.get(member_id, []),
-                "path": reverse("my_work", args=[plan.organization.slug]),
+                "path": reverse("planning:my_work", args=[plan.organization.slug]),
             },
         )

@@ -120,7 +120,7 @@ def _writing_status(plan: Plan) -> str:
     return S.AMENDING if plan.baselines.exists() else S.DRAFT
 
 
-def _plan_url(plan: Plan, name: str = "plan_review") -> str:
+def _plan_url(plan: Plan, name: str = "planning:plan_review") -> str:
     return reverse(name, args=[plan.organization.slug, plan.pk])
 
 

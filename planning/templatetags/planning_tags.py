@@ -27,7 +27,7 @@ PERIOD_WORD = {"daily": "today", "weekly": "this week", "monthly": "this month"}
 
 @lru_cache(maxsize=256)
 def _status_url(org_slug: str) -> UrlFor:
-    return UrlFor("step_status", org_slug)
+    return UrlFor("planning:step_status", org_slug)
 
 
 @register.simple_tag(takes_context=True)

@@ -36,7 +36,7 @@ def suggestions(request: OrgRequest, plan_id: int) -> HttpResponse:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, "Thanks: your suggestion waits for the plan's editors.")
-                return redirect("suggestions", org_slug=request.org.slug, plan_id=plan.pk)
+                return redirect("planning:suggestions", org_slug=request.org.slug, plan_id=plan.pk)
         status = 400
     context = {
         "plan": plan,
@@ -66,4 +66,4 @@ def suggestion_decide(request: OrgRequest, plan_id: int, suggestion_id: int) -> 
             messages.error(request, "Accept or decline the suggestion.")
     except (ValidationError, Conflict) as exc:
         messages.error(request, error_message(exc))
-    return redirect("suggestions", org_slug=request.org.slug, plan_id=plan.pk)
+    return redirect("planning:suggestions", org_slug=request.org.slug, plan_id=plan.pk)

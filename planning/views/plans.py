@@ -62,7 +62,7 @@ def getting_started_dismiss(request: OrgRequest) -> HttpResponse:
     """Hide the getting-started checklist from this person's Overview."""
     core_services.membership_dismiss_getting_started(membership=request.membership)
     messages.success(request, "The getting-started list is hidden. Everything in it stays a click away.")
-    return redirect("org_home", org_slug=request.org.slug)
+    return redirect("planning:org_home", org_slug=request.org.slug)
 
 
 @org_view("plan_view")
@@ -99,7 +99,7 @@ def plan_create(request: OrgRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, f"“{plan.title}” is created as a draft. Shape its map next.")
-            return redirect("plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
+            return redirect("planning:plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "planning/plan_create.html", {"form": form}, status=status)
 
@@ -149,7 +149,7 @@ def plan_settings(request: OrgRequest, plan_id: int) -> HttpResponse:
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, "The plan is saved.")
-                return redirect("plan_map", org_slug=request.org.slug, plan_id=plan.pk)
+                return redirect("planning:plan_map", org_slug=request.org.slug, plan_id=plan.pk)
         status = 409 if conflict else 400
         plan.refresh_from_db()
     return render(
@@ -177,9 +177,9 @@ def plan_delete(request: OrgRequest, plan_id: int) -> HttpResponse:
         services.plan_delete(actor=request.membership, plan=plan)
     except Conflict as exc:
         messages.error(request, exc.message)
-        return redirect("plan_settings", org_slug=request.org.slug, plan_id=plan.pk)
+        return redirect("planning:plan_settings", org_slug=request.org.slug, plan_id=plan.pk)
     messages.success(request, f"“{plan.title}” is deleted.")
-    return redirect("plan_list", org_slug=request.org.slug)
+    return redirect("planning:plan_list", org_slug=request.org.slug)
 
 
 @org_view("plan_create")
@@ -198,7 +198,7 @@ def plan_clone(request: OrgRequest, plan_id: int) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, f"“{plan.title}” is a new draft copied from “{source.title}”.")
-            return redirect("plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
+            return redirect("planning:plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "planning/plan_clone.html", {"plan": source, "form": form}, status=status)
 

@@ -187,7 +187,7 @@ def plan_review_milestone(request: OrgRequest, plan_id: int, milestone_id: int) 
     plan = load_plan(request, plan_id)
     milestone = selectors.node_get(plan=plan, kind="milestone", node_id=milestone_id)
     if not request.htmx:
-        return redirect("node_detail", request.org.slug, plan.pk, "milestone", milestone.pk)
+        return redirect("planning:node_detail", request.org.slug, plan.pk, "milestone", milestone.pk)
     context = {
         "plan": plan,
         "m": selectors.milestone_outline(plan=plan, milestone=cast(Milestone, milestone)),
@@ -228,7 +228,7 @@ def plan_invite_approver(request: OrgRequest, plan_id: int) -> HttpResponse:
                 request,
                 f"Invitation sent to {invitation.email}. Once they join, choose them here and submit the plan.",
             )
-            return redirect(f"{reverse('plan_review', args=[request.org.slug, plan.pk])}#ready-h")
+            return redirect(f"{reverse('planning:plan_review', args=[request.org.slug, plan.pk])}#ready-h")
     review = selectors.plan_review(plan=plan, membership=request.membership)
     comment_form = _comment_form(request, plan, review.tree)
     return _render_review(request, plan, review, comment_form=comment_form, invite_form=form, status=400)
@@ -273,14 +273,14 @@ def plan_transition(request: OrgRequest, plan_id: int, action: str) -> HttpRespo
             raise Http404("No such action.")
     except (ValidationError, Conflict) as exc:
         messages.error(request, error_message(exc))
-        response = redirect("plan_review", org_slug=request.org.slug, plan_id=plan.pk)
+        response = redirect("planning:plan_review", org_slug=request.org.slug, plan_id=plan.pk)
         response.status_code = 303
         return response
     if action == "start_amendment":
-        return redirect("plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
+        return redirect("planning:plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
     if action == "close":
-        return redirect("plan_scores", org_slug=request.org.slug, plan_id=plan.pk)
-    return redirect("plan_review", org_slug=request.org.slug, plan_id=plan.pk)
+        return redirect("planning:plan_scores", org_slug=request.org.slug, plan_id=plan.pk)
+    return redirect("planning:plan_review", org_slug=request.org.slug, plan_id=plan.pk)
 
 
 @org_view("plan_approve")
@@ -368,7 +368,7 @@ def plan_scores(request: OrgRequest, plan_id: int) -> HttpResponse:
                 messages.error(request, error_message(exc))
             else:
                 messages.success(request, f"Your score for “{objective.title}” is saved.")
-                return redirect("plan_scores", org_slug=request.org.slug, plan_id=plan.pk)
+                return redirect("planning:plan_scores", org_slug=request.org.slug, plan_id=plan.pk)
         else:
             add_service_errors(form, ValidationError(form.errors))
             errors[objective.pk] = form

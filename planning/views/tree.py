@@ -38,11 +38,11 @@ def _decorate(tree: selectors.ModelTree, today, slug: str) -> None:
     rollup = tree.progress
     assert rollup is not None  # read with its roll-up (``with_progress``)
     plan_id = tree.plan.pk
-    url = {kind: UrlFor("node_detail", slug, plan_id, kind) for kind in ("milestone", "objective", "step")}
-    why = {kind: UrlFor("progress_breakdown", slug, plan_id, kind) for kind in ("milestone", "objective")}
-    steps_url = UrlFor("objective_steps", slug, plan_id)
-    measures_url = UrlFor("objective_measures", slug)
-    key_result_url = UrlFor("key_result_detail", slug)
+    url = {kind: UrlFor("planning:node_detail", slug, plan_id, kind) for kind in ("milestone", "objective", "step")}
+    why = {kind: UrlFor("planning:progress_breakdown", slug, plan_id, kind) for kind in ("milestone", "objective")}
+    steps_url = UrlFor("planning:objective_steps", slug, plan_id)
+    measures_url = UrlFor("metrics:objective_measures", slug)
+    key_result_url = UrlFor("metrics:key_result_detail", slug)
     for milestone in tree.milestones:
         milestone.figure = rollup.milestones[milestone.pk]
         milestone.url, milestone.why_url = url["milestone"](milestone.pk), why["milestone"](milestone.pk)
@@ -100,7 +100,7 @@ def plan_editor(request: OrgRequest, plan_id: int) -> HttpResponse:
         messages.warning(
             request, f"This plan is {plan.get_status_display().lower()}: its map is locked while it runs."
         )
-        return redirect("plan_map", org_slug=request.org.slug, plan_id=plan.pk)
+        return redirect("planning:plan_map", org_slug=request.org.slug, plan_id=plan.pk)
     return _render_editor(request, plan)
 
 
@@ -118,7 +118,7 @@ def _editor_tree(request: OrgRequest, plan, status: int = 200) -> HttpResponse:
     """After a structural edit: the whole tree fragment for HTMX, the editor page otherwise."""
     if request.htmx:
         return _render_editor(request, plan, status, "planning/plan_editor.html#editor-tree")
-    return redirect("plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
+    return redirect("planning:plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
 
 
 @org_view("plan_view")
@@ -193,7 +193,7 @@ def node_edit(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> Htt
                 if request.htmx:
                     return _render_row(request, plan, node)
                 messages.success(request, f"“{node.title}” is saved.")
-                return back(request, reverse("plan_editor", args=[request.org.slug, plan.pk]))
+                return back(request, reverse("planning:plan_editor", args=[request.org.slug, plan.pk]))
         else:
             status = 400
     context = {"plan": plan, "node": node, "form": form, "conflict": conflict, "kind": kind}
@@ -207,7 +207,7 @@ def node_row(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> Http
     plan = load_plan(request, plan_id)
     node = selectors.node_get(plan=plan, kind=kind, node_id=node_id)
     if not request.htmx:
-        return redirect("plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
+        return redirect("planning:plan_editor", org_slug=request.org.slug, plan_id=plan.pk)
     return _render_row(request, plan, node)
 
 

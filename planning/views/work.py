@@ -58,7 +58,7 @@ def step_status(request: OrgRequest, step_id: int) -> HttpResponse:
         return render(request, "planning/my_work.html#work-row", context, status=status_code)
     if status_code == 200:
         messages.success(request, _status_message(step, request.POST.get("status", "")))
-    return back(request, reverse("my_work", args=[request.org.slug]))
+    return back(request, reverse("planning:my_work", args=[request.org.slug]))
 
 
 def _occurrence(step: ActionStep, today):

@@ -223,7 +223,7 @@ def credentials(acme, key_result):
     profile = reverse("profile")
     # All of them work to begin with.
     assert other_browser.get(profile).status_code == 200
-    assert script.get(reverse("api_plan_list", args=[acme.org.slug])).status_code == 200
+    assert script.get(reverse("planning_api:api_plan_list", args=[acme.org.slug])).status_code == 200
     assert Client().get(link).status_code == 302
     return other_browser, script, link
 
@@ -232,7 +232,7 @@ def assert_all_ended(acme, credentials) -> None:
     other_browser, script, link = credentials
     response = other_browser.get(reverse("profile"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
-    api = script.get(reverse("api_plan_list", args=[acme.org.slug]))
+    api = script.get(reverse("planning_api:api_plan_list", args=[acme.org.slug]))
     assert api.status_code == 401 and api.json()["code"] == "token_revoked"
     refused = Client().get(link)
     assert refused.status_code == 410 and "This link no longer works" in refused.content.decode()

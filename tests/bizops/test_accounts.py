@@ -23,7 +23,7 @@ def test_signup_creates_user_and_organization_with_them_as_owner(client):
     )
     org = Organization.objects.get(name="Analytical Engines")
     assert response.status_code == 302
-    assert response.url == reverse("org_home", args=[org.slug])
+    assert response.url == reverse("planning:org_home", args=[org.slug])
     user = User.objects.get(email="ada@example.com")
     assert Membership.objects.get(user=user, organization=org).role == "owner"
     assert client.get(response.url).status_code == 200
@@ -146,11 +146,11 @@ def test_switcher_lists_each_organization_and_home_remembers_the_last(client):
     first = MembershipFactory(user=user, organization__name="Alpha", organization__slug="alpha")
     second = MembershipFactory(user=user, organization__name="Beta", organization__slug="beta")
     client.force_login(user)
-    page = client.get(reverse("org_home", args=["beta"])).content.decode()
+    page = client.get(reverse("planning:org_home", args=["beta"])).content.decode()
     assert "Alpha" in page and "Beta" in page
-    assert client.get(reverse("home")).url == reverse("org_home", args=[second.organization.slug])
-    client.get(reverse("org_home", args=[first.organization.slug]))
-    assert client.get(reverse("home")).url == reverse("org_home", args=["alpha"])
+    assert client.get(reverse("home")).url == reverse("planning:org_home", args=[second.organization.slug])
+    client.get(reverse("planning:org_home", args=[first.organization.slug]))
+    assert client.get(reverse("home")).url == reverse("planning:org_home", args=["alpha"])
 
 
 @pytest.mark.django_db
@@ -160,7 +160,7 @@ def test_user_without_organization_is_asked_to_create_one(client):
     assert response.url == reverse("organization_create")
     response = client.post(reverse("organization_create"), {"name": "New Co"})
     org = Organization.objects.get(name="New Co")
-    assert response.url == reverse("org_home", args=[org.slug])
+    assert response.url == reverse("planning:org_home", args=[org.slug])
 
 
 @pytest.mark.django_db
@@ -174,7 +174,7 @@ def test_a_used_session_is_saved_again_only_once_its_last_save_is_old(acme, clie
     from bizops.middleware import SessionRefreshMiddleware
 
     client.force_login(acme.member.user)
-    home = reverse("org_home", args=[acme.org.slug])
+    home = reverse("planning:org_home", args=[acme.org.slug])
     client.get(home)  # the first request after login stamps the session
 
     def writes() -> int:

@@ -24,6 +24,7 @@ from bizops.models import ApiToken, Membership
 from bizops.roles import Role
 from planning.models import Milestone
 from tests.factories import MembershipFactory
+from tests.names import qualified
 from tests.planning.factories import MilestoneFactory, ObjectiveFactory, PlanFactory, StepFactory
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +43,7 @@ def bearer(secret: str, **kwargs) -> Client:
 
 
 def plans_url(slug: str = "acme") -> str:
-    return reverse("api_plan_list", args=[slug])
+    return reverse("planning_api:api_plan_list", args=[slug])
 
 
 def logged_in(membership: Membership) -> Client:
@@ -319,10 +320,10 @@ def test_a_token_works_in_its_own_organization_only(acme, other):
     assert client.get(plans_url("acme")).status_code == 200
     for url in (
         plans_url("globex"),
-        reverse("api_plan_detail", args=["globex", globex_plan.pk]),
-        reverse("api_plan_tree", args=["globex", globex_plan.pk]),
-        reverse("api_review_queue", args=["globex"]),
-        reverse("api_kpi_list", args=["globex"]),
+        reverse("planning_api:api_plan_detail", args=["globex", globex_plan.pk]),
+        reverse("planning_api:api_plan_tree", args=["globex", globex_plan.pk]),
+        reverse("planning_api:api_review_queue", args=["globex"]),
+        reverse("metrics_api:api_kpi_list", args=["globex"]),
     ):
         response = client.get(url)
         assert response.status_code == 404, url
@@ -422,8 +423,8 @@ def test_deleting_or_moving_a_node_without_if_match_is_428(acme, nodes, kind):
     node = nodes[kind]
     _, secret = make_token(acme.manager)
     client = bearer(secret)
-    detail = reverse(f"api_{kind}_detail", args=["acme", node.pk])
-    move = reverse(f"api_{kind}_move", args=["acme", node.pk])
+    detail = reverse(qualified(f"api_{kind}_detail"), args=["acme", node.pk])
+    move = reverse(qualified(f"api_{kind}_move"), args=["acme", node.pk])
 
     response = client.delete(detail)
     assert response.status_code == 428
@@ -450,14 +451,16 @@ def test_if_match_star_deletes_whatever_is_current(acme, nodes):
     Milestone.objects.filter(pk=nodes["milestone"].pk).update(version=7)
 
     response = bearer(secret).delete(
-        reverse("api_milestone_detail", args=["acme", nodes["milestone"].pk]), HTTP_IF_MATCH="*"
+        reverse("planning_api:api_milestone_detail", args=["acme", nodes["milestone"].pk]), HTTP_IF_MATCH="*"
     )
 
     assert response.status_code == 204
 
 
 def test_a_session_caller_needs_if_match_too(acme, nodes):
-    response = logged_in(acme.manager).delete(reverse("api_step_detail", args=["acme", nodes["step"].pk]))
+    response = logged_in(acme.manager).delete(
+        reverse("planning_api:api_step_detail", args=["acme", nodes["step"].pk])
+    )
     assert response.status_code == 428
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from bizops import services
 from bizops.models import AuditEvent, Invitation, Team, Webhook
 from tests.factories import MembershipFactory
+from tests.names import qualified
 
 
 @pytest.mark.django_db
@@ -116,7 +117,11 @@ def test_a_plans_activity_tab_reads_the_trail(acme, clients, plan, tree):
     _, objective, _ = tree
     planning.node_update(actor=acme.manager, node=objective, version=None, title="Close six clients a month")
     planning.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
-    html = clients["viewer"].get(reverse("plan_activity", args=[acme.org.slug, plan.pk])).content.decode()
+    html = (
+        clients["viewer"]
+        .get(reverse("planning:plan_activity", args=[acme.org.slug, plan.pk]))
+        .content.decode()
+    )
     assert "submitted for review" in html and "Close six clients a month" in html
     assert "<del>Close five clients a month</del>" in html
 
@@ -257,7 +262,7 @@ def test_a_plans_activity_tab_stays_flat_in_queries(acme, clients, django_assert
             kpi.refresh_from_db()
 
     plan = make_plan(acme.org, acme.manager, milestones=1, objectives=1, steps=1)
-    url = reverse("plan_activity", args=[acme.org.slug, plan.pk])
+    url = reverse("planning:plan_activity", args=[acme.org.slug, plan.pk])
     grow(plan, 2)
     with django_assert_max_num_queries(20) as small:
         assert clients["manager"].get(url).status_code == 200
@@ -276,6 +281,8 @@ def test_the_first_and_last_days_there_are_filter_without_error(acme, clients, d
 
     services.team_create(actor=acme.manager, name="Sales")
     for name in ("audit_log", "audit_log_csv"):
-        assert clients["admin"].get(reverse(name, args=[acme.org.slug]), dates).status_code == 200, name
+        assert (
+            clients["admin"].get(reverse(qualified(name), args=[acme.org.slug]), dates).status_code == 200
+        ), name
     response = api_client(acme.admin).get(reverse("api_audit_events", args=[acme.org.slug]), dates)
     assert response.status_code == 200 and response.json()["count"] >= 1

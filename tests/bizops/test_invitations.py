@@ -49,7 +49,7 @@ def test_invited_person_signs_up_through_the_emailed_link(
     membership = Membership.objects.get(user__email="newbie@example.com", organization=acme.org)
     assert membership.role == "member"
     assert team.members.filter(pk=membership.pk).exists()
-    assert client.get(reverse("org_home", args=[acme.org.slug])).status_code == 200
+    assert client.get(reverse("planning:org_home", args=[acme.org.slug])).status_code == 200
 
     # Single use: the same link now says so, and creates nothing more.
     client.logout()

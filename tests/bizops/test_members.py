@@ -59,7 +59,7 @@ def test_removing_the_last_owner_through_the_service_is_a_conflict(acme):
 @pytest.mark.django_db
 def test_removed_member_loses_access(acme, clients):
     clients["admin"].post(reverse("member_remove", args=[acme.org.slug, acme.member.pk]))
-    assert clients["member"].get(reverse("org_home", args=[acme.org.slug])).status_code == 404
+    assert clients["member"].get(reverse("planning:org_home", args=[acme.org.slug])).status_code == 404
 
 
 @pytest.mark.django_db

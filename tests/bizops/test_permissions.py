@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from tests.factories import InvitationFactory, TeamFactory
+from tests.names import qualified
 
 ANON = "login"  # anonymous users are sent to log in
 
@@ -22,7 +23,7 @@ def _url(name, acme, team):
     kwargs = {"org_slug": acme.org.slug}
     if name == "team_detail":
         kwargs["team_id"] = team.pk
-    return reverse(name, kwargs=kwargs)
+    return reverse(qualified(name), kwargs=kwargs)
 
 
 @pytest.mark.django_db

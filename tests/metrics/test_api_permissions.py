@@ -24,6 +24,7 @@ from planning import services as planning_services
 from planning.models import ActionStep, Objective, Plan
 from tests.conftest import ROLES
 from tests.factories import TeamFactory
+from tests.names import qualified
 from tests.planning.factories import MilestoneFactory, ObjectiveFactory, PlanFactory, StepFactory, api_client
 
 
@@ -75,7 +76,7 @@ def world(acme, plan, tree, leads, key_result) -> World:
 
 
 def _url(name: str, w: World, pk: int | None = None) -> str:
-    return reverse(name, args=[w.slug] if pk is None else [w.slug, pk])
+    return reverse(qualified(name), args=[w.slug] if pk is None else [w.slug, pk])
 
 
 def _today() -> str:

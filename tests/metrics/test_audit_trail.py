@@ -155,5 +155,9 @@ def test_linking_and_unlinking_a_kpi_stays_on_each_plans_activity(acme, clients,
         ("linked", [[], ["Close five clients a month"]]),
         ("unlinked", [["Close five clients a month"], []]),
     ]
-    page = clients["manager"].get(reverse("plan_activity", args=[acme.org.slug, plan.pk])).content.decode()
+    page = (
+        clients["manager"]
+        .get(reverse("planning:plan_activity", args=[acme.org.slug, plan.pk]))
+        .content.decode()
+    )
     assert "unlinked" in page and "Leads reached a month" in page

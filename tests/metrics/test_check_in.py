@@ -108,7 +108,9 @@ def test_recording_the_kpi_moves_the_key_result_within_its_dates(acme, clients, 
     )
     assert part.percent == 20
     assert part.detail == "12 of 60 — from KPI “Leads reached a month”, Mar 2027"
-    why = reverse("progress_breakdown", args=[acme.org.slug, measured.plan_id, "objective", objective.pk])
+    why = reverse(
+        "planning:progress_breakdown", args=[acme.org.slug, measured.plan_id, "objective", objective.pk]
+    )
     assert (
         "12 of 60 — from KPI “Leads reached a month”, Mar 2027" in clients["viewer"].get(why).content.decode()
     )
@@ -117,11 +119,11 @@ def test_recording_the_kpi_moves_the_key_result_within_its_dates(acme, clients, 
 def test_the_dashboard_shows_the_value_a_key_result_check_in_recorded(acme, clients, measured, seller):
     seller_client = client_for(seller)
     response = seller_client.post(
-        reverse("key_result_detail", args=[acme.org.slug, measured.pk]),
+        reverse("metrics:key_result_detail", args=[acme.org.slug, measured.pk]),
         {"form": "check_in", "value": "12", "confidence": "on_track"},
     )
     assert response.status_code == 302
-    page = clients["viewer"].get(reverse("dashboard", args=[acme.org.slug])).content.decode()
+    page = clients["viewer"].get(reverse("metrics:dashboard", args=[acme.org.slug])).content.decode()
     tile = page[page.index("Leads reached a month") :][:900]
     assert '<span class="tile__value">12 <span class="muted small">/ 100</span>' in tile
     assert "Off track" in tile
@@ -174,7 +176,7 @@ def test_the_api_links_a_key_result_to_a_kpi(acme, other, plan, tree, key_result
     services.measurement_record(actor=acme.member, kpi=leads, period=date(2027, 3, 1), value="40")
     theirs = KPI.objects.create(organization=other.org, name="Theirs", target=1)
     manager = api_client(acme.manager)
-    target = reverse("api_key_result_detail", args=["acme", key_result.pk])
+    target = reverse("metrics_api:api_key_result_detail", args=["acme", key_result.pk])
 
     foreign = manager.patch(target, {"kpi": theirs.pk})
     assert foreign.status_code == 400 and "kpi" in foreign.json()["fields"]
@@ -186,7 +188,7 @@ def test_the_api_links_a_key_result_to_a_kpi(acme, other, plan, tree, key_result
     assert (linked.json()["kpi"], linked.json()["current"]) == (leads.pk, "40.0000")
     assert (
         "from KPI “Leads reached a month”, Mar 2027"
-        in manager.get(reverse("api_plan_progress", args=["acme", plan.pk])).content.decode()
+        in manager.get(reverse("metrics_api:api_plan_progress", args=["acme", plan.pk])).content.decode()
     )
 
     unlinked = manager.patch(target, {"kpi": None})
@@ -196,7 +198,7 @@ def test_the_api_links_a_key_result_to_a_kpi(acme, other, plan, tree, key_result
 
 
 def test_the_key_result_form_links_a_kpi(acme, clients, key_result, leads):
-    url = reverse("key_result_detail", args=[acme.org.slug, key_result.pk])
+    url = reverse("metrics:key_result_detail", args=[acme.org.slug, key_result.pk])
     assert "Measured by a KPI" in clients["manager"].get(url).content.decode()
     response = clients["manager"].post(
         url,
@@ -316,7 +318,7 @@ def desk(acme, plan, tree, leads):
 
 
 def url_of(acme) -> str:
-    return reverse("check_in", args=[acme.org.slug])
+    return reverse("metrics:check_in", args=[acme.org.slug])
 
 
 def test_the_page_lists_what_the_member_owns_once(acme, clients, desk, leads):
@@ -466,7 +468,8 @@ def test_who_may_use_the_page(acme, clients, desk):
     assert clients["viewer"].post(url, data).status_code == 403
     assert ActionStep.objects.get(pk=desk["step"].pk).status == "todo"
     assert (
-        "Check in</a>" not in clients["viewer"].get(reverse("my_work", args=[acme.org.slug])).content.decode()
+        "Check in</a>"
+        not in clients["viewer"].get(reverse("planning:my_work", args=[acme.org.slug])).content.decode()
     )
 
 
@@ -477,7 +480,7 @@ def test_the_empty_page_says_what_to_do(acme, clients):
 
 def test_my_work_the_navigation_and_the_reminder_link_to_it(acme, clients, desk):
     url = url_of(acme)
-    work = clients["member"].get(reverse("my_work", args=[acme.org.slug])).content.decode()
+    work = clients["member"].get(reverse("planning:my_work", args=[acme.org.slug])).content.decode()
     assert f'href="{url}"' in work and ">Check in</a>" in work  # the button and the navigation
     sent = reminders.send_checkin_due([acme.member], {acme.member.pk: "2027-03-15"})
     assert sent == 1

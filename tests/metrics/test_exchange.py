@@ -62,17 +62,20 @@ def test_a_bad_file_saves_nothing_and_says_where(acme, plan, tree):
 
 @pytest.mark.django_db
 def test_export_and_import_pages(acme, clients, plan, tree):
-    download = clients["viewer"].get(reverse("plan_export", args=[acme.org.slug, plan.pk]))
+    download = clients["viewer"].get(reverse("metrics:plan_export", args=[acme.org.slug, plan.pk]))
     assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
     upload = SimpleUploadedFile("plan.json", download.content, content_type="application/json")
-    response = clients["manager"].post(reverse("plan_import", args=[acme.org.slug]), {"file": upload})
+    response = clients["manager"].post(reverse("metrics:plan_import", args=[acme.org.slug]), {"file": upload})
     assert response.status_code == 302
     assert Plan.objects.filter(organization=acme.org, title=plan.title).count() == 2
     bad = SimpleUploadedFile("plan.json", b"{not json", content_type="application/json")
-    response = clients["manager"].post(reverse("plan_import", args=[acme.org.slug]), {"file": bad})
+    response = clients["manager"].post(reverse("metrics:plan_import", args=[acme.org.slug]), {"file": bad})
     assert response.status_code == 400 and "not valid JSON" in response.content.decode()
-    assert clients["member"].get(reverse("plan_import", args=[acme.org.slug])).status_code == 403
-    assert clients["outsider"].get(reverse("plan_export", args=[acme.org.slug, plan.pk])).status_code == 404
+    assert clients["member"].get(reverse("metrics:plan_import", args=[acme.org.slug])).status_code == 403
+    assert (
+        clients["outsider"].get(reverse("metrics:plan_export", args=[acme.org.slug, plan.pk])).status_code
+        == 404
+    )
 
 
 @pytest.mark.django_db
@@ -90,16 +93,16 @@ def test_calendar_feed_lists_due_steps_and_can_be_revoked(acme, client, clients,
     assert "DTSTART;VALUE=DATE:20270210" in body and "SUMMARY:Due: Call\\, the\\; leads" in body
     assert all(len(line.encode()) <= 75 for line in body.split("\r\n"))
     # A new address replaces the old one; switching off stops it.
-    clients["member"].post(reverse("calendar_settings", args=[acme.org.slug]))
+    clients["member"].post(reverse("metrics:calendar_settings", args=[acme.org.slug]))
     assert client.get(url).status_code == 404
-    clients["member"].post(reverse("calendar_settings", args=[acme.org.slug]), {"action": "revoke"})
+    clients["member"].post(reverse("metrics:calendar_settings", args=[acme.org.slug]), {"action": "revoke"})
     assert not acme.member.__class__.objects.get(pk=acme.member.pk).__dict__.get("calendar_feed")
     assert client.get(reverse("calendar_feed", args=["forged-token"])).status_code == 404
 
 
 @pytest.mark.django_db
 def test_calendar_settings_shows_the_address_once(acme, clients):
-    page = clients["member"].post(reverse("calendar_settings", args=[acme.org.slug])).content.decode()
+    page = clients["member"].post(reverse("metrics:calendar_settings", args=[acme.org.slug])).content.decode()
     assert "/ical/" in page
-    again = clients["member"].get(reverse("calendar_settings", args=[acme.org.slug])).content.decode()
+    again = clients["member"].get(reverse("metrics:calendar_settings", args=[acme.org.slug])).content.decode()
     assert "/ical/" not in again and "Make a new address" in again

@@ -10,6 +10,7 @@ from django.urls import reverse
 from metrics.models import KPI, KeyResult, Measurement
 from planning.models import Objective, PlanStatus
 from tests.factories import make_plan
+from tests.names import qualified
 
 READ = {"owner": 200, "admin": 200, "manager": 200, "member": 200, "viewer": 200}
 MANAGE = {"owner": 200, "admin": 200, "manager": 200, "member": 403, "viewer": 403}
@@ -20,20 +21,20 @@ def test_permission_matrix_of_the_metrics_pages(acme, clients, plan, tree, leads
     _, objective, step = tree
     slug = acme.org.slug
     pages = {
-        reverse("dashboard", args=[slug]): READ,
-        reverse("my_dashboard", args=[slug]): READ,
-        reverse("team_dashboard", args=[slug, objective.team_id]): READ,
-        reverse("plan_summary", args=[slug, plan.pk]): READ,
-        reverse("kpi_list", args=[slug]): READ,
-        reverse("kpi_detail", args=[slug, leads.pk]): READ,
-        reverse("kpi_create", args=[slug]): MANAGE,
-        reverse("kpi_edit", args=[slug, leads.pk]): MANAGE,
-        reverse("measurements_import", args=[slug]): MANAGE,
-        reverse("measurements_export", args=[slug]): READ,
-        reverse("check_ins_export", args=[slug]): READ,
-        reverse("objective_measures", args=[slug, objective.pk]): READ,
-        reverse("key_result_detail", args=[slug, key_result.pk]): READ,
-        reverse("step_check_in", args=[slug, step.pk]): {**MANAGE, "member": 200},  # the assignee
+        reverse("metrics:dashboard", args=[slug]): READ,
+        reverse("metrics:my_dashboard", args=[slug]): READ,
+        reverse("metrics:team_dashboard", args=[slug, objective.team_id]): READ,
+        reverse("metrics:plan_summary", args=[slug, plan.pk]): READ,
+        reverse("metrics:kpi_list", args=[slug]): READ,
+        reverse("metrics:kpi_detail", args=[slug, leads.pk]): READ,
+        reverse("metrics:kpi_create", args=[slug]): MANAGE,
+        reverse("metrics:kpi_edit", args=[slug, leads.pk]): MANAGE,
+        reverse("metrics:measurements_import", args=[slug]): MANAGE,
+        reverse("metrics:measurements_export", args=[slug]): READ,
+        reverse("metrics:check_ins_export", args=[slug]): READ,
+        reverse("metrics:objective_measures", args=[slug, objective.pk]): READ,
+        reverse("metrics:key_result_detail", args=[slug, key_result.pk]): READ,
+        reverse("metrics:step_check_in", args=[slug, step.pk]): {**MANAGE, "member": 200},  # the assignee
     }
     for url, expected in pages.items():
         assert clients["anonymous"].get(url).status_code == 302, url
@@ -53,26 +54,27 @@ def test_another_organizations_metrics_answer_404(acme, other, clients):
     slug = acme.org.slug
     owner = clients["owner"]
     for url in [
-        reverse("kpi_detail", args=[slug, foreign_kpi.pk]),
-        reverse("kpi_edit", args=[slug, foreign_kpi.pk]),
-        reverse("objective_measures", args=[slug, foreign_objective.pk]),
-        reverse("key_result_detail", args=[slug, foreign_kr.pk]),
-        reverse("step_check_in", args=[slug, foreign_plan.steps.get().pk]),
-        reverse("plan_summary", args=[slug, foreign_plan.pk]),
+        reverse("metrics:kpi_detail", args=[slug, foreign_kpi.pk]),
+        reverse("metrics:kpi_edit", args=[slug, foreign_kpi.pk]),
+        reverse("metrics:objective_measures", args=[slug, foreign_objective.pk]),
+        reverse("metrics:key_result_detail", args=[slug, foreign_kr.pk]),
+        reverse("metrics:step_check_in", args=[slug, foreign_plan.steps.get().pk]),
+        reverse("metrics:plan_summary", args=[slug, foreign_plan.pk]),
     ]:
         assert owner.get(url).status_code == 404, url
     response = owner.post(
-        reverse("measurement_create", args=[slug, foreign_kpi.pk]), {"period": "2027-01-01", "value": "1"}
+        reverse("metrics:measurement_create", args=[slug, foreign_kpi.pk]),
+        {"period": "2027-01-01", "value": "1"},
     )
     assert response.status_code == 404
     assert not Measurement.objects.exists()
-    assert "Theirs" not in owner.get(reverse("measurements_export", args=[slug])).getvalue().decode()
+    assert "Theirs" not in owner.get(reverse("metrics:measurements_export", args=[slug])).getvalue().decode()
 
 
 @pytest.mark.django_db
 def test_record_in_two_clicks_from_the_list(acme, clients, leads):
-    url = reverse("measurement_create", args=[acme.org.slug, leads.pk])
-    page = clients["member"].get(reverse("kpi_list", args=[acme.org.slug])).content.decode()
+    url = reverse("metrics:measurement_create", args=[acme.org.slug, leads.pk])
+    page = clients["member"].get(reverse("metrics:kpi_list", args=[acme.org.slug])).content.decode()
     assert f'hx-post="{url}"' in page
     response = clients["member"].post(
         url,
@@ -100,7 +102,9 @@ def test_kpi_page_shows_chart_status_and_history(acme, clients, leads):
         value=Decimal(72),
         recorded_by=acme.member.user,
     )
-    html = clients["viewer"].get(reverse("kpi_detail", args=[acme.org.slug, leads.pk])).content.decode()
+    html = (
+        clients["viewer"].get(reverse("metrics:kpi_detail", args=[acme.org.slug, leads.pk])).content.decode()
+    )
     assert "<svg" in html and "chart__target" in html
     assert "At risk" in html and "72 is below the amber line of 85." in html
     assert acme.member.user.display_name in html
@@ -118,7 +122,9 @@ def test_kpi_history_strikes_out_a_corrected_value_and_escapes_notes(acme, clien
     services.measurement_record(
         actor=acme.member, kpi=leads, period=period, value="80.5", note="<script>x</script> fixed"
     )
-    html = clients["viewer"].get(reverse("kpi_detail", args=[acme.org.slug, leads.pk])).content.decode()
+    html = (
+        clients["viewer"].get(reverse("metrics:kpi_detail", args=[acme.org.slug, leads.pk])).content.decode()
+    )
     history = html[html.index("<h2>Measurements</h2>") :]
     rows = history.split("<tr")[2:]  # after the header row; newest first
     assert '<td class="num">80.50</td>' in rows[0] and "fixed" in rows[0]
@@ -132,14 +138,19 @@ def test_csv_export_neutralises_formulas(acme, clients, leads):
     Measurement.objects.create(
         organization=acme.org, kpi=leads, period_start=date(2027, 1, 1), value=1, note="=HYPERLINK(1)"
     )
-    body = clients["member"].get(reverse("measurements_export", args=[acme.org.slug])).getvalue().decode()
+    body = (
+        clients["member"]
+        .get(reverse("metrics:measurements_export", args=[acme.org.slug]))
+        .getvalue()
+        .decode()
+    )
     assert "'=HYPERLINK(1)" in body
     assert body.splitlines()[0] == "kpi,period,value,note,current,recorded_by,recorded_at"
 
 
 @pytest.mark.django_db
 def test_csv_import_page_reports_rows_and_saves_nothing(acme, clients, leads):
-    url = reverse("measurements_import", args=[acme.org.slug])
+    url = reverse("metrics:measurements_import", args=[acme.org.slug])
     bad = SimpleUploadedFile(
         "m.csv",
         b"kpi,period,value\nLeads reached a month,2027-01-01,9\nNope,2027-01-01,1\n",
@@ -161,7 +172,7 @@ def test_csv_import_page_reports_rows_and_saves_nothing(acme, clients, leads):
 @pytest.mark.django_db
 def test_check_in_pages_update_values(acme, clients, key_result, tree):
     _, objective, _ = tree
-    url = reverse("key_result_detail", args=[acme.org.slug, key_result.pk])
+    url = reverse("metrics:key_result_detail", args=[acme.org.slug, key_result.pk])
     response = clients["manager"].post(
         url, {"form": "check_in", "value": "2", "confidence": "at_risk", "note": "<b>slow</b>"}
     )
@@ -176,7 +187,7 @@ def test_check_in_pages_update_values(acme, clients, key_result, tree):
     )
     measures = (
         clients["member"]
-        .get(reverse("objective_measures", args=[acme.org.slug, objective.pk]))
+        .get(reverse("metrics:objective_measures", args=[acme.org.slug, objective.pk]))
         .content.decode()
     )
     assert "Clients signed" in measures and "2 of 5" in measures
@@ -193,20 +204,28 @@ def test_timelines_show_each_check_in_newest_first_and_escape_notes(acme, client
     )
     services.check_in_objective(actor=acme.manager, objective=objective, confidence="on_track", note="Fine")
     services.check_in_step(actor=acme.member, step=step, status="doing", confidence="off_track")
-    kr_page = clients["member"].get(reverse("key_result_detail", args=[slug, key_result.pk])).content.decode()
+    kr_page = (
+        clients["member"]
+        .get(reverse("metrics:key_result_detail", args=[slug, key_result.pk]))
+        .content.decode()
+    )
     timeline = kr_page[kr_page.index('class="timeline"') :]
     assert "At risk" in timeline and "0 → <strong>2</strong>" in timeline
     assert "&lt;b&gt;slow&lt;/b&gt;<br>still" in timeline and "<b>slow" not in timeline
     assert acme.manager.user.display_name in timeline
     assert " on <a" not in timeline  # one key result's own timeline does not name it on every entry
     measures = (
-        clients["member"].get(reverse("objective_measures", args=[slug, objective.pk])).content.decode()
+        clients["member"]
+        .get(reverse("metrics:objective_measures", args=[slug, objective.pk]))
+        .content.decode()
     )
     timeline = measures[measures.index('class="timeline"') :]
-    kr_link = f'on <a href="{reverse("key_result_detail", args=[slug, key_result.pk])}">Clients signed</a>'
+    kr_link = (
+        f'on <a href="{reverse("metrics:key_result_detail", args=[slug, key_result.pk])}">Clients signed</a>'
+    )
     assert kr_link in timeline
     assert timeline.index("Fine") < timeline.index("slow")  # newest first
-    step_page = clients["member"].get(reverse("step_check_in", args=[slug, step.pk])).content.decode()
+    step_page = clients["member"].get(reverse("metrics:step_check_in", args=[slug, step.pk])).content.decode()
     assert "Status: Doing" in step_page and "Off track" in step_page
 
 
@@ -252,7 +271,7 @@ def _grow(org, owner, objectives_per_plan, plans=2):
 @pytest.mark.parametrize("viewname", ["dashboard", "my_dashboard"])
 def test_dashboards_do_not_grow_with_objectives(acme, clients, viewname, django_assert_max_num_queries):
     _grow(acme.org, acme.manager, 10)
-    url = reverse(viewname, args=[acme.org.slug])
+    url = reverse(qualified(viewname), args=[acme.org.slug])
     with django_assert_max_num_queries(25) as captured:
         assert clients["manager"].get(url).status_code == 200
     _grow(acme.org, acme.manager, 1000)
@@ -264,8 +283,8 @@ def test_dashboards_do_not_grow_with_objectives(acme, clients, viewname, django_
 def test_team_dashboard_and_objective_page_do_not_grow(acme, clients, tree, django_assert_max_num_queries):
     _, objective, _ = tree
     urls = [
-        reverse("team_dashboard", args=[acme.org.slug, objective.team_id]),
-        reverse("objective_measures", args=[acme.org.slug, objective.pk]),
+        reverse("metrics:team_dashboard", args=[acme.org.slug, objective.team_id]),
+        reverse("metrics:objective_measures", args=[acme.org.slug, objective.pk]),
     ]
     _grow(acme.org, acme.manager, 10)
     counts = []
@@ -307,7 +326,7 @@ def test_kpi_pages_do_not_grow_with_measurements(
     )
     measure(1)
     args = [acme.org.slug] + ([leads.pk] if viewname == "kpi_detail" else [])
-    url = reverse(viewname, args=args)
+    url = reverse(qualified(viewname), args=args)
     with django_assert_max_num_queries(14) as captured:
         assert clients["member"].get(url).status_code == 200
     Measurement.objects.all().delete()

@@ -283,7 +283,7 @@ def test_bell_list_and_mark_read(acme, clients):
             title=f"Hello {i}",
             url="/o/acme/",
         )
-    home = clients["member"].get(reverse("org_home", args=["acme"])).content.decode()
+    home = clients["member"].get(reverse("planning:org_home", args=["acme"])).content.decode()
     assert "Notifications: 3 unread" in home
     assert "Hello 2" in clients["member"].get(reverse("notification_list", args=["acme"])).content.decode()
     first = Notification.objects.first()

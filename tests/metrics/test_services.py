@@ -227,7 +227,7 @@ def test_a_period_target_overrides_the_standing_one(acme, march, client):
     assert kpi_rows(kpis=[leads], today=march)[0].status.key == "amber"  # below the standing 100
     client.force_login(acme.manager.user)
     response = client.post(
-        reverse("kpi_period_target", args=[acme.org.slug, leads.pk]),
+        reverse("metrics:kpi_period_target", args=[acme.org.slug, leads.pk]),
         {"period": "2027-04-02", "target": "120"},
     )
     assert response.status_code == 302 and leads.period_targets.get().target == 120

@@ -41,7 +41,7 @@ def test_an_amendment_in_review_keeps_the_approved_work_running(acme, clients, p
     assert [s.pk for s in work.overdue] == [step.pk] and not work.in_planning
     assert ActionStep.objects.overdue(date.today()).filter(pk=step.pk).exists()
     assert KeyResult.objects.running().filter(pk=kr.pk).exists()
-    page = clients["member"].get(reverse("check_in", args=[acme.org.slug])).content.decode()
+    page = clients["member"].get(reverse("metrics:check_in", args=[acme.org.slug])).content.decode()
     assert "Clients signed" in page and "Reach out to leads" in page
 
     services.plan_request_changes(actor=acme.admin, plan=plan, comment="Not yet.")

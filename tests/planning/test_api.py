@@ -21,6 +21,7 @@ from django.utils import timezone
 from planning import services
 from planning.models import ActionStep, Milestone, Objective, Plan, StepCompletion
 from tests.factories import MembershipFactory, TeamFactory
+from tests.names import qualified
 
 from .factories import (
     MilestoneFactory,
@@ -66,7 +67,7 @@ def manager(acme):
 
 
 def url(name: str, slug: str, pk: int | None = None) -> str:
-    return reverse(name, args=[slug] if pk is None else [slug, pk])
+    return reverse(qualified(name), args=[slug] if pk is None else [slug, pk])
 
 
 def counts() -> tuple[int, int, int, int]:

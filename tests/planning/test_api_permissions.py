@@ -16,6 +16,7 @@ from django.urls import reverse
 from planning.models import ActionStep, Milestone, Objective, Plan
 from tests.conftest import ROLES
 from tests.factories import TeamFactory
+from tests.names import qualified
 
 from .factories import MilestoneFactory, ObjectiveFactory, PlanFactory, StepFactory, api_client, period
 
@@ -42,7 +43,7 @@ def world(acme, other) -> World:
 
 
 def _url(name: str, w: World, pk: int | None = None) -> str:
-    return reverse(name, args=[w.slug] if pk is None else [w.slug, pk])
+    return reverse(qualified(name), args=[w.slug] if pk is None else [w.slug, pk])
 
 
 def _etag(node) -> str:

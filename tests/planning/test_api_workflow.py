@@ -30,6 +30,7 @@ from planning.models import (
 )
 from tests.conftest import ROLES
 from tests.factories import MembershipFactory, TeamFactory
+from tests.names import qualified
 
 from .factories import MilestoneFactory, ObjectiveFactory, PlanFactory, StepFactory, api_client, build_tree
 
@@ -39,7 +40,7 @@ S = PlanStatus
 
 
 def url(name: str, *args: object, slug: str = "acme") -> str:
-    return reverse(name, args=[slug, *args])
+    return reverse(qualified(name), args=[slug, *args])
 
 
 def act(client, plan: Plan, action: str, body: dict | None = None, slug: str = "acme"):

@@ -47,7 +47,7 @@ def ready_plan(owner: Membership, **dates) -> Plan:
 
 
 def review_url(plan: Plan) -> str:
-    return reverse("plan_review", args=[plan.organization.slug, plan.pk])
+    return reverse("planning:plan_review", args=[plan.organization.slug, plan.pk])
 
 
 @pytest.mark.django_db
@@ -56,7 +56,7 @@ def test_the_lone_owner_approves_alone_and_the_plan_says_so(solo):
     client = client_for(solo)
     page = client.get(review_url(plan)).content.decode()
     assert "Nobody here can approve this plan yet" in page and "Approve it alone" in page
-    response = client.post(reverse("plan_transition", args=["wren", plan.pk, "approve_alone"]))
+    response = client.post(reverse("planning:plan_transition", args=["wren", plan.pk, "approve_alone"]))
     assert response.status_code == 302
     plan.refresh_from_db()
     assert plan.status == PlanStatus.APPROVED and plan.approved_alone and plan.first_approved_at
@@ -65,10 +65,12 @@ def test_the_lone_owner_approves_alone_and_the_plan_says_so(solo):
     assert (transition.from_status, transition.to_status) == ("draft", "approved")
     event = AuditEvent.objects.get(organization=solo.organization, kind="plan", action__contains="alone")
     assert event.actor_id == solo.user_id
-    shown = client.get(reverse("plan_map", args=["wren", plan.pk])).content.decode()
+    shown = client.get(reverse("planning:plan_map", args=["wren", plan.pk])).content.decode()
     assert "approved alone, without a reviewer" in shown
     # Its steps are handed out as with any approval: the owner's My work lists them.
-    assert "Pitch three leads a week" in client.get(reverse("my_work", args=["wren"])).content.decode()
+    assert (
+        "Pitch three leads a week" in client.get(reverse("planning:my_work", args=["wren"])).content.decode()
+    )
 
 
 @pytest.mark.django_db
@@ -101,7 +103,7 @@ def test_the_setting_off_refuses_and_the_page_points_to_it(solo):
         api_client(solo).post(f"/api/v1/orgs/wren/plans/{plan.pk}/actions/approve_alone/", {}).status_code
         == 403
     )
-    client.post(reverse("plan_transition", args=["wren", plan.pk, "approve_alone"]))
+    client.post(reverse("planning:plan_transition", args=["wren", plan.pk, "approve_alone"]))
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.DRAFT
     assert not Baseline.objects.filter(plan=plan).exists()
 
@@ -115,7 +117,9 @@ def test_once_someone_joins_the_plan_goes_to_a_reviewer(solo):
     assert "Approve it alone" not in page and "Submit for review" in page
     response = api_client(solo).post(f"/api/v1/orgs/wren/plans/{plan.pk}/actions/approve_alone/", {})
     assert response.status_code == 409 and "submit the plan for review" in response.json()["detail"]
-    followed = client.post(reverse("plan_transition", args=["wren", plan.pk, "approve_alone"]), follow=True)
+    followed = client.post(
+        reverse("planning:plan_transition", args=["wren", plan.pk, "approve_alone"]), follow=True
+    )
     assert "submit the plan for review" in followed.content.decode()
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.DRAFT
     # A regular approval afterwards is not "alone".
@@ -133,7 +137,10 @@ def test_blocking_problems_still_block_and_others_get_404(solo, other):
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.DRAFT
     outsider = client_for(other.owner)
     assert (
-        outsider.post(reverse("plan_transition", args=["wren", plan.pk, "approve_alone"])).status_code == 404
+        outsider.post(
+            reverse("planning:plan_transition", args=["wren", plan.pk, "approve_alone"])
+        ).status_code
+        == 404
     )
     assert (
         api_client(other.owner)

@@ -4,14 +4,15 @@ import pytest
 from django.urls import reverse
 
 from planning.models import Milestone, Objective, Plan
+from tests.names import qualified
 
 HX = {"HX-Request": "true"}
 
 
 def url(name, acme, plan, kind=None, node=None):
     if kind is None:
-        return reverse(name, args=[acme.org.slug, plan.pk])
-    return reverse(name, args=[acme.org.slug, plan.pk, kind, node.pk])
+        return reverse(qualified(name), args=[acme.org.slug, plan.pk])
+    return reverse(qualified(name), args=[acme.org.slug, plan.pk, kind, node.pk])
 
 
 @pytest.mark.django_db
@@ -183,7 +184,7 @@ def test_plan_settings_conflict_and_save(acme, clients, plan):
 
 @pytest.mark.django_db
 def test_create_plan_three_ways(acme, clients, plan):
-    create = reverse("plan_create", args=[acme.org.slug])
+    create = reverse("planning:plan_create", args=[acme.org.slug])
     common = {"title": "New", "period_start": "2028-01-01", "period_end": "2028-12-31"}
     response = clients["manager"].post(create, {**common, "start_from": "blank", "ultimate_goal": "A vision"})
     assert response.status_code == 302
@@ -207,7 +208,7 @@ def test_cloning_another_organizations_plan_is_refused(acme, other, clients):
     from tests.factories import make_plan
 
     foreign = make_plan(other.org)
-    create = reverse("plan_create", args=[acme.org.slug])
+    create = reverse("planning:plan_create", args=[acme.org.slug])
     response = clients["manager"].post(
         create,
         {

@@ -73,7 +73,9 @@ def test_an_amended_key_result_and_kpi_line_are_in_the_diff(acme, amended):
 def test_the_review_page_shows_the_amendment_field_by_field(acme, clients, amended):
     plan, _, _ = amended
     services.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
-    html = clients["admin"].get(reverse("plan_review", args=[acme.org.slug, plan.pk])).content.decode()
+    html = (
+        clients["admin"].get(reverse("planning:plan_review", args=[acme.org.slug, plan.pk])).content.decode()
+    )
     assert "Key result <strong>Leads a month</strong>" in html
     assert '<span class="muted">Target:</span> <del>60</del> → <ins>30</ins>' in html
     assert '<span class="muted">Weight:</span> <del>1</del> → <ins>10</ins>' in html
@@ -84,7 +86,7 @@ def test_the_review_page_shows_the_amendment_field_by_field(acme, clients, amend
 @pytest.mark.django_db
 def test_the_baseline_diff_api_shows_the_amendment(acme, amended):
     plan, kr, kpi = amended
-    url = reverse("api_baseline_diff", args=[acme.org.slug, plan.pk, 1])
+    url = reverse("planning_api:api_baseline_diff", args=[acme.org.slug, plan.pk, 1])
     body = api_client(acme.admin).get(url).json()
     assert body["is_empty"] is False
     by_kind = {(c["kind"], c["id"]): c for c in body["changes"]}
@@ -179,7 +181,9 @@ def test_a_resubmission_shows_exactly_what_changed_since_the_request(acme, clien
     objective.plan = plan
     services.node_update(actor=acme.manager, node=objective, version=None, title="Close six clients a month")
     services.plan_submit(actor=acme.manager, plan=Plan.objects.get(pk=plan.pk), approvers=[acme.admin])
-    html = clients["admin"].get(reverse("plan_review", args=[acme.org.slug, plan.pk])).content.decode()
+    html = (
+        clients["admin"].get(reverse("planning:plan_review", args=[acme.org.slug, plan.pk])).content.decode()
+    )
     section = html[html.index('id="since-request-h"') : html.index('id="changes-h"')]
     assert "Changed since your request" in section and "Sharper title" in section
     assert section.count("diff__item--changed") == 1
@@ -191,7 +195,7 @@ def test_a_resubmission_shows_exactly_what_changed_since_the_request(acme, clien
 def test_the_approver_who_asked_for_changes_is_not_offered_submit(acme, clients, plan):
     services.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
     services.plan_request_changes(actor=acme.admin, plan=Plan.objects.get(pk=plan.pk), comment="Fix it")
-    url = reverse("plan_review", args=[acme.org.slug, plan.pk])
+    url = reverse("planning:plan_review", args=[acme.org.slug, plan.pk])
     assert "Submit for review" not in clients["admin"].get(url).content.decode()
     assert "Submit for review" in clients["manager"].get(url).content.decode()
 
@@ -200,7 +204,7 @@ def test_the_approver_who_asked_for_changes_is_not_offered_submit(acme, clients,
 def test_an_approval_of_a_stale_view_is_refused_and_records_nothing(acme, clients, plan, tree):
     _, objective, _ = tree
     services.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
-    url = reverse("plan_review", args=[acme.org.slug, plan.pk])
+    url = reverse("planning:plan_review", args=[acme.org.slug, plan.pk])
     page = clients["admin"].get(url)
     seen = page.context["review"].digest
     assert f'value="{seen}"' in page.content.decode()
@@ -210,7 +214,9 @@ def test_an_approval_of_a_stale_view_is_refused_and_records_nothing(acme, client
     services.node_update(actor=acme.manager, node=objective, version=None, title="Close six clients a month")
     services.plan_submit(actor=acme.manager, plan=Plan.objects.get(pk=plan.pk), approvers=[acme.admin])
     response = clients["admin"].post(
-        reverse("plan_transition", args=[acme.org.slug, plan.pk, "approve"]), {"seen": seen}, follow=True
+        reverse("planning:plan_transition", args=[acme.org.slug, plan.pk, "approve"]),
+        {"seen": seen},
+        follow=True,
     )
     html = response.content.decode()
     assert "The plan changed since you opened it" in html and "Close six clients a month" in html
@@ -218,7 +224,7 @@ def test_an_approval_of_a_stale_view_is_refused_and_records_nothing(acme, client
     fresh = response.context["review"].digest
     assert fresh != seen
     clients["admin"].post(
-        reverse("plan_transition", args=[acme.org.slug, plan.pk, "approve"]), {"seen": fresh}
+        reverse("planning:plan_transition", args=[acme.org.slug, plan.pk, "approve"]), {"seen": fresh}
     )
     assert Plan.objects.get(pk=plan.pk).status == PlanStatus.APPROVED
 
@@ -299,7 +305,7 @@ def test_the_service_refuses_a_stale_digest(acme, plan):
 def test_comments_are_left_on_a_node_from_the_review_page(acme, clients, other, plan, tree):
     _, objective, _ = tree
     services.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
-    url = reverse("plan_review", args=[acme.org.slug, plan.pk])
+    url = reverse("planning:plan_review", args=[acme.org.slug, plan.pk])
     body = {"node": f"objective:{objective.pk}", "body": "Is five realistic? @mia"}
     response = clients["admin"].post(url, body)
     assert response.status_code == 302 and response.url.endswith("#review-comments")
@@ -325,18 +331,20 @@ def test_the_review_page_stays_flat_in_queries(acme, clients, django_assert_max_
         Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.IN_REVIEW, review_round=1)
     client = clients["admin"]
     with django_assert_max_num_queries(30) as captured:
-        assert client.get(reverse("plan_review", args=[acme.org.slug, small.pk])).status_code == 200
+        assert client.get(reverse("planning:plan_review", args=[acme.org.slug, small.pk])).status_code == 200
     with django_assert_max_num_queries(len(captured.captured_queries)):
-        response = client.get(reverse("plan_review", args=[acme.org.slug, large.pk]))
+        response = client.get(reverse("planning:plan_review", args=[acme.org.slug, large.pk]))
     html = response.content.decode()
     # A big plan opens its first milestone; the others load when opened, each in the same queries.
     assert response.status_code == 200 and "Objective 0.9" in html
     last = large.milestones.order_by("-position").first()
-    fragment = reverse("plan_review_milestone", args=[acme.org.slug, large.pk, last.pk])
+    fragment = reverse("planning:plan_review_milestone", args=[acme.org.slug, large.pk, last.pk])
     assert fragment in html
     first = large.milestones.order_by("position").first()
     with django_assert_max_num_queries(20) as captured:
-        client.get(reverse("plan_review_milestone", args=[acme.org.slug, large.pk, first.pk]), headers=HX)
+        client.get(
+            reverse("planning:plan_review_milestone", args=[acme.org.slug, large.pk, first.pk]), headers=HX
+        )
     with django_assert_max_num_queries(len(captured.captured_queries)):
         response = client.get(fragment, headers=HX)
     assert response.status_code == 200
@@ -347,16 +355,18 @@ def test_the_review_page_stays_flat_in_queries(acme, clients, django_assert_max_
 @pytest.mark.django_db
 def test_a_milestone_of_the_review_outline_is_its_plans_only(acme, clients, plan, tree):
     milestone, _, _ = tree
-    url = reverse("plan_review_milestone", args=[acme.org.slug, plan.pk, milestone.pk])
+    url = reverse("planning:plan_review_milestone", args=[acme.org.slug, plan.pk, milestone.pk])
     assert clients["outsider"].get(url, headers=HX).status_code == 404
     assert clients["anonymous"].get(url, headers=HX).status_code == 302
     other_plan = make_plan(acme.org, acme.member, milestones=1, objectives=1, steps=1)
-    wrong = reverse("plan_review_milestone", args=[acme.org.slug, other_plan.pk, milestone.pk])
+    wrong = reverse("planning:plan_review_milestone", args=[acme.org.slug, other_plan.pk, milestone.pk])
     assert clients["admin"].get(wrong, headers=HX).status_code == 404
     # Followed as a link (no HTMX): the milestone's own page.
     response = clients["viewer"].get(url)
     assert response.status_code == 302
-    assert response.url == reverse("node_detail", args=[acme.org.slug, plan.pk, "milestone", milestone.pk])
+    assert response.url == reverse(
+        "planning:node_detail", args=[acme.org.slug, plan.pk, "milestone", milestone.pk]
+    )
 
 
 @pytest.mark.django_db
@@ -364,7 +374,7 @@ def test_a_big_plan_takes_a_comment_on_the_objective_whose_link_was_followed(acm
     large = make_plan(acme.org, acme.member, milestones=5, objectives=10, steps=9)  # 450 steps
     Plan.objects.filter(pk=large.pk).update(status=PlanStatus.IN_REVIEW, review_round=1)
     objective = Objective.objects.filter(plan=large).order_by("-pk").first()
-    url = reverse("plan_review", args=[acme.org.slug, large.pk])
+    url = reverse("planning:plan_review", args=[acme.org.slug, large.pk])
     page = clients["admin"].get(url, {"comment_on": f"objective:{objective.pk}"}).content.decode()
     assert f'value="objective:{objective.pk}" selected' in page
     # Milestones are offered, not the 50 objectives, apart from the one asked for.
@@ -377,7 +387,9 @@ def test_a_big_plan_takes_a_comment_on_the_objective_whose_link_was_followed(acm
 @pytest.mark.django_db
 def test_a_first_approval_shows_the_whole_map_with_its_key_results(acme, clients, plan, key_result):
     services.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
-    html = clients["admin"].get(reverse("plan_review", args=[acme.org.slug, plan.pk])).content.decode()
+    html = (
+        clients["admin"].get(reverse("planning:plan_review", args=[acme.org.slug, plan.pk])).content.decode()
+    )
     assert "The map to approve (no baseline yet)" in html
     assert "Key result: Clients signed — 0 → 5" in html and "Reach out to leads" in html
     assert date(2027, 3, 31).isoformat() in html
@@ -395,13 +407,13 @@ def test_the_amendment_is_on_the_plans_activity_with_before_and_after(acme, clie
     }
     assert events.get(kind="kpi", object_id=kpi.pk).changes == {"red_threshold": ["70", "50"]}
 
-    page = clients["manager"].get(reverse("plan_activity", args=[acme.org.slug, plan.pk]))
+    page = clients["manager"].get(reverse("planning:plan_activity", args=[acme.org.slug, plan.pk]))
     text = page.content.decode()
     assert page.status_code == 200
     for shown in ("Leads a month", "Leads reached a month", "Red threshold", "Weight"):
         assert shown in text, shown
     other_plan = make_plan(acme.org, acme.manager)
-    elsewhere = clients["manager"].get(reverse("plan_activity", args=[acme.org.slug, other_plan.pk]))
+    elsewhere = clients["manager"].get(reverse("planning:plan_activity", args=[acme.org.slug, other_plan.pk]))
     assert "Leads reached a month" not in elsewhere.content.decode()  # the KPI is not linked there
 
 
@@ -409,8 +421,8 @@ def test_the_amendment_is_on_the_plans_activity_with_before_and_after(acme, clie
 def test_the_review_api_names_what_was_seen_and_a_stale_approval_is_409(acme, plan, tree, leads):
     _, objective, _ = tree
     services.plan_submit(actor=acme.manager, plan=plan, approvers=[acme.admin])
-    review_url = reverse("api_plan_review", args=[acme.org.slug, plan.pk])
-    approve_url = reverse("api_plan_approve", args=[acme.org.slug, plan.pk])
+    review_url = reverse("planning_api:api_plan_review", args=[acme.org.slug, plan.pk])
+    approve_url = reverse("planning_api:api_plan_approve", args=[acme.org.slug, plan.pk])
     admin = api_client(acme.admin)
     review = admin.get(review_url).json()
     assert len(review["digest"]) == 64 and review["since_request"] is None
@@ -437,10 +449,10 @@ def test_the_kpi_pages_say_why_a_running_plans_kpi_is_not_changed(acme, clients,
     metrics_services.kpi_link_objectives(actor=acme.manager, kpi=leads, objectives=[objective])
     Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.ACTIVE)
     client = clients["manager"]
-    edit = reverse("kpi_edit", args=[acme.org.slug, leads.pk])
+    edit = reverse("metrics:kpi_edit", args=[acme.org.slug, leads.pk])
     page = client.post(edit, {"delete": "yes"}, follow=True)
     assert page.status_code == 200 and "through an amendment of that plan" in page.content.decode()
-    target = reverse("kpi_period_target", args=[acme.org.slug, leads.pk])
+    target = reverse("metrics:kpi_period_target", args=[acme.org.slug, leads.pk])
     page = client.post(target, {"period": "2027-03-01", "target": "5"}, follow=True)
     assert page.status_code == 200 and "through an amendment of that plan" in page.content.decode()
     assert KPI.objects.filter(pk=leads.pk).exists() and not leads.period_targets.exists()

@@ -141,7 +141,9 @@ def test_my_work_the_dashboard_the_workload_and_the_email_name_the_same_overdue_
 def test_the_strategy_map_marks_overdue_only_the_running_plans_late_steps(acme, steps, clients):
     running, draft, review = steps["plans"]
     pages = {
-        plan.title: clients["member"].get(reverse("plan_map", args=[acme.org.slug, plan.pk])).content.decode()
+        plan.title: clients["member"]
+        .get(reverse("planning:plan_map", args=[acme.org.slug, plan.pk]))
+        .content.decode()
         for plan in (running, draft, review)
     }
     assert pages["Running"].count("overdue since") == len(OVERDUE)

@@ -42,7 +42,7 @@ def test_my_work_groups_steps_by_when_they_are_due(acme, clients):
     step("Daily one", recurrence="daily")
     step("Someone else's", today).assignee = None
     ActionStep.objects.filter(title="Someone else's").update(assignee=acme.admin)
-    html = clients["member"].get(reverse("my_work", args=[acme.org.slug])).content.decode()
+    html = clients["member"].get(reverse("planning:my_work", args=[acme.org.slug])).content.decode()
     overdue, this_week, later = html.index("Overdue"), html.index("This week"), html.index("Later")
     assert (
         overdue < html.index("Late one") < this_week < html.index("Soon one") < later < html.index("Far one")
@@ -66,7 +66,7 @@ def test_steps_of_plans_in_planning_are_apart_and_never_overdue(acme, clients, s
             assignee=acme.member,
             due_date=today - timedelta(days=5),
         )
-    html = clients["member"].get(reverse("my_work", args=[acme.org.slug])).content.decode()
+    html = clients["member"].get(reverse("planning:my_work", args=[acme.org.slug])).content.decode()
     overdue = html[html.index('id="group-overdue"') : html.index('id="group-planning"')]
     assert "Call the leads" in overdue and "Draft idea" not in overdue
     planning = html[html.index('id="group-planning"') :]
@@ -98,7 +98,7 @@ def test_my_work_queries_do_not_grow_with_the_steps(acme, clients, django_assert
                 step.recurrence = "weekly" if i % 4 == 0 else "none"
                 step.save()
 
-    url = reverse("my_work", args=[acme.org.slug])
+    url = reverse("planning:my_work", args=[acme.org.slug])
     assign(plans=1, steps_each=2)
     with django_assert_max_num_queries(12) as small:
         assert clients["member"].get(url).status_code == 200
@@ -112,7 +112,7 @@ def test_my_work_queries_do_not_grow_with_the_steps(acme, clients, django_assert
 def test_one_click_status_returns_the_row(acme, clients, plan, tree):
     _, _, step = tree
     response = clients["member"].post(
-        reverse("step_status", args=[acme.org.slug, step.pk]),
+        reverse("planning:step_status", args=[acme.org.slug, step.pk]),
         {"status": "done"},
         headers={"HX-Request": "true"},
     )
@@ -123,13 +123,13 @@ def test_one_click_status_returns_the_row(acme, clients, plan, tree):
     # Not the viewer, and not someone else's step.
     assert (
         clients["viewer"]
-        .post(reverse("step_status", args=[acme.org.slug, step.pk]), {"status": "todo"})
+        .post(reverse("planning:step_status", args=[acme.org.slug, step.pk]), {"status": "todo"})
         .status_code
         == 403
     )
     assert (
         clients["admin"]
-        .post(reverse("step_status", args=[acme.org.slug, step.pk]), {"status": "blocked"})
+        .post(reverse("planning:step_status", args=[acme.org.slug, step.pk]), {"status": "blocked"})
         .status_code
         == 302
     )
@@ -141,7 +141,7 @@ def test_one_click_status_returns_the_row(acme, clients, plan, tree):
 def test_bad_status_changes_nothing(acme, clients, plan, tree):
     _, _, step = tree
     response = clients["member"].post(
-        reverse("step_status", args=[acme.org.slug, step.pk]),
+        reverse("planning:step_status", args=[acme.org.slug, step.pk]),
         {"status": "finished!"},
         headers={"HX-Request": "true"},
     )
@@ -153,7 +153,7 @@ def test_bad_status_changes_nothing(acme, clients, plan, tree):
 @pytest.mark.django_db
 def test_member_suggests_and_editor_accepts_or_declines(acme, clients, plan, tree):
     milestone, _, _ = tree
-    page = reverse("suggestions", args=[acme.org.slug, plan.pk])
+    page = reverse("planning:suggestions", args=[acme.org.slug, plan.pk])
     response = clients["member"].post(
         page,
         {
@@ -165,7 +165,7 @@ def test_member_suggests_and_editor_accepts_or_declines(acme, clients, plan, tre
     )
     assert response.status_code == 302
     suggestion = Suggestion.objects.get(title="Referral programme")
-    decide = reverse("suggestion_decide", args=[acme.org.slug, plan.pk, suggestion.pk])
+    decide = reverse("planning:suggestion_decide", args=[acme.org.slug, plan.pk, suggestion.pk])
     assert clients["member"].post(decide, {"decision": "accept"}).status_code == 403
     suggestion.refresh_from_db()
     assert suggestion.status == "pending"
@@ -178,7 +178,7 @@ def test_member_suggests_and_editor_accepts_or_declines(acme, clients, plan, tre
 
     clients["member"].post(page, {"kind": "milestone", "title": "Open an office in Paris"})
     second = Suggestion.objects.get(title="Open an office in Paris")
-    decide = reverse("suggestion_decide", args=[acme.org.slug, plan.pk, second.pk])
+    decide = reverse("planning:suggestion_decide", args=[acme.org.slug, plan.pk, second.pk])
     clients["manager"].post(decide, {"decision": "decline", "reason": ""})
     second.refresh_from_db()
     assert second.status == "pending"  # a reason is required
@@ -191,7 +191,7 @@ def test_member_suggests_and_editor_accepts_or_declines(acme, clients, plan, tre
 
 @pytest.mark.django_db
 def test_viewers_cannot_suggest_and_bad_parents_are_refused(acme, other, clients, plan):
-    page = reverse("suggestions", args=[acme.org.slug, plan.pk])
+    page = reverse("planning:suggestions", args=[acme.org.slug, plan.pk])
     assert clients["viewer"].post(page, {"kind": "milestone", "title": "x"}).status_code == 403
     foreign = make_plan(other.org, milestones=1).milestones.get()
     response = clients["member"].post(page, {"kind": "objective", "milestone": foreign.pk, "title": "Sneaky"})
@@ -205,7 +205,7 @@ def test_comment_with_mention_emails_the_person(
 ):
     _, objective, _ = tree
     handle = acme.member.user.email.split("@")[0]
-    page = reverse("node_detail", args=[acme.org.slug, plan.pk, "objective", objective.pk])
+    page = reverse("planning:node_detail", args=[acme.org.slug, plan.pk, "objective", objective.pk])
     with django_capture_on_commit_callbacks(execute=True):
         response = clients["manager"].post(page, {"body": f"@{handle} can you take this one? <b>bold</b>"})
     assert response.status_code == 302

@@ -296,39 +296,44 @@ def test_two_approvers_at_the_same_moment_are_both_recorded(acme, plan):
 
 @pytest.mark.django_db
 def test_review_pages_and_the_queue_over_http(acme, clients, plan, tree):
-    review = reverse("plan_review", args=[acme.org.slug, plan.pk])
+    review = reverse("planning:plan_review", args=[acme.org.slug, plan.pk])
     page = clients["manager"].get(review).content.decode()
     assert "No blocking problems" in page and "Submit for review" in page
     response = clients["manager"].post(
-        reverse("plan_transition", args=[acme.org.slug, plan.pk, "submit"]), {"approvers": [acme.admin.pk]}
+        reverse("planning:plan_transition", args=[acme.org.slug, plan.pk, "submit"]),
+        {"approvers": [acme.admin.pk]},
     )
     assert response.status_code == 302
-    nav = clients["admin"].get(reverse("org_home", args=[acme.org.slug])).content.decode()
+    nav = clients["admin"].get(reverse("planning:org_home", args=[acme.org.slug])).content.decode()
     assert "Waiting for me" in nav and 'aria-label="1 plan waiting"' in nav
-    queue = clients["admin"].get(reverse("review_queue", args=[acme.org.slug])).content.decode()
+    queue = clients["admin"].get(reverse("planning:review_queue", args=[acme.org.slug])).content.decode()
     assert "Growth 2027" in queue
     assert "Approve the plan" in clients["admin"].get(review).content.decode()
     assert "Approve the plan" not in clients["manager"].get(review).content.decode()
     # A member cannot approve over HTTP either; an invalid move shows a message and changes nothing.
     assert (
         clients["member"]
-        .post(reverse("plan_transition", args=[acme.org.slug, plan.pk, "approve"]))
+        .post(reverse("planning:plan_transition", args=[acme.org.slug, plan.pk, "approve"]))
         .status_code
         == 403
     )
     bad = clients["manager"].post(
-        reverse("plan_transition", args=[acme.org.slug, plan.pk, "activate"]), follow=True
+        reverse("planning:plan_transition", args=[acme.org.slug, plan.pk, "activate"]), follow=True
     )
     assert "cannot be activated" in bad.content.decode()
     clients["admin"].post(
-        reverse("plan_transition", args=[acme.org.slug, plan.pk, "approve"]), {"comment": "Go"}
+        reverse("planning:plan_transition", args=[acme.org.slug, plan.pk, "approve"]), {"comment": "Go"}
     )
     plan.refresh_from_db()
     assert plan.status == S.APPROVED
-    baseline_page = clients["viewer"].get(reverse("baseline_detail", args=[acme.org.slug, plan.pk, 1]))
+    baseline_page = clients["viewer"].get(
+        reverse("planning:baseline_detail", args=[acme.org.slug, plan.pk, 1])
+    )
     assert baseline_page.status_code == 200 and "Reach out to leads" in baseline_page.content.decode()
     assert (
-        clients["outsider"].get(reverse("baseline_detail", args=[acme.org.slug, plan.pk, 1])).status_code
+        clients["outsider"]
+        .get(reverse("planning:baseline_detail", args=[acme.org.slug, plan.pk, 1]))
+        .status_code
         == 404
     )
 
@@ -344,7 +349,7 @@ def test_workload_counts_open_and_overdue_steps_per_member(
     step.save()
     team = objective.team
     team.members.add(acme.member)
-    url = reverse("workload", args=[acme.org.slug])
+    url = reverse("planning:workload", args=[acme.org.slug])
     assert clients["member"].get(url).status_code == 403
     html = clients["manager"].get(url).content.decode()
     assert acme.member.user.display_name in html

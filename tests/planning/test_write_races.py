@@ -54,7 +54,7 @@ def test_a_patch_waiting_for_a_submit_is_refused_and_saves_nothing(acme, plan, t
     _, objective, _ = tree
     holding, release = threading.Event(), threading.Event()
     client = client_for(acme.manager)
-    url = reverse("api_objective_detail", args=[acme.org.slug, objective.pk])
+    url = reverse("planning_api:api_objective_detail", args=[acme.org.slug, objective.pk])
 
     def patch():
         assert holding.wait(10)
@@ -75,7 +75,7 @@ def test_an_assignees_done_waiting_for_a_close_is_refused(acme, plan, tree):
     Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.ACTIVE)
     holding, release = threading.Event(), threading.Event()
     client = client_for(acme.member)  # the step's assignee
-    url = reverse("api_step_status", args=[acme.org.slug, step.pk])
+    url = reverse("planning_api:api_step_status", args=[acme.org.slug, step.pk])
 
     def done():
         assert holding.wait(10)
@@ -134,7 +134,7 @@ def test_fifty_moves_sent_with_one_etag_give_exactly_one_success(acme, plan):
     milestones = [services.milestone_create(actor=acme.manager, plan=plan, title=f"M{i}") for i in range(4)]
     last = milestones[-1]
     etag = f'"v{Milestone.objects.get(pk=last.pk).version}"'
-    url = reverse("api_milestone_move", args=[acme.org.slug, last.pk])
+    url = reverse("planning_api:api_milestone_move", args=[acme.org.slug, last.pk])
     clients = [client_for(acme.manager) for _ in range(50)]
     start = threading.Barrier(50)
 
@@ -165,7 +165,7 @@ def test_a_delete_racing_a_move_gives_no_500_and_no_gap(acme, plan, tree):
 
     def delete():
         assert holding.wait(10)
-        url = reverse("api_objective_detail", args=[acme.org.slug, stale.pk])
+        url = reverse("planning_api:api_objective_detail", args=[acme.org.slug, stale.pk])
         return api(client, "delete", url, **{"If-Match": "*"}).status_code
 
     move = hold(
@@ -187,7 +187,7 @@ def test_a_delete_racing_a_move_gives_no_500_and_no_gap(acme, plan, tree):
 
     def late_move():
         assert holding.wait(10)
-        url = reverse("api_objective_move", args=[acme.org.slug, victim.pk])
+        url = reverse("planning_api:api_objective_move", args=[acme.org.slug, victim.pk])
         return api(client, "post", url, {"position": 2}, **{"If-Match": "*"}).status_code
 
     remove = hold(lambda: services.node_delete(actor=acme.manager, node=victim), release, holding)
@@ -204,7 +204,7 @@ def test_an_edit_of_a_node_deleted_meanwhile_is_a_404(acme, plan, tree):
 
     def patch():
         assert holding.wait(10)
-        url = reverse("api_step_detail", args=[acme.org.slug, step.pk])
+        url = reverse("planning_api:api_step_detail", args=[acme.org.slug, step.pk])
         return api(client, "patch", url, {"title": "Renamed"}).status_code
 
     remove = hold(lambda: services.node_delete(actor=acme.manager, node=step), release, holding)
@@ -219,7 +219,7 @@ def test_a_step_created_under_an_objective_deleted_meanwhile_is_a_404(acme, plan
 
     def create():
         assert holding.wait(10)
-        url = reverse("api_step_list", args=[acme.org.slug])
+        url = reverse("planning_api:api_step_list", args=[acme.org.slug])
         return api(client, "post", url, {"objective": objective.pk, "title": "Orphan"}).status_code
 
     remove = hold(lambda: services.node_delete(actor=acme.manager, node=objective), release, holding)

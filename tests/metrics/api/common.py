@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from metrics.models import KPI, CheckIn, KeyResult, Measurement
 from metrics.rules import period_start, previous_period
+from tests.names import qualified
 
 
 def url(name: str, *args: int) -> str:
-    return reverse(name, args=["acme", *args])
+    return reverse(qualified(name), args=["acme", *args])
 
 
 def month(ago: int) -> date:

@@ -21,7 +21,7 @@ def test_the_progress_explains_every_figure(acme, plan, tree, key_result):
     )
     services.check_in_key_result(actor=acme.manager, key_result=key_result, value=3, confidence="on_track")
 
-    response = api_client(acme.viewer).get(reverse("api_plan_progress", args=["acme", plan.pk]))
+    response = api_client(acme.viewer).get(reverse("metrics_api:api_plan_progress", args=["acme", plan.pk]))
 
     assert response.status_code == 200
     body = response.json()

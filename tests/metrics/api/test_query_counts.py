@@ -197,7 +197,7 @@ def test_the_progress_is_flat_from_10_to_1000_objectives_and_key_results(acme, d
         objectives_with_key_results(acme, plan, 9, 110)
         Objective.objects.filter(plan=plan).update(team=team)
 
-    target = reverse("api_plan_progress", args=["acme", plan.pk])
+    target = reverse("metrics_api:api_plan_progress", args=["acme", plan.pk])
     body = flat(api_client(acme.viewer), target, {}, grow, django_assert_max_num_queries)
 
     assert len(body["objectives"]) == 1000
