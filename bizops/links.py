@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.core import signing
-from django.urls import reverse
 from django.utils.crypto import constant_time_compare, salted_hmac
+
+from .navigation import link
 
 SALT = "bizops.action-link"
 MAX_AGE = timedelta(days=7)
@@ -49,7 +50,11 @@ def action_token(
 
 
 def action_url(**kwargs) -> str:
-    return reverse("action_link", args=[action_token(**kwargs)])
+    # The page that acts on the link belongs to the app that sends such links (metrics answers it).
+    url = link("action_link", action_token(**kwargs))
+    if not url:
+        raise LookupError("No installed app answers the link 'action_link' (bizops.navigation).")
+    return url
 
 
 def read_action_token(token: str, max_age: timedelta = MAX_AGE) -> dict:

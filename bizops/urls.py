@@ -3,9 +3,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from metrics.views.exchange import calendar_feed
-from metrics.views.links import action_link
-
 from . import audit_views, views, webhook_views
 from .audit_api import AuditEventListApi
 from .forms import EmailLoginForm, ThrottledPasswordResetForm
@@ -55,8 +52,7 @@ urlpatterns = [
     path("orgs/", views.organization_list, name="organization_list"),
     path("orgs/new/", views.organization_create, name="organization_create"),
     path("invite/<str:token>/", views.invitation_accept, name="invitation_accept"),
-    path("act/<str:token>/", action_link, name="action_link"),
-    path("ical/<str:token>.ics", calendar_feed, name="calendar_feed"),
+    path("", include("metrics.public_urls")),
     path("o/<slug:org_slug>/", include(org_patterns)),
     path("o/<slug:org_slug>/", include("planning.urls")),
     path("o/<slug:org_slug>/", include("metrics.urls")),

@@ -21,3 +21,41 @@ class MetricsConfig(AppConfig):
         register_snapshot_part(KPIS)
         # Changes to the KPIs linked to a plan show on its Activity tab.
         register_activity_source(kpi_activity)
+        # The core draws the navigation, and planning's pages link to measures, without naming a
+        # metrics page: metrics adds its entries and answers the links they ask for (bizops.navigation).
+        from bizops.navigation import NavItem, register_link, register_nav_item
+
+        for item in (
+            NavItem(
+                "Dashboard",
+                "metrics:dashboard",
+                order=20,
+                current_on=frozenset({"metrics:my_dashboard", "metrics:team_dashboard"}),
+            ),
+            NavItem("Check in", "metrics:check_in", order=50, permission="check_in"),
+            NavItem(
+                "KPIs",
+                "metrics:kpi_list",
+                order=60,
+                current_on=frozenset(
+                    {
+                        "metrics:kpi_detail",
+                        "metrics:kpi_create",
+                        "metrics:kpi_edit",
+                        "metrics:measurements_import",
+                    }
+                ),
+            ),
+        ):
+            register_nav_item(item)
+        for name in (
+            "objective_measures",
+            "step_check_in",
+            "key_result_detail",
+            "check_in",
+            "calendar_settings",
+            "plan_import",
+            "plan_export",
+        ):
+            register_link(name, f"metrics:{name}")
+        register_link("action_link", "metrics_public:action_link")

@@ -244,7 +244,10 @@ def send_approval_waiting(
                 template="approval_waiting",
                 dedupe_key=f"approval_waiting:{m.pk}:{plan.pk}:{plan.review_round}:{periods[m.pk]}",
                 url=reverse("planning:plan_review", args=[m.organization.slug, plan.pk]),
-                context={"plan": plan, "path": reverse("planning:plan_review", args=[m.organization.slug, plan.pk])},
+                context={
+                    "plan": plan,
+                    "path": reverse("planning:plan_review", args=[m.organization.slug, plan.pk]),
+                },
             )
     return sent
 

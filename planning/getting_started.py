@@ -86,7 +86,9 @@ def getting_started(*, membership: Membership) -> list[ChecklistItem] | None:
             facts["has_plan"],
         ),
         ChecklistItem("Submit it for review", submit_url, facts["has_submitted"]),
-        ChecklistItem("Record the first check-in", reverse("planning:my_work", args=[slug]), facts["has_check_in"]),
+        ChecklistItem(
+            "Record the first check-in", reverse("planning:my_work", args=[slug]), facts["has_check_in"]
+        ),
     ]
     if all(item.done for item in items):
         return None

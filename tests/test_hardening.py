@@ -99,6 +99,6 @@ def test_next_cannot_leave_the_site(acme, clients, plan, tree):
 @pytest.mark.django_db
 def test_calendar_feed_stops_for_a_deactivated_user(acme, client):
     token = calendar_feed_create(membership=acme.member)
-    assert client.get(reverse("calendar_feed", args=[token])).status_code == 200
+    assert client.get(reverse("metrics_public:calendar_feed", args=[token])).status_code == 200
     User.objects.filter(pk=acme.member.user_id).update(is_active=False)
-    assert client.get(reverse("calendar_feed", args=[token])).status_code == 404
+    assert client.get(reverse("metrics_public:calendar_feed", args=[token])).status_code == 404

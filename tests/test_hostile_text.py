@@ -136,7 +136,9 @@ def test_a_lone_carriage_return_saved_before_never_forges_a_calendar_event(acme,
     step.due_date = date(2027, 2, 10)
     step.title = "Call\rEND:VEVENT\rBEGIN:VEVENT\rSUMMARY:Forged"  # a row from before inputs refused it
     step.save()
-    body = client.get(reverse("calendar_feed", args=[calendar_feed_create(membership=acme.member)])).content
+    body = client.get(
+        reverse("metrics_public:calendar_feed", args=[calendar_feed_create(membership=acme.member)])
+    ).content
     lines = body.decode().split("\r\n")
     assert sum(line == "BEGIN:VEVENT" for line in lines) == 1
     assert "\r" not in body.decode().replace("\r\n", "")

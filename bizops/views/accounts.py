@@ -26,6 +26,7 @@ from ..forms import (
     add_service_errors,
 )
 from ..models import ApiToken
+from ..navigation import org_home
 from ..requests import AuthenticatedRequest, OrgRequest
 
 AUTH_BACKEND = "bizops.backends.ModelBackend"
@@ -40,7 +41,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("organization_create")
     slugs = [m.organization.slug for m in memberships]
     slug = request.session.get("current_org")
-    return redirect("planning:org_home", org_slug=slug if slug in slugs else slugs[0])
+    return redirect(org_home(slug if slug in slugs else slugs[0]))
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -55,7 +56,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         else:
             login(request, user, backend=AUTH_BACKEND)
             messages.success(request, f"Welcome! {org.name} is ready. Invite your team to plan together.")
-            return redirect("planning:org_home", org_slug=org.slug)
+            return redirect(org_home(org.slug))
     return render(request, "registration/signup.html", {"form": form})
 
 
@@ -130,7 +131,7 @@ def organization_create(request: AuthenticatedRequest) -> HttpResponse:
             add_service_errors(form, exc)
         else:
             messages.success(request, f"{org.name} is ready.")
-            return redirect("planning:org_home", org_slug=org.slug)
+            return redirect(org_home(org.slug))
     return render(request, "bizops/organization_create.html", {"form": form})
 
 

@@ -23,6 +23,7 @@ from ..forms import (
     add_service_errors,
 )
 from ..models import Invitation, Membership, Team
+from ..navigation import org_home
 from ..requests import OrgRequest
 from ..roles import Role, assignable_roles
 from .accounts import AUTH_BACKEND
@@ -152,7 +153,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             except services.InvitationInvalid as exc:
                 return _invitation_invalid(request, exc)
             messages.success(request, f"Welcome to {membership.organization.name}.")
-            return redirect("planning:org_home", org_slug=membership.organization.slug)
+            return redirect(org_home(membership.organization.slug))
         if user.email.lower() != invitation.email.lower():
             return _invitation_invalid(request, services.InvitationInvalid("other_user", invitation))
         return render(request, "bizops/invitation_accept.html", {"invitation": invitation})
@@ -176,7 +177,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         else:
             login(request, new_user, backend=AUTH_BACKEND)
             messages.success(request, f"Welcome to {invitation.organization.name}.")
-            return redirect("planning:org_home", org_slug=invitation.organization.slug)
+            return redirect(org_home(invitation.organization.slug))
     return render(request, "bizops/invitation_accept.html", {"invitation": invitation, "form": form})
 
 

@@ -72,7 +72,9 @@ class KPIApi(OrgApi):
     def kpi_response(self, pk: int, periods: int, *, created: bool = False) -> Response:
         """The KPI, reloaded with its people and links, its status and the series of its last periods."""
         kpi = with_series(kpi_rows(kpis=[kpi_for(self.organization, pk)], periods=periods)[0])
-        location = reverse("metrics_api:api_kpi_detail", args=[self.organization.slug, pk]) if created else None
+        location = (
+            reverse("metrics_api:api_kpi_detail", args=[self.organization.slug, pk]) if created else None
+        )
         return self.versioned(kpi, s.KPIDetailSerializer(kpi).data, created=created, location=location)
 
 

@@ -73,7 +73,11 @@ def key_results_of(
 class KeyResultApi(OrgApi):
     def key_result_response(self, pk: int, *, created: bool = False) -> Response:
         kr = key_result_for(self.organization, pk)
-        location = reverse("metrics_api:api_key_result_detail", args=[self.organization.slug, pk]) if created else None
+        location = (
+            reverse("metrics_api:api_key_result_detail", args=[self.organization.slug, pk])
+            if created
+            else None
+        )
         return self.versioned(kr, s.KeyResultSerializer(kr).data, created=created, location=location)
 
 

@@ -70,7 +70,7 @@ def calendar_settings(request: OrgRequest) -> HttpResponse:
             return redirect("metrics:calendar_settings", org_slug=request.org.slug)
         token = calendar.calendar_feed_create(membership=request.membership)
     has_feed = hasattr(request.membership, "calendar_feed") and request.membership.calendar_feed is not None
-    url = f"{settings.SITE_URL}{reverse('calendar_feed', args=[token])}" if token else None
+    url = f"{settings.SITE_URL}{reverse('metrics_public:calendar_feed', args=[token])}" if token else None
     return render(request, "metrics/calendar.html", {"feed_url": url, "has_feed": has_feed or bool(token)})
 
 

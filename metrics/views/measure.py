@@ -85,7 +85,9 @@ def key_result_create(request: OrgRequest, objective_id: int) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, f"Key result “{kr.title}” added.")
-            return redirect("metrics:objective_measures", org_slug=request.org.slug, objective_id=objective.pk)
+            return redirect(
+                "metrics:objective_measures", org_slug=request.org.slug, objective_id=objective.pk
+            )
     return _render_objective(request, objective, kr_form=form, status=400)
 
 
@@ -103,7 +105,9 @@ def objective_check_in(request: OrgRequest, objective_id: int) -> HttpResponse:
             form.add_error(None, exc.message)
         else:
             messages.success(request, "Check-in saved.")
-            return redirect("metrics:objective_measures", org_slug=request.org.slug, objective_id=objective.pk)
+            return redirect(
+                "metrics:objective_measures", org_slug=request.org.slug, objective_id=objective.pk
+            )
     return _render_objective(request, objective, check_in_form=form, status=400)
 
 
@@ -137,7 +141,9 @@ def key_result_detail(request: OrgRequest, key_result_id: int) -> HttpResponse:
                         actor=request.membership, key_result=kr, **check_in_form.cleaned_data
                     )
                     messages.success(request, "Check-in saved: the key result's value is updated.")
-                    return redirect("metrics:key_result_detail", org_slug=request.org.slug, key_result_id=kr.pk)
+                    return redirect(
+                        "metrics:key_result_detail", org_slug=request.org.slug, key_result_id=kr.pk
+                    )
             elif form_name == "edit":
                 if edit_form.is_valid():
                     data = {
@@ -150,11 +156,15 @@ def key_result_detail(request: OrgRequest, key_result_id: int) -> HttpResponse:
                         **data,
                     )
                     messages.success(request, "Key result saved.")
-                    return redirect("metrics:key_result_detail", org_slug=request.org.slug, key_result_id=kr.pk)
+                    return redirect(
+                        "metrics:key_result_detail", org_slug=request.org.slug, key_result_id=kr.pk
+                    )
             elif form_name == "delete":
                 services.key_result_delete(actor=request.membership, key_result=kr)
                 messages.success(request, f"Key result “{kr.title}” deleted.")
-                return redirect("metrics:objective_measures", org_slug=request.org.slug, objective_id=kr.objective_id)
+                return redirect(
+                    "metrics:objective_measures", org_slug=request.org.slug, objective_id=kr.objective_id
+                )
         except ValidationError as exc:
             add_service_errors(check_in_form if form_name == "check_in" else edit_form, exc)
         except Conflict as exc:

@@ -150,7 +150,11 @@ class PlanningApi(OrgApi):
     def detail(self, obj: Plan | Node, serializer_class, *, created: bool = False) -> Response:
         location = None
         if created:
-            name = "planning_api:api_plan_detail" if isinstance(obj, Plan) else f"planning_api:api_{obj.kind}_detail"
+            name = (
+                "planning_api:api_plan_detail"
+                if isinstance(obj, Plan)
+                else f"planning_api:api_{obj.kind}_detail"
+            )
             location = reverse(name, args=[self.organization.slug, obj.pk])
         return self.versioned(obj, serializer_class(obj).data, created=created, location=location)
 

@@ -34,6 +34,7 @@ from .review import (  # noqa: F401
     plan_transition_list,
     review_queue,
     review_queue_badge,
+    review_queue_count,
     review_state,
     team_workload,
 )

@@ -70,6 +70,16 @@ def review_queue(*, membership: Membership) -> QuerySet[Plan]:
     )
 
 
+def review_queue_count(membership: Membership) -> int:
+    """Plans waiting for this member's decision: the navigation's count (the badge annotated on the
+    membership the page loaded anyway; one query where it came without)."""
+    from bizops.badges import badge
+
+    if not can(membership.role, "plan_approve"):
+        return 0
+    return badge(membership, "review_queue", lambda: review_queue(membership=membership).count())
+
+
 def review_queue_badge():
     """The review queue's length for the navigation, as a subquery of the membership row
     (``bizops.badges``; registered in ``planning/apps.py``)."""

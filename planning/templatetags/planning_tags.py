@@ -3,23 +3,11 @@ from functools import lru_cache
 from django import template
 from django.utils.safestring import mark_safe
 
-from bizops.badges import badge
 from bizops.templatetags.ui import ICONS, esc
 
-from ..selectors import review_queue
 from ..views.common import UrlFor
 
 register = template.Library()
-
-
-@register.simple_tag(takes_context=True)
-def review_queue_count(context) -> int:
-    """Plans waiting for the current member's decision: the count in the navigation (one query)."""
-    request = context.get("request")
-    membership = getattr(request, "membership", None)
-    if membership is None or membership.role not in ("owner", "admin", "manager"):
-        return 0
-    return badge(membership, "review_queue", lambda: review_queue(membership=membership).count())
 
 
 PERIOD_WORD = {"daily": "today", "weekly": "this week", "monthly": "this month"}

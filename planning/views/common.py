@@ -18,7 +18,7 @@ class UrlFor:
     """``reverse()`` once, then the URL for any last id by formatting a string.
 
     A big strategy map links ~2,000 nodes; each ``{% url %}`` walks the resolver (~30 µs), this ~0.2 µs.
-    ``UrlFor("node_detail", slug, plan_id, "step")(42)`` is ``reverse("planning:node_detail", args=[..., 42])``.
+    ``UrlFor("planning:node_detail", slug, plan_id, "step")(42)`` is ``reverse("planning:node_detail", args=[..., 42])``.
     """
 
     _SENTINEL = "2147483647"  # an id no row reaches, replaced by the real one

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 from bizops.access import org_view
 from bizops.errors import Conflict, ValidationError
 from bizops.forms import add_service_errors
+from bizops.navigation import link_url_name
 from bizops.requests import OrgRequest
 
 from .. import selectors, services
@@ -38,11 +39,19 @@ def _decorate(tree: selectors.ModelTree, today, slug: str) -> None:
     rollup = tree.progress
     assert rollup is not None  # read with its roll-up (``with_progress``)
     plan_id = tree.plan.pk
-    url = {kind: UrlFor("planning:node_detail", slug, plan_id, kind) for kind in ("milestone", "objective", "step")}
-    why = {kind: UrlFor("planning:progress_breakdown", slug, plan_id, kind) for kind in ("milestone", "objective")}
+    url = {
+        kind: UrlFor("planning:node_detail", slug, plan_id, kind)
+        for kind in ("milestone", "objective", "step")
+    }
+    why = {
+        kind: UrlFor("planning:progress_breakdown", slug, plan_id, kind)
+        for kind in ("milestone", "objective")
+    }
     steps_url = UrlFor("planning:objective_steps", slug, plan_id)
-    measures_url = UrlFor("metrics:objective_measures", slug)
-    key_result_url = UrlFor("metrics:key_result_detail", slug)
+    # Measures are another app's pages: asked for by name (bizops.navigation), "" where none answers.
+    measures_name, key_result_name = link_url_name("objective_measures"), link_url_name("key_result_detail")
+    measures_url = UrlFor(measures_name, slug) if measures_name else None
+    key_result_url = UrlFor(key_result_name, slug) if key_result_name else None
     for milestone in tree.milestones:
         milestone.figure = rollup.milestones[milestone.pk]
         milestone.url, milestone.why_url = url["milestone"](milestone.pk), why["milestone"](milestone.pk)
@@ -51,10 +60,11 @@ def _decorate(tree: selectors.ModelTree, today, slug: str) -> None:
             objective.health = HEALTH[health(figure, objective.start_date, objective.due_date, today)]
             objective.url, objective.why_url = url["objective"](objective.pk), why["objective"](objective.pk)
             objective.steps_url = steps_url(objective.pk)
-            objective.measures_url = measures_url(objective.pk)
+            objective.measures_url = measures_url(objective.pk) if measures_url else ""
             objective.kr_parts = [part for part in figure.parts if part.kind == "key_result"]
             for part in objective.kr_parts:
-                part.url = key_result_url(cast(int, part.node_id))  # a key result's part names it
+                # a key result's part names it
+                part.url = key_result_url(cast(int, part.node_id)) if key_result_url else ""
             tally = tree.step_tallies.get(objective.pk)
             objective.step_count = tally.count if tally is not None else len(objective.children)
             for step in cast("list[selectors.StepRow]", objective.children):  # read with ``step_rows``

@@ -219,7 +219,7 @@ def credentials(acme, key_result):
         user_id=member.user_id, organization_id=acme.org.pk, action="check_in", object_id=key_result.pk
     )
     script = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
-    link = reverse("action_link", args=[token])
+    link = reverse("metrics_public:action_link", args=[token])
     profile = reverse("profile")
     # All of them work to begin with.
     assert other_browser.get(profile).status_code == 200
@@ -290,4 +290,4 @@ def test_links_made_after_a_rotation_work(acme, key_result):
     token = action_token(
         user_id=acme.member.user_id, organization_id=acme.org.pk, action="check_in", object_id=key_result.pk
     )
-    assert Client().get(reverse("action_link", args=[token])).status_code == 302
+    assert Client().get(reverse("metrics_public:action_link", args=[token])).status_code == 302

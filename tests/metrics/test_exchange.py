@@ -85,7 +85,7 @@ def test_calendar_feed_lists_due_steps_and_can_be_revoked(acme, client, clients,
     step.title = "Call, the; leads"
     step.save()
     token = calendar_feed_create(membership=acme.member)
-    url = reverse("calendar_feed", args=[token])
+    url = reverse("metrics_public:calendar_feed", args=[token])
     response = client.get(url)
     body = response.content.decode()
     assert response.status_code == 200 and response["Content-Type"].startswith("text/calendar")
@@ -97,7 +97,7 @@ def test_calendar_feed_lists_due_steps_and_can_be_revoked(acme, client, clients,
     assert client.get(url).status_code == 404
     clients["member"].post(reverse("metrics:calendar_settings", args=[acme.org.slug]), {"action": "revoke"})
     assert not acme.member.__class__.objects.get(pk=acme.member.pk).__dict__.get("calendar_feed")
-    assert client.get(reverse("calendar_feed", args=["forged-token"])).status_code == 404
+    assert client.get(reverse("metrics_public:calendar_feed", args=["forged-token"])).status_code == 404
 
 
 @pytest.mark.django_db

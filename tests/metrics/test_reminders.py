@@ -245,7 +245,7 @@ def test_signed_links_valid_expired_forged_and_someone_elses(acme, client, tree,
     token = action_token(
         user_id=acme.member.user_id, organization_id=acme.org.pk, action="step_done", object_id=step.pk
     )
-    url = reverse("action_link", args=[token])
+    url = reverse("metrics_public:action_link", args=[token])
     page = client.get(url)  # a mail scanner's GET changes nothing
     assert page.status_code == 200 and "Mark this step done?" in page.content.decode()
     step.refresh_from_db()
@@ -255,7 +255,7 @@ def test_signed_links_valid_expired_forged_and_someone_elses(acme, client, tree,
     assert step.status == "done"
 
     forged = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-    assert client.get(reverse("action_link", args=[forged])).status_code == 400
+    assert client.get(reverse("metrics_public:action_link", args=[forged])).status_code == 400
     with time_machine.travel(datetime.now(UTC) + timedelta(days=8)):
         assert client.get(url).status_code == 410
     client.force_login(acme.admin.user)
@@ -269,7 +269,7 @@ def test_signed_links_valid_expired_forged_and_someone_elses(acme, client, tree,
         object_id=KeyResult.objects.get().pk,
         value="3",
     )
-    redirect = client.get(reverse("action_link", args=[kr_token]))
+    redirect = client.get(reverse("metrics_public:action_link", args=[kr_token]))
     assert redirect.status_code == 302 and redirect.url.endswith("?value=3")
 
 
