@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 
 if TYPE_CHECKING:
     from .models import Membership
@@ -62,6 +63,18 @@ _links: dict[str, str] = {}
 def register_nav_item(item: NavItem) -> None:
     """Add (or replace, by URL name) an entry; registering twice is harmless."""
     _nav[item.url_name] = item
+    _sorted.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def _sorted() -> list[NavItem]:
+    return sorted(_nav.values(), key=lambda i: (i.section, i.order, i.label))
+
+
+@lru_cache(maxsize=4096)
+def _org_url(url_name: str, slug: str, script_prefix: str) -> str:
+    # Every organization page draws ~15 entries: their URLs depend only on these three.
+    return reverse(url_name, args=[slug])
 
 
 def register_link(name: str, url_name: str) -> None:
@@ -88,14 +101,15 @@ def nav_for(membership: Membership, can: Callable[[str], bool], view_name: str |
     """The entries of each section this member may see, in order, with their URLs and counts."""
     sections: dict[str, list[ShownNavItem]] = {MAIN: [], ORGANIZATION: []}
     slug = membership.organization.slug
-    for item in sorted(_nav.values(), key=lambda i: (i.section, i.order, i.label)):
+    prefix = get_script_prefix()
+    for item in _sorted():
         if item.permission and not can(item.permission):
             continue
         count = item.count(membership) if item.count is not None else 0
         sections.setdefault(item.section, []).append(
             ShownNavItem(
                 label=item.label,
-                url=reverse(item.url_name, args=[slug]),
+                url=_org_url(item.url_name, slug, prefix),
                 current=view_name == item.url_name or view_name in item.current_on,
                 count=count,
                 count_label=item.count_label.format(count=count, s="" if count == 1 else "s"),
