@@ -19,7 +19,7 @@ from bizops.models import Membership, Team
 from bizops.text import clean_text
 from planning import services as planning
 from planning.models import ActionStep, Plan, StepStatus
-from planning.selectors import plan_tree
+from planning.selectors import editing_tree
 
 from .models import KPI, KeyResult
 from .services import key_result_create
@@ -43,7 +43,7 @@ def _number(value: Decimal) -> str:
 
 
 def plan_export(*, plan: Plan) -> dict:
-    tree = plan_tree(plan=plan, with_progress=False)
+    tree = editing_tree(plan=plan)
     krs: dict[int, list[KeyResult]] = {}
     for kr in KeyResult.objects.filter(plan=plan).select_related("owner__user").order_by("position", "pk"):
         krs.setdefault(kr.objective_id, []).append(kr)

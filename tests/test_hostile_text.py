@@ -165,3 +165,17 @@ def test_the_webhook_form_shows_a_bad_port_at_its_field(acme, clients, settings)
     )
     assert response.status_code == 400
     assert "port must be between 1 and 65535" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "value", ["<script>alert(1)</script>", "a & b", "\"quoted\" 'single'", "é ✓", 42, None]
+)
+def test_the_tags_one_escaping_helper_escapes_as_conditional_escape_does(value):
+    from django.utils.html import conditional_escape
+    from django.utils.safestring import mark_safe
+
+    from bizops.templatetags.ui import esc
+
+    assert esc(value) == str(conditional_escape(value))
+    # Markup a tag built and marked safe is not escaped twice.
+    assert esc(mark_safe(f"<b>{esc(value)}</b>")) == f"<b>{conditional_escape(value)}</b>"

@@ -17,7 +17,7 @@ from bizops.access import org_object_or_404
 from bizops.models import Organization
 from bizops.rest import ETAG, IF_MATCH, LOCATION, pinned_version
 from planning.access import plan_for
-from planning.selectors import plan_tree
+from planning.selectors import display_tree
 
 from .. import selectors, services
 from .. import serializers as s
@@ -266,5 +266,5 @@ class PlanProgressApi(OrgApi):
         responses={200: s.PlanProgressSerializer, **READ_ERRORS},
     )
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
-        tree = plan_tree(plan=plan_for(self.membership, pk), step_rows=True)
+        tree = display_tree(plan=plan_for(self.membership, pk))
         return Response(s.PlanProgressSerializer(s.plan_progress(tree)).data)

@@ -51,7 +51,7 @@ def dashboard(
     limit: int = 15,
 ) -> Dashboard:
     """The organization's (or a team's, or one person's) picture in a fixed number of queries."""
-    from planning.selectors import plan_trees
+    from planning.selectors import dashboard_trees
 
     today = today or timezone.localdate()
     plans = list(
@@ -59,7 +59,7 @@ def dashboard(
         .select_related("owner__user")
         .order_by("-period_start", "title")[:20]
     )
-    trees = plan_trees(plans=plans, today=today, step_tallies=True)
+    trees = dashboard_trees(plans=plans, today=today)
     objectives = [o for tree in trees for o in tree.objectives.values()]
     if team is not None:
         objectives = [o for o in objectives if o.team_id == team.pk]
@@ -69,7 +69,7 @@ def dashboard(
     shown = {o.pk for o in objectives}  # a set: a list made this loop quadratic on big plans
     at_risk = []
     for tree in trees:
-        assert tree.progress is not None  # plan_trees computes the roll-up (``with_progress``)
+        assert tree.progress is not None  # dashboard_trees computes the roll-up
         for o in tree.objectives.values():
             if o.pk not in shown:
                 continue

@@ -74,7 +74,7 @@ def _part(part: Part) -> dict[str, Any]:
 
 
 def plan_progress(tree: PlanTree) -> dict[str, Any]:
-    """The roll-up of a loaded tree (``planning.selectors.plan_tree``) as plain data, in tree order."""
+    """The roll-up of a loaded tree (``planning.selectors.display_tree``) as plain data, in tree order."""
     progress = tree.progress
     assert progress is not None  # the tree was read with its roll-up (``with_progress``)
     milestones = tree.milestones

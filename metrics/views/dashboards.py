@@ -10,7 +10,7 @@ from bizops.access import org_object_or_404, org_view
 from bizops.models import Team
 from bizops.requests import OrgRequest
 from planning.models import ObjectiveScore
-from planning.selectors import plan_tree
+from planning.selectors import display_tree
 from planning.views.common import load_plan
 
 from .. import selectors
@@ -84,8 +84,8 @@ def my_dashboard(request: OrgRequest) -> HttpResponse:
 def plan_summary(request: OrgRequest, plan_id: int) -> HttpResponse:
     """The end-of-cycle summary: progress, key results, scores and how much the team checked in."""
     plan = load_plan(request, plan_id)
-    tree = plan_tree(plan=plan, step_rows=True)
-    assert tree.progress is not None  # plan_tree computes the roll-up (``with_progress``)
+    tree = display_tree(plan=plan)
+    assert tree.progress is not None  # display_tree computes the roll-up
     scores = {s.objective_id: s for s in ObjectiveScore.objects.filter(plan=plan)}
     krs: dict[int, list] = {}
     for kr in KeyResult.objects.filter(plan=plan).select_related("owner__user").order_by("position", "pk"):

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from .. import serializers as s
 from .. import services
 from ..access import plan_for
-from ..selectors import plan_list, plan_tree
+from ..selectors import display_tree, plan_list
 from .common import (
     READ_ERRORS,
     PlanningApi,
@@ -88,4 +88,4 @@ class PlanTreeApi(PlanningApi):
     )
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
         plan = plan_for(self.membership, pk)
-        return Response(s.tree_representation(plan, plan_tree(plan=plan, step_rows=True)))
+        return Response(s.tree_representation(plan, display_tree(plan=plan)))

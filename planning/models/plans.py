@@ -235,7 +235,7 @@ class Milestone(Node):
     kind = "milestone"
 
     # Set on loaded instances, never stored (annotations only: Django ignores them).
-    children: list[Objective]  # planning.selectors.trees.plan_trees
+    children: list[Objective]  # planning.selectors.trees
     figure: Figure  # the map: planning.views.tree._decorate
     url: str  # planning.views.tree._decorate
     why_url: str  # planning.views.tree._decorate
@@ -265,9 +265,9 @@ class Objective(Node):
     kind = "objective"
 
     # Set on loaded instances, never stored (annotations only: Django ignores them).
-    # Steps as ``StepRow``s when the tree was read with ``step_rows``: planning.selectors.trees.plan_trees
+    # Steps as ``StepRow``s when the tree was read (``display_tree``, ``map_tree``): planning.selectors.trees
     children: list[ActionStep | StepRow]
-    step_count: int  # planning.selectors.trees.plan_trees (``step_rows_up_to``), planning.views.tree
+    step_count: int  # planning.selectors.trees.map_tree, planning.views.tree
     figure: Figure  # the map: planning.views.tree._decorate
     health: tuple[str, str, str]  # a ``planning.progress.HEALTH`` entry: planning.views.tree._decorate
     health_key: str  # on the dashboard: metrics.selectors.dashboards

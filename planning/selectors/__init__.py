@@ -48,6 +48,9 @@ from .trees import (  # noqa: F401
     ModelTree,
     PlanTree,
     StepRow,
-    plan_tree,
-    plan_trees,
+    dashboard_trees,
+    display_tree,
+    editing_tree,
+    map_tree,
+    progress_tree,
 )

@@ -49,7 +49,7 @@ STEP_ROW_FIELDS = (
     "position",
     "version",
 )
-# What read-only pages show of milestones and objectives (``plan_trees(step_rows=True)``).
+# What read-only pages show of milestones and objectives (``display_tree`` and friends).
 _NODE_READ_FIELDS = ("organization_id", "plan_id", "title", "description", "position", "version", "weight")
 MILESTONE_READ_FIELDS = (*_NODE_READ_FIELDS, "target_date")
 OBJECTIVE_READ_FIELDS = (*_NODE_READ_FIELDS, "milestone_id", "why", "start_date", "due_date", "team")
@@ -79,7 +79,7 @@ class StepRow:
     completed_at: datetime | None
     position: int
     version: int
-    # Then the others (``plan_trees`` and the map's ``planning.views.tree._decorate``):
+    # Then the others (``_trees`` and the map's ``planning.views.tree._decorate``):
     assignee_name: str
     plan: Plan
     done_this_period: bool
@@ -108,7 +108,7 @@ class StepRow:
         return _RECURRENCE_LABELS.get(self.recurrence, self.recurrence)
 
 
-# A tree's nodes: model instances from ``plan_trees`` (its steps may be ``StepRow``s), or rows from
+# A tree's nodes: model instances from the named reads (``display_tree``...) (its steps may be ``StepRow``s), or rows from
 # ``content_tree`` (``planning.selectors.content``). Covariant: code that reads either kind takes an
 # ``AnyPlanTree``; only the function that builds a tree changes it.
 _M = TypeVar("_M", bound="Milestone | MilestoneRow", covariant=True)
@@ -135,7 +135,7 @@ class PlanTree(Generic[_M, _O, _S]):
         return len(self.milestones) + len(self.objectives) + len(self.steps)
 
 
-# What ``plan_trees`` returns, what ``content_tree`` returns, and either (for the roll-up, snapshots
+# What the named reads return, what ``content_tree`` returns, and either (for the roll-up, snapshots
 # and readiness, which read both).
 ModelTree: TypeAlias = "PlanTree[Milestone, Objective, ActionStep | StepRow]"
 ContentTree: TypeAlias = "PlanTree[MilestoneRow, ObjectiveRow, StepContentRow]"
@@ -144,27 +144,43 @@ AnyPlanTree: TypeAlias = (
 )
 
 
-def plan_tree(
-    *,
-    plan: Plan,
-    today: date | None = None,
-    with_progress: bool = True,
-    step_rows: bool = False,
-    step_rows_up_to: int | None = None,
-    objective_ids: list[int] | None = None,
+# --- The named reads: each page or service asks for the tree it needs ---------------------------------
+
+
+def editing_tree(*, plan: Plan) -> ModelTree:
+    """The plan as model instances with their people, no roll-up: the editor, the delegation after
+    an approval, the plan file."""
+    return _trees(plans=[plan], with_progress=False)[0]
+
+
+def progress_tree(*, plan: Plan, today: date | None = None) -> ModelTree:
+    """Model instances with the roll-up: the end-of-cycle scores, and services checking a figure."""
+    return _trees(plans=[plan], today=today)[0]
+
+
+def display_tree(
+    *, plan: Plan, today: date | None = None, objective_ids: list[int] | None = None
 ) -> ModelTree:
-    """Milestones, objectives and steps of a plan, each with ``.children``, plus the roll-up."""
-    return plan_trees(
-        plans=[plan],
-        today=today,
-        with_progress=with_progress,
-        step_rows=step_rows,
-        step_rows_up_to=step_rows_up_to,
-        objective_ids=objective_ids,
-    )[0]
+    """The roll-up with the steps as read-only rows (``StepRow``): pages that show the tree and the
+    tree API. ``objective_ids`` reads only those objectives' branches (a node's page): a ``partial``
+    tree, whose milestones' and plan's figures are not whole."""
+    return _trees(plans=[plan], today=today, step_rows=True, objective_ids=objective_ids)[0]
 
 
-def plan_trees(
+def map_tree(*, plan: Plan, steps_up_to: int, today: date | None = None) -> ModelTree:
+    """The strategy map: as ``display_tree`` while the plan has at most ``steps_up_to`` steps; past
+    that each objective's steps are counted (``step_count``, figures whole), not loaded: the map
+    opens an objective's steps when asked."""
+    return _trees(plans=[plan], today=today, step_rows=True, step_rows_up_to=steps_up_to)[0]
+
+
+def dashboard_trees(*, plans: list[Plan], today: date | None = None) -> list[ModelTree]:
+    """Figures only, for several plans at once: each objective's steps counted as the roll-up needs
+    them (``StepTally``), no step loaded."""
+    return _trees(plans=plans, today=today, step_tallies=True)
+
+
+def _trees(
     *,
     plans: list[Plan],
     today: date | None = None,
@@ -174,7 +190,8 @@ def plan_trees(
     step_rows_up_to: int | None = None,
     objective_ids: list[int] | None = None,
 ) -> list[ModelTree]:
-    """The trees of several plans at once, in the same fixed number of queries as one.
+    """The trees of several plans at once, in the same fixed number of queries as one (the named
+    reads above choose these options; callers use those).
 
     One query per level (milestones, objectives, steps), one for recent completions of recurring
     steps (joined to the steps with ``step_rows``), and one per progress contributor (key results);

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import (
@@ -122,7 +121,10 @@ class StepSerializer(serializers.ModelSerializer):
 
 
 # --- The tree: one plan with everything under it and the roll-up ----------------------------------
-# The context carries the ``PlanTree`` from ``selectors.plan_tree``; nodes carry ``.children``.
+# These serializers are the tree endpoint's schema (drf-spectacular reads them); the JSON itself has
+# one rendering, ``tree_representation`` below, which ``PlanTreeSerializer`` hands its work to.
+# ``tests/planning/test_api.py`` holds the two together: every level of a response carries exactly
+# the fields declared here.
 
 
 def _tree_fields(fields: list[str], *drop: str) -> list[str]:
@@ -131,9 +133,9 @@ def _tree_fields(fields: list[str], *drop: str) -> list[str]:
 
 class TreeStepSerializer(StepSerializer):
     status = StepStatusField(read_only=True)
-    progress = serializers.SerializerMethodField(help_text="Percent done (0–100).")
-    progress_detail = serializers.SerializerMethodField(
-        help_text='Why, e.g. "done in 3 of the last 4 weeks".'
+    progress = serializers.IntegerField(read_only=True, help_text="Percent done (0–100).")
+    progress_detail = serializers.CharField(
+        read_only=True, help_text='Why, e.g. "done in 3 of the last 4 weeks".'
     )
     done_this_period = serializers.BooleanField(
         read_only=True, help_text="For a recurring step: checked off for the current day, week or month."
@@ -148,16 +150,12 @@ class TreeStepSerializer(StepSerializer):
         ]
         read_only_fields = fields
 
-    def get_progress(self, step: ActionStep) -> int:
-        return self.context["tree"].progress.steps[step.pk].percent
-
-    def get_progress_detail(self, step: ActionStep) -> str:
-        return self.context["tree"].progress.steps[step.pk].detail
-
 
 class TreeObjectiveSerializer(ObjectiveSerializer):
-    progress = serializers.SerializerMethodField(help_text="Percent done (0–100), rolled up from the steps.")
-    steps = TreeStepSerializer(source="children", many=True, read_only=True)
+    progress = serializers.IntegerField(
+        read_only=True, help_text="Percent done (0–100), rolled up from the steps."
+    )
+    steps = TreeStepSerializer(many=True, read_only=True)
 
     class Meta(ObjectiveSerializer.Meta):
         fields = [
@@ -167,15 +165,12 @@ class TreeObjectiveSerializer(ObjectiveSerializer):
         ]
         read_only_fields = fields
 
-    def get_progress(self, objective: Objective) -> int:
-        return self.context["tree"].progress.objectives[objective.pk].percent
-
 
 class TreeMilestoneSerializer(MilestoneSerializer):
-    progress = serializers.SerializerMethodField(
-        help_text="Percent done (0–100), weighted over the objectives."
+    progress = serializers.IntegerField(
+        read_only=True, help_text="Percent done (0–100), weighted over the objectives."
     )
-    objectives = TreeObjectiveSerializer(source="children", many=True, read_only=True)
+    objectives = TreeObjectiveSerializer(many=True, read_only=True)
 
     class Meta(MilestoneSerializer.Meta):
         fields = [
@@ -185,40 +180,28 @@ class TreeMilestoneSerializer(MilestoneSerializer):
         ]
         read_only_fields = fields
 
-    def get_progress(self, milestone: Milestone) -> int:
-        return self.context["tree"].progress.milestones[milestone.pk].percent
-
 
 class PlanTreeSerializer(PlanSerializer):
+    """A plan with its whole tree and roll-up; ``context["tree"]`` is the tree (``display_tree``)."""
+
     status = PlanStatusField(read_only=True)
-    progress = serializers.SerializerMethodField(
-        help_text="Percent done (0–100), weighted over the milestones."
+    progress = serializers.IntegerField(
+        read_only=True, help_text="Percent done (0–100), weighted over the milestones."
     )
-    milestones = serializers.SerializerMethodField()
+    milestones = TreeMilestoneSerializer(many=True, read_only=True)
 
     class Meta(PlanSerializer.Meta):
         fields = [*PLAN_OUTPUT_FIELDS, "progress", "milestones"]
         read_only_fields = fields
 
-    def get_progress(self, plan: Plan) -> int:
-        return self.context["tree"].progress.plan.percent
-
-    @extend_schema_field(TreeMilestoneSerializer(many=True))
-    def get_milestones(self, plan: Plan) -> list[dict]:
-        # ``many=True`` makes a list serializer: its data is a list (the stubs say a dict).
-        return cast(
-            "list[dict]",
-            TreeMilestoneSerializer(self.context["tree"].milestones, many=True, context=self.context).data,
-        )
+    def to_representation(self, instance: Plan) -> dict[str, Any]:
+        return tree_representation(instance, self.context["tree"])
 
 
 def tree_representation(plan: Plan, tree) -> dict[str, Any]:
-    """``PlanTreeSerializer(plan).data``, built by hand: the same JSON, four times faster on big plans.
-
-    ``PlanTreeSerializer`` stays the schema (drf-spectacular reads it) and the reference:
-    ``tests/planning/test_api.py`` checks that both give the same output. Running a ModelSerializer
-    per node costs ~25 µs each; a 5,000-step tree spent more time there than in its queries.
-    Steps may be ``StepRow``s or model instances.
+    """The tree endpoint's JSON (``PlanTreeSerializer`` declares its fields), built by hand: running
+    a ModelSerializer per node costs ~25 µs each, and a 5,000-step tree spent more time there than
+    in its queries. Steps may be ``StepRow``s or model instances.
     """
     when = serializers.DateTimeField().to_representation
     rollup = tree.progress

@@ -26,7 +26,7 @@ from ..models import (
     ObjectiveScore,
     Plan,
 )
-from ..selectors import plan_tree
+from ..selectors import editing_tree
 from .transitions import S, _lock, _move, _plan_url, _require_editor
 
 # --- Running and closing ------------------------------------------------------------------------------
@@ -164,13 +164,13 @@ def _delegate(plan: Plan, baseline: Baseline, previous: Baseline | None) -> None
     before: dict[tuple[str, int], dict] = {}
     if previous is not None:
         before = {(n["kind"], n["id"]): n["fields"] for n in previous.snapshot["nodes"]}
-    tree = plan_tree(plan=plan, with_progress=False)
+    tree = editing_tree(plan=plan)
     steps: dict[int, list] = defaultdict(list)
     objectives: dict[int, list] = defaultdict(list)
     people: dict[int, Membership] = {}
     for objective in tree.objectives.values():
         old = before.get(("objective", objective.pk))
-        # ``team_id`` set: ``team`` is a Team (loaded by ``plan_tree``).
+        # ``team_id`` set: ``team`` is a Team (loaded by ``editing_tree``).
         if objective.team_id and (old is None or old.get("team") != cast(Team, objective.team).name):
             for member in cast(Team, objective.team).members.select_related("user"):
                 objectives[member.pk].append(objective)

@@ -347,7 +347,7 @@ def workload(request: OrgRequest) -> HttpResponse:
 def plan_scores(request: OrgRequest, plan_id: int) -> HttpResponse:
     """The end of a cycle: objectives with their progress, owners' scores and reflections."""
     plan = load_plan(request, plan_id)
-    tree = selectors.plan_tree(plan=plan)
+    tree = selectors.progress_tree(plan=plan)
     assert tree.progress is not None  # read with its roll-up (``with_progress``)
     scores = {s.objective_id: s for s in ObjectiveScore.objects.filter(plan=plan).select_related("scored_by")}
     errors: dict[int, ScoreForm] = {}

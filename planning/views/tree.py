@@ -34,7 +34,7 @@ def _decorate(tree: selectors.ModelTree, today, slug: str) -> None:
     """Attach progress, health and links to each node, for the map's templates.
 
     Links are built here from one ``reverse()`` per kind (``UrlFor``), not by ``{% url %}`` per node.
-    The tree is read with its roll-up and its steps as rows (``plan_tree(step_rows=True)``).
+    The tree is read with its roll-up and its steps as rows (``selectors.map_tree``).
     """
     rollup = tree.progress
     assert rollup is not None  # read with its roll-up (``with_progress``)
@@ -78,7 +78,7 @@ def plan_map(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     today = timezone.localdate()
     # A big plan's steps are counted, not loaded: the map shows them when an objective is opened.
-    tree = selectors.plan_tree(plan=plan, today=today, step_rows=True, step_rows_up_to=LAZY_STEPS_ABOVE)
+    tree = selectors.map_tree(plan=plan, today=today, steps_up_to=LAZY_STEPS_ABOVE)
     _decorate(tree, today, request.org.slug)
     context = {
         "plan": plan,
@@ -115,7 +115,7 @@ def plan_editor(request: OrgRequest, plan_id: int) -> HttpResponse:
 
 
 def _render_editor(request: OrgRequest, plan, status: int = 200, template: str = "planning/plan_editor.html"):
-    tree = selectors.plan_tree(plan=plan, with_progress=False)
+    tree = selectors.editing_tree(plan=plan)
     for milestone in tree.milestones:
         milestone.child_count = len(milestone.children) + sum(len(o.children) for o in milestone.children)
         for objective in milestone.children:
@@ -328,11 +328,8 @@ def node_detail(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> H
 def _branch(plan, kind: str, node, today) -> selectors.ModelTree:
     """The part of the tree a node's figure needs: its objective's branch for a step or an objective."""
     objective_id = {"objective": "pk", "step": "objective_id"}.get(kind)
-    return selectors.plan_tree(
-        plan=plan,
-        today=today,
-        step_rows=True,
-        objective_ids=[getattr(node, objective_id)] if objective_id else None,
+    return selectors.display_tree(
+        plan=plan, today=today, objective_ids=[getattr(node, objective_id)] if objective_id else None
     )
 
 

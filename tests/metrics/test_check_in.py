@@ -19,7 +19,7 @@ from metrics.models import KPI, CheckIn, KeyResult, Measurement
 from metrics.selectors import kpi_rows
 from planning import services as planning_services
 from planning.models import ActionStep, Objective, Plan, PlanStatus, StepCompletion
-from planning.selectors import plan_tree
+from planning.selectors import progress_tree
 from tests.conftest import client_for
 from tests.factories import MembershipFactory, make_plan
 
@@ -103,7 +103,7 @@ def test_recording_the_kpi_moves_the_key_result_within_its_dates(acme, clients, 
 
     part = next(
         p
-        for p in plan_tree(plan=measured.plan).progress.objectives[objective.pk].parts
+        for p in progress_tree(plan=measured.plan).progress.objectives[objective.pk].parts
         if p.kind == "key_result"
     )
     assert part.percent == 20

@@ -11,7 +11,7 @@ from bizops.errors import Conflict, ValidationError
 from metrics import services
 from metrics.models import CheckIn, KeyResult, Measurement
 from planning.models import PlanStatus
-from planning.selectors import plan_tree
+from planning.selectors import progress_tree
 from tests.concurrency import run_in_threads
 
 
@@ -103,7 +103,7 @@ def test_key_result_check_in_sets_the_value_and_feeds_the_roll_up(acme, plan, ke
     )
     key_result.refresh_from_db()
     assert key_result.current == Decimal(3) and check_in.previous_value == 0
-    figure = plan_tree(plan=plan).progress.objectives[objective.pk]
+    figure = progress_tree(plan=plan).progress.objectives[objective.pk]
     # One step (not done, 0%) and the key result (3 of 5, 60%), equal weights.
     assert figure.value == pytest.approx(0.3)
     assert [p.kind for p in figure.parts] == ["step", "key_result"]

@@ -127,7 +127,7 @@ def test_counted_steps_give_the_same_figures_as_listed_steps(django_assert_num_q
     from metrics.models import KeyResult
     from planning.models import ActionStep, Milestone, Objective, StepCompletion
     from planning.progress import occurrence_start
-    from planning.selectors import plan_trees
+    from planning.selectors import dashboard_trees, display_tree
     from tests.planning.factories import PlanFactory, build_tree
 
     plan = PlanFactory()
@@ -166,9 +166,9 @@ def test_counted_steps_give_the_same_figures_as_listed_steps(django_assert_num_q
     # A tree with no step at all in one objective.
     ActionStep.objects.filter(objective=Objective.objects.filter(plan=plan).order_by("pk").first()).delete()
 
-    listed = plan_trees(plans=[plan], today=today, step_rows=True)[0]
+    listed = display_tree(plan=plan, today=today)
     with django_assert_num_queries(4):  # milestones, objectives, the steps counted, key results
-        counted = plan_trees(plans=[plan], today=today, step_tallies=True)[0]
+        counted = dashboard_trees(plans=[plan], today=today)[0]
 
     assert counted.steps == {} and counted.step_tallies
     tally = counted.step_tallies[was_weekly.objective_id]

@@ -463,7 +463,7 @@ def test_the_content_rows_snapshot_what_the_models_hold(acme, plan, tree, key_re
     """Snapshots are built from narrow rows (``selectors.content_tree``): they must freeze exactly
     what the model instances hold (dates, weights, owners, teams, assignees), or an unchanged plan
     would read as changed against a baseline, and a digest would name other content."""
-    from planning.selectors import content_tree, plan_tree
+    from planning.selectors import content_tree, editing_tree
 
     milestone, objective, step = tree
     services.node_update(
@@ -474,7 +474,7 @@ def test_the_content_rows_snapshot_what_the_models_hold(acme, plan, tree, key_re
         actor=acme.manager, node=step, version=None, due_date=date(2027, 2, 1), recurrence="daily"
     )
     from_rows = baselines.snapshot(content_tree(plan=plan))
-    from_models = baselines.snapshot(plan_tree(plan=plan))
+    from_models = baselines.snapshot(editing_tree(plan=plan))
     assert from_rows == from_models
     assert baselines.digest(from_rows) == baselines.digest(from_models)
     objective_fields = next(

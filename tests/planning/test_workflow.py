@@ -11,7 +11,7 @@ from bizops.errors import Conflict, ValidationError
 from planning import services
 from planning.baselines import diff, snapshot
 from planning.models import Approval, Baseline, ObjectiveScore, Plan, PlanStatus, PlanTransition
-from planning.selectors import plan_tree, review_queue
+from planning.selectors import content_tree, review_queue
 from tests.concurrency import run_in_threads
 from tests.factories import MembershipFactory
 
@@ -204,7 +204,7 @@ def test_amendment_is_reviewed_again_and_diffed_against_the_baseline(acme, plan,
     services.node_update(actor=acme.manager, node=objective, version=None, title="Close six clients a month")
     services.node_delete(actor=acme.manager, node=step)
     baseline = Baseline.objects.get(plan=plan)
-    changes = diff(baseline.snapshot, snapshot(plan_tree(plan=plan)))
+    changes = diff(baseline.snapshot, snapshot(content_tree(plan=plan)))
     kinds = {(c.change, c.title) for c in changes.changes}
     assert ("added", "Hire a writer") in kinds
     assert ("removed", "Reach out to leads") in kinds
@@ -226,11 +226,11 @@ def test_amendment_is_reviewed_again_and_diffed_against_the_baseline(acme, plan,
 @pytest.mark.django_db
 def test_moves_are_detected_in_the_diff(acme, plan, tree):
     _milestone, objective, _ = tree
-    before = snapshot(plan_tree(plan=plan))
+    before = snapshot(content_tree(plan=plan))
     other = services.milestone_create(actor=acme.manager, plan=plan, title="Reputation")
     objective.plan = plan
     services.node_move(actor=acme.manager, node=objective, parent=other)
-    changes = diff(before, snapshot(plan_tree(plan=plan)))
+    changes = diff(before, snapshot(content_tree(plan=plan)))
     moved = [c for c in changes.changes if c.change == "moved"]
     assert len(moved) == 1 and "to “Reputation”" in moved[0].detail
 
