@@ -24,15 +24,18 @@ from django.template.defaultfilters import floatformat
 from django.utils.dates import MONTHS, MONTHS_3
 from django.utils.formats import get_format
 from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import get_language
 
 register = template.Library()
 
 
 def esc(value) -> str:
-    """``django.utils.html.escape`` for tags that build markup in f-strings: the same escaping
-    (``html.escape`` of ``str(value)``) without the lazy-string wrapper that costs as much again."""
+    """The one escaping helper of the tags that build markup in f-strings: ``conditional_escape``'s
+    rule (markup already marked safe passes as it is; anything else is escaped with ``html.escape``,
+    as ``django.utils.html.escape`` does) without its lazy-string wrapper, which costs as much again."""
+    if isinstance(value, SafeData):
+        return str(value)
     return html.escape(str(value))
 
 
