@@ -1,0 +1,121 @@
+"""Every tag that builds markup in Python (the map's rows, the step buttons, check-in items, KPI value
+rows, badges, the navigation) and every template, fed hostile text in every field a person can type:
+each page that draws them answers 200 with the text escaped, never as markup."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.urls import reverse
+
+from bizops.models import Team
+from metrics import services as metrics_services
+from planning import services
+
+HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>&amp;\'"'
+
+
+@pytest.fixture
+def hostile(acme):
+    """A plan whose every typed field is hostile, with a key result checked in, a KPI with a value,
+    and people and a team named the same way."""
+    for membership in (acme.manager, acme.member):
+        membership.user.display_name = f"{HOSTILE} {membership.role}"
+        membership.user.save(update_fields=["display_name"])
+    team = Team.objects.create(organization=acme.org, name=f"{HOSTILE} team")
+    plan = services.plan_create(
+        actor=acme.manager,
+        title=f"{HOSTILE} plan",
+        ultimate_goal=HOSTILE,
+        description=HOSTILE,
+        period_start=date(2027, 1, 1),
+        period_end=date(2027, 12, 31),
+    )
+    milestone = services.milestone_create(
+        actor=acme.manager, plan=plan, title=f"{HOSTILE} m", description=HOSTILE
+    )
+    objective = services.objective_create(
+        actor=acme.manager,
+        milestone=milestone,
+        title=f"{HOSTILE} o",
+        why=HOSTILE,
+        description=HOSTILE,
+        team=team,
+        owner=acme.manager,
+        start_date=date(2027, 1, 1),
+        due_date=date(2027, 3, 31),
+    )
+    step = services.step_create(
+        actor=acme.manager, objective=objective, title=f"{HOSTILE} s", notes=HOSTILE, assignee=acme.member
+    )
+    services.step_create(
+        actor=acme.manager,
+        objective=objective,
+        title=f"{HOSTILE} daily",
+        recurrence="daily",
+        assignee=acme.member,
+    )
+    key_result = metrics_services.key_result_create(
+        actor=acme.manager, objective=objective, title=f"{HOSTILE} kr", target=10, owner=acme.member
+    )
+    kpi = metrics_services.kpi_create(
+        actor=acme.manager,
+        name=f"{HOSTILE} kpi",
+        description=HOSTILE,
+        unit="number",
+        direction="increase",
+        target=100,
+        frequency="monthly",
+        owner=acme.member,
+        objectives=[objective],
+    )
+    metrics_services.measurement_record(
+        actor=acme.member, kpi=kpi, period=date(2027, 1, 1), value=40, note=HOSTILE
+    )
+    services.comment_create(
+        actor=acme.manager, plan=plan, node_kind="objective", node=objective, body=HOSTILE
+    )
+    return {
+        "plan": plan,
+        "milestone": milestone,
+        "objective": objective,
+        "step": step,
+        "kr": key_result,
+        "kpi": kpi,
+    }
+
+
+PAGES = {
+    "map": lambda o, s: reverse("planning:plan_map", args=[s, o["plan"].pk]),
+    "editor": lambda o, s: reverse("planning:plan_editor", args=[s, o["plan"].pk]),
+    "objective": lambda o, s: reverse(
+        "planning:node_detail", args=[s, o["plan"].pk, "objective", o["objective"].pk]
+    ),
+    "step": lambda o, s: reverse("planning:node_detail", args=[s, o["plan"].pk, "step", o["step"].pk]),
+    "review": lambda o, s: reverse("planning:plan_review", args=[s, o["plan"].pk]),
+    "activity": lambda o, s: reverse("planning:plan_activity", args=[s, o["plan"].pk]),
+    "plans": lambda o, s: reverse("planning:plan_list", args=[s]),
+    "my work": lambda o, s: reverse("planning:my_work", args=[s]),
+    "check in": lambda o, s: reverse("metrics:check_in", args=[s]),
+    "measures": lambda o, s: reverse("metrics:objective_measures", args=[s, o["objective"].pk]),
+    "key result": lambda o, s: reverse("metrics:key_result_detail", args=[s, o["kr"].pk]),
+    "kpi": lambda o, s: reverse("metrics:kpi_detail", args=[s, o["kpi"].pk]),
+    "kpis": lambda o, s: reverse("metrics:kpi_list", args=[s]),
+    "dashboard": lambda o, s: reverse("metrics:my_dashboard", args=[s]),
+    "teams": lambda o, s: reverse("team_list", args=[s]),
+    "audit": lambda o, s: reverse("audit_log", args=[s]),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", list(PAGES))
+def test_hostile_text_in_every_field_is_escaped_on_every_page(acme, clients, hostile, name):
+    client = clients[{"audit": "owner", "editor": "manager"}.get(name, "member")]
+    response = client.get(PAGES[name](hostile, acme.org.slug))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "&lt;script&gt;" in html, "the hostile text is not on the page: the test shows nothing"
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "onerror=alert(1)>" not in html.replace("&lt;img src=x onerror=alert(1)&gt;", "")
