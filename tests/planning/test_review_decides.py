@@ -552,3 +552,30 @@ def test_a_frozen_snapshot_is_read_once_then_from_the_cache(acme, plan, django_a
     Baseline.objects.filter(pk=record.pk).update(snapshot={"version": 2, "plan": {}, "nodes": []})
     record.approved_at = record.approved_at.replace(year=record.approved_at.year + 1)
     assert frozen_snapshot(record)["nodes"] == []
+
+
+@pytest.mark.django_db
+def test_renaming_a_kpi_is_a_change_not_a_move(acme, plan, tree):
+    """KPIs have no place of their own (they are listed by name): a rename that changes their
+    alphabetical order is a changed name, not a reordering."""
+    from planning.selectors import content_tree
+
+    _, objective, _ = tree
+    kpis = [
+        metrics_services.kpi_create(
+            actor=acme.manager,
+            name=name,
+            unit="number",
+            direction="increase",
+            target=10,
+            frequency="monthly",
+            objectives=[objective],
+        )
+        for name in ("Alpha calls", "Beta demos")
+    ]
+    before = baselines.snapshot(content_tree(plan=plan))
+    metrics_services.kpi_update(
+        actor=acme.manager, kpi=KPI.objects.get(pk=kpis[0].pk), version=None, name="Zeta calls"
+    )
+    changes = baselines.diff(before, baselines.snapshot(content_tree(plan=plan))).changes
+    assert [(c.change, c.kind, c.title) for c in changes] == [("changed", "kpi", "Zeta calls")]
