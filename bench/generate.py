@@ -497,6 +497,7 @@ def _load(scale: Scale, anchor: date, rng: random.Random) -> dict[str, int]:
     KPI.objectives.through.objects.bulk_create(
         (KPI.objectives.through(kpi_id=k, objective_id=o) for k, o in sorted(links)), batch_size=BATCH
     )
+    _busy_members_week(org, heavy, kpis)
     this_week = anchor - timedelta(days=anchor.weekday())
     measurements = []
     for kpi in kpis:
@@ -639,6 +640,44 @@ def _baseline(org, plan, now: datetime) -> int:
         organization=org, plan=plan, number=1, round=1, snapshot=frozen, approved_at=now - timedelta(days=40)
     )
     return 1
+
+
+def _busy_members_week(org, heavy, kpis: list) -> None:
+    """The member ``bench.run``'s check-in page opens as (the one owning the most key results in running
+    plans, heavy@ apart) records a KPI and has a recurring step in every organization, so that page
+    reads the same things, and runs the same queries, on the toy organization as on the large one."""
+    from django.db.models import Count
+
+    from metrics.models import KPI, KeyResult
+    from planning.models import RUNNING_STATUSES, ActionStep
+
+    busiest = (
+        KeyResult.objects.filter(
+            organization=org, plan__status__in=list(RUNNING_STATUSES), owner__role="member"
+        )
+        .exclude(owner=heavy)
+        .values("owner")
+        .annotate(owned=Count("pk"))
+        .order_by("-owned", "owner__user_id")
+        .first()
+    )
+    if busiest is None:
+        return
+    member = busiest["owner"]
+    if not KPI.objects.filter(owner_id=member).exists():
+        backing = set(
+            KeyResult.objects.filter(organization=org, kpi__isnull=False).values_list("kpi_id", flat=True)
+        )
+        free = [kpi for kpi in kpis if kpi.pk not in backing]
+        if free:
+            KPI.objects.filter(pk=free[-1].pk).update(owner_id=member)
+    running = ActionStep.objects.filter(organization=org, plan__status__in=list(RUNNING_STATUSES))
+    if not running.filter(assignee_id=member).exclude(recurrence="none").exists():
+        step = running.filter(assignee_id=member).order_by("pk").first() or running.order_by("pk").first()
+        if step is not None:
+            ActionStep.objects.filter(pk=step.pk).update(
+                assignee_id=member, recurrence="weekly", status="todo"
+            )
 
 
 def _sizes(shape: tuple[int, int, int]) -> tuple[int, int, int]:
