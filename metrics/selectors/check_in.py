@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
@@ -13,10 +13,10 @@ from bizops.models import Membership
 from planning.models import (
     ActionStep,
     Recurrence,
-    StepCompletion,
     StepStatus,
 )
 from planning.progress import occurrence_start
+from planning.selectors import mark_done_this_period
 
 from ..models import KPI, CheckIn, KeyResult, Measurement
 from ..rules import (
@@ -163,17 +163,9 @@ def check_in_items(*, membership: Membership, today: date | None = None) -> Chec
         .only(*CHECK_IN_STEP_FIELDS)
         .order_by(F("due_date").asc(nulls_last=True), "plan__title", "position", "pk")
     )
-    recurring = [s for s in steps if s.is_recurring]
-    done: set[tuple[int, date]] = set()
-    if recurring:
-        done = set(
-            StepCompletion.objects.filter(
-                step__in=recurring, period_start__gte=today - timedelta(days=31)
-            ).values_list("step_id", "period_start")
-        )
+    mark_done_this_period(steps, today)
     for step in steps:
         step.occurrence = occurrence_start(step.recurrence, today) if step.is_recurring else None
-        step.done_this_period = (step.pk, step.occurrence) in done
     return CheckInItems(key_results, kpis, steps)
 
 

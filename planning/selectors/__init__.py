@@ -11,6 +11,7 @@ from .lists import (  # noqa: F401
     PERIOD_FILTERS,
     MyWork,
     activity_list,
+    mark_done_this_period,
     milestone_list,
     my_work,
     node_comments,

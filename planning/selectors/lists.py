@@ -91,6 +91,23 @@ class MyWork:
         return len(self.overdue) + len(self.this_week) + len(self.later) + len(self.no_date)
 
 
+def mark_done_this_period(steps: list[ActionStep], today: date) -> None:
+    """Set ``done_this_period`` on loaded steps: a recurring one checked off for its current day, week
+    or month (My work, the check-in page). One query for them all, none without a recurring step."""
+    recurring = [s for s in steps if s.is_recurring]
+    done: set[tuple[int, date]] = set()
+    if recurring:
+        done = set(
+            StepCompletion.objects.filter(
+                step__in=recurring, period_start__gte=today - timedelta(days=31)
+            ).values_list("step_id", "period_start")
+        )
+    for step in steps:
+        step.done_this_period = (
+            step.is_recurring and (step.pk, occurrence_start(step.recurrence, today)) in done
+        )
+
+
 def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
     """The member's steps of running plans, grouped by when they are due; those of plans still being
     written or reviewed apart (``in_planning``)."""
@@ -108,19 +125,9 @@ def my_work(*, membership: Membership, today: date | None = None) -> MyWork:
         .only(*MY_WORK_FIELDS)
         .order_by("due_date", "plan__title", "position")
     )
-    recurring = [s for s in steps if s.is_recurring]
-    done_periods: set[tuple[int, date]] = set()
-    if recurring:
-        done_periods = set(
-            StepCompletion.objects.filter(
-                step__in=recurring, period_start__gte=today - timedelta(days=31)
-            ).values_list("step_id", "period_start")
-        )
+    mark_done_this_period(steps, today)
     work = MyWork([], [], [], [], [])
     for step in steps:
-        step.done_this_period = (
-            step.is_recurring and (step.pk, occurrence_start(step.recurrence, today)) in done_periods
-        )
         if not step.plan.runs:
             if step.status != StepStatus.DONE:
                 work.in_planning.append(step)
