@@ -18,7 +18,7 @@ from .selectors import AnyPlanTree, ContentRow, PlanTree, StepRow
 
 if TYPE_CHECKING:
     from .models import Milestone, Objective
-    from .selectors.content import MilestoneRow, ObjectiveRow, StepContentRow
+    from .selectors.content import MilestoneRow, ObjectiveRow
 
 # 2: key results and the KPIs linked to the plan's objectives are part of what is approved.
 SNAPSHOT_VERSION = 2
@@ -157,22 +157,20 @@ def field_label(name: str) -> str:
     return FIELD_LABELS.get(name, name.replace("_", " ").capitalize())
 
 
+# Model instances (the reference ``snapshot`` is held to) and ``StepRow``s; ``ContentRow``s, what
+# snapshots are built from, carry the names themselves and take ``_row_node``.
 def _person(obj: Any, name: str) -> str | None:
-    if isinstance(obj, ContentRow):  # a row carries the person's name (``selectors.content_tree``)
-        return getattr(obj, f"{name}_name")
     member = getattr(obj, name)
     return member.user.display_name if member is not None else None
 
 
 def _assignee(obj: Any, name: str) -> str | None:
-    if isinstance(obj, ContentRow | StepRow):  # a step as a row carries its assignee's name
-        return cast("StepContentRow | StepRow", obj).assignee_name or None
+    if isinstance(obj, StepRow):  # a step as a row carries its assignee's name
+        return obj.assignee_name or None
     return _person(obj, name)
 
 
 def _team(obj: Any, name: str) -> str | None:
-    if isinstance(obj, ContentRow):  # an objective (only objectives have a team)
-        return cast("ObjectiveRow", obj).team_name
     return obj.team.name if obj.team_id else None
 
 
