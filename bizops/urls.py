@@ -7,6 +7,7 @@ from . import audit_views, views, webhook_views
 from .audit_api import AuditEventListApi
 from .forms import EmailLoginForm, ThrottledPasswordResetForm
 from .health import healthz, readyz
+from .search_api import SearchApi
 
 org_patterns = [
     path("settings/", views.organization_settings, name="organization_settings"),
@@ -27,6 +28,7 @@ org_patterns = [
     path("audit.csv", audit_views.audit_log_csv, name="audit_log_csv"),
     path("outbox/", views.outbox, name="outbox"),
     path("outbox/<int:email_id>/", views.outbox_detail, name="outbox_detail"),
+    path("search/", views.search, name="search"),
 ]
 
 urlpatterns = [
@@ -57,6 +59,7 @@ urlpatterns = [
     path("o/<slug:org_slug>/", include("planning.urls")),
     path("o/<slug:org_slug>/", include("metrics.urls")),
     path("api/v1/orgs/<slug:org_slug>/audit-events/", AuditEventListApi.as_view(), name="api_audit_events"),
+    path("api/v1/orgs/<slug:org_slug>/search/", SearchApi.as_view(), name="api_search"),
     path("api/v1/orgs/<slug:org_slug>/", include("planning.api_urls")),
     path("api/v1/orgs/<slug:org_slug>/", include("metrics.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),

@@ -59,3 +59,7 @@ class MetricsConfig(AppConfig):
         ):
             register_link(name, f"metrics:{name}")
         register_link("action_link", "metrics_public:action_link")
+        # The organization's search (bizops.search): key results and KPIs.
+        from .search import register as register_search
+
+        register_search()

@@ -43,3 +43,7 @@ class PlanningConfig(AppConfig):
         # Links the core and metrics ask for by name (bizops.navigation).
         register_link("org_home", "planning:org_home")
         register_link("plan_activity", "planning:plan_activity")
+        # The organization's search (bizops.search): plans, their nodes and comments.
+        from .search import register as register_search
+
+        register_search()

@@ -36,3 +36,4 @@ from .people import (  # noqa: F401
     team_detail,
     team_list,
 )
+from .search import search  # noqa: F401

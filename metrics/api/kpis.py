@@ -85,11 +85,13 @@ class KPIListApi(KPIApi):
         description="Every KPI of the organization by name, each with its latest value, its status against "
         "the target (a key, a label and the reason in words) and the current period's target.",
         tags=[TAG],
+        parameters=[s.KPIFilterSerializer],
         responses={200: s.KPISerializer(many=True), 400: ERROR_400, **READ_ERRORS},
     )
     def get(self, request: Request, **kwargs: Any) -> Response:
+        filters = self.validated(s.KPIFilterSerializer, request.query_params)
         kpis, paginator = self.paginate(
-            kpi_list(organization=self.organization).prefetch_related("objectives")
+            kpi_list(organization=self.organization, **filters).prefetch_related("objectives")
         )
         rows = kpi_rows(kpis=kpis)
         return paginator.get_paginated_response(s.KPISerializer(with_status(rows), many=True).data)

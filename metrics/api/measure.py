@@ -16,12 +16,14 @@ from rest_framework.response import Response
 from bizops.access import org_object_or_404
 from bizops.models import Organization
 from bizops.rest import ETAG, IF_MATCH, LOCATION, pinned_version
+from bizops.search import Terms, matching
 from planning.access import plan_for
 from planning.selectors import display_tree
 
 from .. import selectors, services
 from .. import serializers as s
 from ..models import CheckIn, KeyResult
+from ..search import KEY_RESULT_SEARCHED
 from .common import (
     ERROR_400,
     ERROR_403,
@@ -54,13 +56,16 @@ def key_results_of(
     plan: int | None = None,
     objective: int | None = None,
     owner: int | None = None,
+    q: str = "",
 ) -> QuerySet[KeyResult]:
-    """The organization's key results in tree order: by plan, milestone, objective, then their own order."""
-    queryset = (
-        KeyResult.objects.filter(organization=organization)
-        .select_related("owner__user")
-        .order_by("plan_id", "objective__milestone__position", "objective__position", "position", "pk")
+    """The organization's key results in tree order: by plan, milestone, objective, then their own order;
+    with ``q``, those holding its words, best match first."""
+    order = ("plan_id", "objective__milestone__position", "objective__position", "position", "pk")
+    queryset: QuerySet[KeyResult] = (
+        KeyResult.objects.filter(organization=organization).select_related("owner__user").order_by(*order)
     )
+    if q:
+        queryset = matching(queryset, KEY_RESULT_SEARCHED, Terms.parse(q)).order_by("-search_rank", *order)
     if plan is not None:
         queryset = queryset.filter(plan_id=plan)
     if objective is not None:

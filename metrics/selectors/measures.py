@@ -14,6 +14,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from bizops.models import Organization
+from bizops.search import Terms, matching
 from planning.models import (
     ActionStep,
     Objective,
@@ -33,6 +34,7 @@ from ..rules import (
     last_periods,
     period_label,
 )
+from ..search import KPI_SEARCHED
 
 if TYPE_CHECKING:
     from django.utils.safestring import SafeString
@@ -182,8 +184,12 @@ def kpi_rows(*, kpis: list[KPI], today: date | None = None, periods: int = SPARK
     return result
 
 
-def kpi_list(*, organization: Organization) -> QuerySet[KPI]:
-    return KPI.objects.filter(organization=organization).select_related("owner__user").order_by("name")
+def kpi_list(*, organization: Organization, q: str = "") -> QuerySet[KPI]:
+    """By name; with ``q``, the KPIs holding its words, best match first."""
+    queryset = KPI.objects.filter(organization=organization).select_related("owner__user").order_by("name")
+    if q:
+        queryset = matching(queryset, KPI_SEARCHED, Terms.parse(q)).order_by("-search_rank", "name")
+    return queryset
 
 
 def measurement_history(*, kpi: KPI) -> QuerySet[Measurement]:

@@ -51,6 +51,7 @@ from .kpis import (  # noqa: F401
     KPIDetailQuerySerializer,
     KPIDetailSerializer,
     KPIFields,
+    KPIFilterSerializer,
     KPIPointSerializer,
     KPISerializer,
     KPIStatusSerializer,

@@ -7,6 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from bizops.search_api import search_filter
 from planning.models import ActionStep, Objective
 from planning.serializers import (
     InputSerializer,
@@ -120,6 +121,7 @@ class KeyResultFilterSerializer(QuerySerializer):
     owner = id_filter(
         "Only key results this membership answers for: its own, and those without an owner on objectives it owns."
     )
+    q = search_filter("key results whose title holds")
 
 
 # --- Check-ins --------------------------------------------------------------------------------------

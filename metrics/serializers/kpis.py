@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import UploadedFile
 from rest_framework import serializers
 
 from bizops.rest import ErrorSerializer
+from bizops.search_api import search_filter
 from planning.models import Objective
 from planning.serializers import (
     InputSerializer,
@@ -152,6 +153,10 @@ class KPICreateSerializer(StrictSerializer, KPIFields):
 
 class KPIUpdateSerializer(VersionedSerializer, KPIFields):
     """Send only the fields that change."""
+
+
+class KPIFilterSerializer(QuerySerializer):
+    q = search_filter("KPIs whose name or description holds")
 
 
 class KPIDetailQuerySerializer(QuerySerializer):

@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from bizops.models import AuditEvent, Membership, Organization
+from bizops.search import Terms, matching
 
 from ..activity import activity_filter
 from ..models import (
@@ -29,6 +30,7 @@ from ..models import (
 from ..progress import (
     occurrence_start,
 )
+from ..search import MILESTONE_SEARCHED, OBJECTIVE_SEARCHED, PLAN_SEARCHED, STEP_SEARCHED
 from .trees import STEP_ROW_FIELDS, _count
 
 PERIOD_FILTERS = {
@@ -39,7 +41,10 @@ PERIOD_FILTERS = {
 }
 
 
-def plan_list(*, organization: Organization, status: str = "", period: str = "") -> QuerySet[Plan]:
+def plan_list(
+    *, organization: Organization, status: str = "", period: str = "", q: str = ""
+) -> QuerySet[Plan]:
+    """Filters: status, period (``PERIOD_FILTERS``), and ``q``: the plans holding its words, best first."""
     today = timezone.localdate()
     qs = (
         Plan.objects.filter(organization=organization)
@@ -60,6 +65,8 @@ def plan_list(*, organization: Organization, status: str = "", period: str = "")
         qs = qs.filter(period_start__gt=today)
     elif period == "past":
         qs = qs.filter(period_end__lt=today)
+    if q:
+        qs = matching(qs, PLAN_SEARCHED, Terms.parse(q)).order_by("-search_rank", "-period_start", "title")
     return qs
 
 
@@ -212,26 +219,34 @@ def node_get(*, plan: Plan, kind: str, node_id) -> Milestone | Objective | Actio
 # --- The node lists of the API ------------------------------------------------------------------------
 
 
-def milestone_list(*, organization: Organization, **filters: int) -> QuerySet[Milestone]:
-    """Filters: plan (id). In order within each plan."""
+def milestone_list(*, organization: Organization, q: str = "", **filters: int) -> QuerySet[Milestone]:
+    """Filters: plan (id), and ``q`` (the best matches first). In order within each plan."""
     qs = Milestone.objects.filter(organization=organization).select_related("owner__user")
     qs = qs.filter(**{f"{name}_id": value for name, value in filters.items()})
-    return qs.order_by("plan_id", "position", "pk")
+    order = ("plan_id", "position", "pk")
+    if q:
+        return matching(qs, MILESTONE_SEARCHED, Terms.parse(q)).order_by("-search_rank", *order)
+    return qs.order_by(*order)
 
 
-def objective_list(*, organization: Organization, **filters: int) -> QuerySet[Objective]:
-    """Filters: plan, milestone, team, owner (ids). In tree order within each plan."""
+def objective_list(*, organization: Organization, q: str = "", **filters: int) -> QuerySet[Objective]:
+    """Filters: plan, milestone, team, owner (ids), and ``q`` (the best matches first). In tree order
+    within each plan."""
     qs = Objective.objects.filter(organization=organization).select_related("owner__user", "team")
     qs = qs.filter(**{f"{name}_id": value for name, value in filters.items()})
-    return qs.order_by("plan_id", "milestone__position", "milestone_id", "position", "pk")
+    order = ("plan_id", "milestone__position", "milestone_id", "position", "pk")
+    if q:
+        return matching(qs, OBJECTIVE_SEARCHED, Terms.parse(q)).order_by("-search_rank", *order)
+    return qs.order_by(*order)
 
 
-def step_list(*, organization: Organization, **filters: Any) -> QuerySet[ActionStep]:
-    """Filters: plan, objective, assignee (ids), status, due_before/due_after (inclusive). Tree order."""
+def step_list(*, organization: Organization, q: str = "", **filters: Any) -> QuerySet[ActionStep]:
+    """Filters: plan, objective, assignee (ids), status, due_before/due_after (inclusive), and ``q``
+    (the best matches first). Tree order."""
     lookups = {"due_before": "due_date__lte", "due_after": "due_date__gte", "status": "status"}
     qs = ActionStep.objects.filter(organization=organization).select_related("assignee__user")
     qs = qs.filter(**{lookups.get(name, f"{name}_id"): value for name, value in filters.items()})
-    return qs.order_by(
+    order = (
         "plan_id",
         "objective__milestone__position",
         "objective__milestone_id",
@@ -240,3 +255,6 @@ def step_list(*, organization: Organization, **filters: Any) -> QuerySet[ActionS
         "position",
         "pk",
     )
+    if q:
+        return matching(qs, STEP_SEARCHED, Terms.parse(q)).order_by("-search_rank", *order)
+    return qs.order_by(*order)

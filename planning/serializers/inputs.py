@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rest_framework import serializers
 
 from bizops.models import Team
+from bizops.search_api import search_filter
 
 from ..models import (
     Milestone,
@@ -222,6 +223,7 @@ class StepMoveSerializer(MoveSerializer):
 
 
 class PlanFilterSerializer(QuerySerializer):
+    q = search_filter("plans whose title, ultimate goal or description holds")
     status = serializers.ChoiceField(choices=PlanStatus.choices, required=False)
     period = serializers.ChoiceField(
         choices=list(PERIOD_FILTERS.items()), required=False, help_text="Relative to today."
@@ -235,6 +237,7 @@ def _id_filter(help_text: str) -> serializers.IntegerField:
 
 class MilestoneFilterSerializer(QuerySerializer):
     plan = _id_filter("Only this plan's milestones.")
+    q = search_filter("milestones whose title or description holds")
 
 
 class ObjectiveFilterSerializer(QuerySerializer):
@@ -242,6 +245,7 @@ class ObjectiveFilterSerializer(QuerySerializer):
     milestone = _id_filter("Only this milestone's objectives.")
     team = _id_filter("Only objectives owned by this team.")
     owner = _id_filter("Only objectives owned by this membership.")
+    q = search_filter("objectives whose title, description or why holds")
 
 
 class StepFilterSerializer(QuerySerializer):
@@ -251,3 +255,4 @@ class StepFilterSerializer(QuerySerializer):
     status = serializers.ChoiceField(choices=StepStatus.choices, required=False)
     due_before = serializers.DateField(required=False, help_text="Due on or before this day.")
     due_after = serializers.DateField(required=False, help_text="Due on or after this day.")
+    q = search_filter("steps whose title or notes hold")
