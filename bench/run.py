@@ -300,6 +300,20 @@ SCENARIOS = {
             "admin",
             _get("/o/{t.slug}/plans/{t.big_plan_id}/review/"),
         ),
+        # Search over the bench organization: a typical query, a word in every step's title (9,350
+        # matches to rank: the worst case), and the API.
+        Scenario(
+            "search", "search page, 'pricing review'", "admin", _get("/o/{t.slug}/search/?q=pricing+review")
+        ),
+        Scenario(
+            "search_broad",
+            "search page, 'step' (in every step's title)",
+            "admin",
+            _get("/o/{t.slug}/search/?q=step"),
+        ),
+        Scenario(
+            "search_api", "search API, 'growth'", "admin", _get("/api/v1/orgs/{t.slug}/search/?q=growth")
+        ),
         # Beyond the targets' list: pages the load mix opens often, and the big map's lazy fragment.
         Scenario(
             "objective_steps",
@@ -328,9 +342,10 @@ SCENARIOS = {
     ]
 }
 EXTRA = {"objective_steps", "key_result_page", "objective_page", "mid_map"}
-# Pages with a budget of their own instead of "<= 12 queries": the review page reads the whole plan,
-# its baseline, the review rounds, comments and history (a fixed number all the same: checked).
-OWN_BUDGET = {"review"}
+# Pages with a p95 budget (ms) of their own instead of "<= 12 queries": the review page reads the whole
+# plan, its baseline, the review rounds, comments and history; search asks each kind's source (people,
+# plans, milestones...) once. A fixed number of queries all the same: checked on the toy organization.
+OWN_BUDGET = {"review": 300, "search": 100, "search_broad": 100, "search_api": 100}
 
 
 # --- The child: measure one scenario -----------------------------------------------------------------
@@ -566,7 +581,7 @@ def verdicts(by_name: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
     pages = [r for name, r in by_name.items() if not name.startswith("floor")]
     extra = [r for r in pages if r["name"] in EXTRA and r["queries"] != r["queries_small"]]
     own = [r for r in pages if r["name"] in OWN_BUDGET]
-    pages = [r for r in pages if r["name"] not in EXTRA | OWN_BUDGET]
+    pages = [r for r in pages if r["name"] not in EXTRA | set(OWN_BUDGET)]
     if pages:
         worst = max(pages, key=lambda r: r["queries"])
         fixed = all((r["queries"], r["tx"]) == (r["queries_small"], r["tx_small"]) for r in pages)
@@ -612,9 +627,9 @@ def verdicts(by_name: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
         fixed = (r["queries"], r["tx"]) == (r["queries_small"], r["tx_small"])
         checks.append(
             (
-                f"{SCENARIOS[r['name']].label}: p95 < 300 ms, a fixed number of queries",
+                f"{SCENARIOS[r['name']].label}: p95 < {OWN_BUDGET[r['name']]} ms, a fixed number of queries",
                 f"{r['p95']:.0f} ms, {r['queries']} queries ({r['queries_small']} on the toy organization)",
-                r["p95"] < 300 and fixed,
+                r["p95"] < OWN_BUDGET[r["name"]] and fixed,
             )
         )
     return checks

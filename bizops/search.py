@@ -4,7 +4,8 @@ sources each app registers.
 A query is cut into **terms**: runs of letters and digits (anything else, operators, quotes and
 punctuation included, only separates them), at most ``MAX_TERMS`` of at most ``MAX_TERM_CHARS``
 characters each. A row matches when every term begins one of its words, in any of its searched
-fields: "reach lead" finds "Reach out to leads daily". So a query is never a syntax error, whatever
+fields: "reach lead" finds "Reach out to leads daily". A one-letter term is a whole word: as a
+beginning it would match nearly everything (and the search page searches as one types). So a query is never a syntax error, whatever
 it holds: 10,000 characters, ``&|!():*'"``, or a script.
 
 On PostgreSQL the match is full-text search (``django.contrib.postgres.search``) with the ``simple``
@@ -76,9 +77,9 @@ class Terms:
         return " ".join(self.words)
 
     def tsquery(self) -> SearchQuery:
-        """Every term as a word's beginning: ``'reach':* & 'lead':*``. Terms hold letters and digits
+        """Every term as a word's beginning, a one-letter term as a whole word: ``'reach':* & 'a'``. Terms hold letters and digits
         only, so quoting them is enough for ``to_tsquery`` to take them as lexemes, never operators."""
-        raw = " & ".join(f"'{word}':*" for word in self.words)
+        raw = " & ".join(f"'{word}':*" if len(word) > 1 else f"'{word}'" for word in self.words)
         return SearchQuery(raw, search_type="raw", config=CONFIG)
 
 
@@ -119,12 +120,19 @@ def matching(queryset: QuerySet[M], fields: Fields, terms: Terms) -> QuerySet[M]
         )
     condition = Q()
     for word in terms.words:
-        condition &= reduce(operator.or_, (Q(**{f"{name}__icontains": word}) for name, _ in fields))
+        condition &= reduce(operator.or_, (_contains(name, word) for name, _ in fields))
     title = fields[0][0]
-    in_title = reduce(operator.and_, (Q(**{f"{title}__icontains": word}) for word in terms.words))
+    in_title = reduce(operator.and_, (_contains(title, word) for word in terms.words))
     return queryset.filter(condition).annotate(
         search_rank=Case(When(in_title, then=Value(1.0)), default=Value(0.5), output_field=FloatField())
     )
+
+
+def _contains(name: str, word: str) -> Q:
+    # A one-letter term is a whole word (Django gives SQLite a REGEXP function: Python's ``re``).
+    if len(word) == 1:
+        return Q(**{f"{name}__iregex": rf"(?<![^\W_]){re.escape(word)}(?![^\W_])"})
+    return Q(**{f"{name}__icontains": word})
 
 
 def ranked(queryset: QuerySet[M]) -> QuerySet[M]:
@@ -142,7 +150,8 @@ def top(
 
 def _pattern(terms: Terms) -> re.Pattern[str]:
     words = sorted(terms.words, key=len, reverse=True)
-    return re.compile(r"(?<![^\W_])(?:" + "|".join(map(re.escape, words)) + r")[^\W_]*", re.IGNORECASE)
+    alternatives = [re.escape(w) + (r"[^\W_]*" if len(w) > 1 else r"(?![^\W_])") for w in words]
+    return re.compile(r"(?<![^\W_])(?:" + "|".join(alternatives) + ")", re.IGNORECASE)
 
 
 def mentions(text: str, terms: Terms) -> bool:

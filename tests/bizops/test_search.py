@@ -71,6 +71,16 @@ def test_a_query_is_its_words_whatever_else_it_holds():
     assert Terms.parse("x" * 10_000).words == ("x" * MAX_TERM_CHARS,)
 
 
+def test_a_one_letter_term_is_a_whole_word(clients, acme, plan, tree):
+    """As a beginning, one letter would match nearly everything (and the page searches as one types)."""
+    _, _, step = tree
+    ActionStep.objects.filter(pk=step.pk).update(notes="Plan B if the list runs dry")
+    html = _search(clients["member"], "acme", "b").content.decode()
+    assert "Reach out to leads" in html and "<mark>B</mark>" in html
+    assert "Build a pipeline" not in html  # "b" begins "Build" but is not a word of it
+    assert highlight("a b c abc", Terms.parse("b")) == "a <mark>b</mark> c abc"
+
+
 def test_highlight_marks_word_beginnings_and_escapes_everything_else():
     terms = Terms.parse("lead")
     assert (

@@ -102,6 +102,7 @@ PAGES = [
     ("members", frozenset({"invitation"}), "/o/{slug}/members/", "Members"),
     ("teams", frozenset({"team"}), "/o/{slug}/teams/", "Teams"),
     ("notifications", ORG, "/o/{slug}/notifications/", "Notifications"),
+    ("search", PLAN, "/o/{slug}/search/?q=client", "Search"),
 ]
 
 # Pages whose markup has a known serious/critical violation: the report names the rule and the fix.
