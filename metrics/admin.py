@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import KPI, CalendarFeed, CheckIn, KeyResult, KPITarget, Measurement
+from .models import KPI, CalendarFeed, CheckIn, KeyResult, KPITarget, Measurement, ProgressPoint
 
 
 @admin.register(KPI)
@@ -42,3 +42,9 @@ class CalendarFeedAdmin(admin.ModelAdmin):
     list_display = ["membership", "created_at", "last_used_at"]
     readonly_fields = ["token_hash"]
     raw_id_fields = ["organization", "membership"]
+
+
+@admin.register(ProgressPoint)
+class ProgressPointAdmin(admin.ModelAdmin):
+    list_display = ["plan", "objective", "key_result", "day", "value"]
+    raw_id_fields = ["organization", "plan", "objective", "key_result"]

@@ -56,6 +56,7 @@ class MetricsConfig(AppConfig):
             "calendar_settings",
             "plan_import",
             "plan_export",
+            "plan_progress",
         ):
             register_link(name, f"metrics:{name}")
         register_link("action_link", "metrics_public:action_link")
@@ -63,3 +64,9 @@ class MetricsConfig(AppConfig):
         from .search import register as register_search
 
         register_search()
+        # An approved plan's history is rebuilt from its check-ins and completions (metrics.tasks).
+        from planning.services.workflow import register_on_approved
+
+        from .tasks import enqueue_backfill
+
+        register_on_approved(enqueue_backfill)

@@ -153,4 +153,5 @@ KPIS = SnapshotPart(
 NOT_APPROVED_MODELS = {
     "metrics.Measurement": "execution: the values a KPI took",
     "metrics.CheckIn": "execution: the updates people give",
+    "metrics.ProgressPoint": "execution: the figures the plan reached, day by day",
 }

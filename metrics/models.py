@@ -309,3 +309,55 @@ class CalendarFeed(models.Model):
 
     def __str__(self) -> str:
         return f"Calendar feed of {self.membership}"
+
+
+class ProgressPoint(models.Model):
+    """A running plan's progress on one day, or one of its objectives' or key results': the history
+    that draws progress over time and the forecasts (``metrics.forecast``).
+
+    One row per subject and day, enforced by the database: the daily snapshot and the back-fill
+    insert with ``ignore_conflicts``, so a second run, a retried task or two workers at once add
+    nothing (the first figure of a day stands). A key result's row names the key result only.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="progress_points")
+    objective = models.ForeignKey(
+        Objective, null=True, blank=True, on_delete=models.CASCADE, related_name="progress_points"
+    )
+    key_result = models.ForeignKey(
+        KeyResult, null=True, blank=True, on_delete=models.CASCADE, related_name="progress_points"
+    )
+    day = models.DateField()
+    value = models.FloatField(help_text="Progress that day, 0 to 1.")
+
+    class Meta:
+        ordering = ["day", "pk"]
+        indexes = [models.Index(fields=["plan", "day"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["plan", "day"],
+                condition=Q(objective__isnull=True, key_result__isnull=True),
+                name="progress_point_one_per_plan_day",
+            ),
+            models.UniqueConstraint(
+                fields=["objective", "day"],
+                condition=Q(objective__isnull=False),
+                name="progress_point_one_per_objective_day",
+            ),
+            models.UniqueConstraint(
+                fields=["key_result", "day"],
+                condition=Q(key_result__isnull=False),
+                name="progress_point_one_per_key_result_day",
+            ),
+            models.CheckConstraint(
+                condition=Q(objective__isnull=True) | Q(key_result__isnull=True),
+                name="progress_point_one_subject",
+            ),
+            models.CheckConstraint(
+                condition=Q(value__gte=0, value__lte=1), name="progress_point_value_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.value:.0%} on {self.day}"

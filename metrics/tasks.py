@@ -13,8 +13,10 @@ from django.utils import timezone
 
 from bizops.models import Notification, OutboundEmail
 from bizops.tasks import deliver_batch
+from planning.models import Plan, plan_runs
 
 from .reminders import SENDERS, find_due, load_memberships
+from .services.history import progress_backfill, progress_snapshot
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -84,3 +86,40 @@ def send_reminders(self, kind: str, items: Sequence[Sequence[Any]]) -> int:
     # is picked up by the sweep or by this task redelivered).
     deliver_batch(batch)
     return count
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=5,
+)
+def snapshot_progress(now: str | None = None) -> int:
+    """Record the day just ended for every running plan (beat runs it hourly: each organization's day
+    ends at its own midnight). Safe to run twice or to retry: one row per subject and day."""
+    moment = datetime.fromisoformat(now) if now else timezone.now()
+    written = progress_snapshot(now=moment)
+    if written:
+        log.info("progress points offered: %d", written)
+    return written
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=5,
+)
+def backfill_progress(plan_id: int) -> int:
+    """Rebuild an approved plan's history before its first snapshot (``progress_backfill``)."""
+    plan = Plan.objects.select_related("organization").filter(pk=plan_id).first()
+    if plan is None or not plan_runs(plan.status, plan.first_approved_at):
+        return 0
+    return progress_backfill(plan=plan)
+
+
+def enqueue_backfill(plan_id: int) -> None:
+    """Planning's approval hook (``register_on_approved``): runs after the approval commits."""
+    backfill_progress.delay(plan_id)

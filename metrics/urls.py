@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import check_in, dashboards, exchange, kpis, measure
+from .views import check_in, dashboards, exchange, kpis, measure, progress
 
 app_name = "metrics"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("check-in/", check_in.check_in, name="check_in"),
     path("teams/<int:team_id>/dashboard/", dashboards.team_dashboard, name="team_dashboard"),
     path("plans/<int:plan_id>/summary/", dashboards.plan_summary, name="plan_summary"),
+    path("plans/<int:plan_id>/progress/", progress.plan_progress, name="plan_progress"),
     path("plans/import/", exchange.plan_upload, name="plan_import"),
     path("plans/<int:plan_id>/export.json", exchange.plan_download, name="plan_export"),
     path("calendar/", exchange.calendar_settings, name="calendar_settings"),

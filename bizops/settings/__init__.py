@@ -327,6 +327,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "planning.tasks.activate_begun_plans",
         "schedule": crontab(minute=5),
     },
+    # Progress history: hourly, as each organization's day ends at its own midnight; each run records
+    # only the days that ended and are not recorded yet (metrics.services.history).
+    "snapshot-progress": {
+        "task": "metrics.tasks.snapshot_progress",
+        "schedule": crontab(minute=15),
+    },
 }
 
 # --- REST framework ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import Case, Count, Max, Q, When, Window
 from django.db.models.functions import Coalesce
@@ -16,13 +17,16 @@ from planning.models import (
     Objective,
     Plan,
     PlanStatus,
+    plan_runs,
 )
 from planning.progress import HEALTH, health
 
+from ..forecast import Forecast
 from ..models import KPI, CheckIn
 from ..rules import (
     period_start,
 )
+from .history import Series, objective_forecast, pace_starts, plan_forecast, plan_series
 from .measures import KPIRow, kpi_rows
 
 # --- Dashboards -------------------------------------------------------------------------------------
@@ -33,8 +37,20 @@ DASHBOARD_PLAN_STATUSES = [PlanStatus.APPROVED, PlanStatus.ACTIVE, PlanStatus.AM
 
 
 @dataclass
+class PlanLine:
+    """A plan on the dashboard: its tree with figures, its recorded history (today's figure last,
+    while it runs) and its forecast."""
+
+    tree: Any
+    series: Series
+    forecast: Forecast | None
+    trend: str = ""  # the SVG line, drawn by the view (metrics.charts.progress_trend)
+
+
+@dataclass
 class Dashboard:
     trees: list
+    plans: list[PlanLine]
     at_risk: list[Objective]
     overdue: list[ActionStep]
     overdue_count: int
@@ -67,9 +83,24 @@ def dashboard(
         objectives = [o for o in objectives if o.owner_id == member.pk]
     latest_confidence, checked = _recent_check_ins(plans, objectives)
     shown = {o.pk for o in objectives}  # a set: a list made this loop quadratic on big plans
+    starts = pace_starts(plans, today, key_results=False)
+    history = plan_series(plans)
+    lines = []
     at_risk = []
     for tree in trees:
         assert tree.progress is not None  # dashboard_trees computes the roll-up
+        plan = tree.plan
+        live = (
+            plan_runs(plan.status, plan.first_approved_at) and plan.period_start <= today <= plan.period_end
+        )
+        series = history.get(plan.pk, [])
+        if live:
+            series = [*series, (today, tree.progress.plan.value)]
+        lines.append(
+            PlanLine(
+                tree, series, plan_forecast(plan, tree.progress.plan.value, starts, today) if live else None
+            )
+        )
         for o in tree.objectives.values():
             if o.pk not in shown:
                 continue
@@ -77,7 +108,14 @@ def dashboard(
             o.health_key = health(o.figure, o.start_date, o.due_date, today)
             o.health = HEALTH[o.health_key]
             o.confidence = latest_confidence.get(o.pk)
-            if o.health_key in ("at_risk", "off_track") or o.confidence in ("at_risk", "off_track"):
+            # Running objectives only: one in review has no pace yet.
+            forecast = objective_forecast(o, o.figure.value, starts, today) if live else None
+            o.forecast = forecast
+            if (
+                o.health_key in ("at_risk", "off_track")
+                or o.confidence in ("at_risk", "off_track")
+                or (forecast is not None and forecast.falls_short)
+            ):
                 at_risk.append(o)
     steps = ActionStep.objects.filter(organization=organization).overdue(today)
     if team is not None:
@@ -99,6 +137,7 @@ def dashboard(
         kpis = kpis.filter(owner=member)
     return Dashboard(
         trees=trees,
+        plans=lines,
         at_risk=at_risk[:limit],
         overdue=overdue,
         overdue_count=overdue_count,

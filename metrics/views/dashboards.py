@@ -14,7 +14,7 @@ from planning.selectors import display_tree
 from planning.views.common import load_plan
 
 from .. import selectors
-from ..charts import sparkline
+from ..charts import progress_trend, sparkline
 from ..models import CheckIn, KeyResult
 from ..rules import key_result_progress
 
@@ -35,6 +35,14 @@ def _render(
 ) -> HttpResponse:
     for row in board.kpis:
         row.spark = sparkline([v for _, v, _ in row.series], label=row.kpi.name)
+    for line in board.plans:
+        plan = line.tree.plan
+        line.trend = progress_trend(
+            series=line.series,
+            start=plan.period_start,
+            end=plan.period_end,
+            label=f"Progress of {plan.title}",
+        )
     context = {
         "board": board,
         "running_objectives": _running_objectives(board, team, member),

@@ -272,6 +272,7 @@ class Objective(Node):
     health: tuple[str, str, str]  # a ``planning.progress.HEALTH`` entry: planning.views.tree._decorate
     health_key: str  # on the dashboard: metrics.selectors.dashboards
     confidence: str | None  # the last check-in's, on the dashboard: metrics.selectors.dashboards
+    forecast: object  # a ``metrics.forecast.Forecast``, on the dashboard: metrics.selectors.dashboards
     url: str  # planning.views.tree._decorate
     why_url: str  # planning.views.tree._decorate
     steps_url: str  # planning.views.tree._decorate

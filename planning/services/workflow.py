@@ -10,7 +10,8 @@ keys make a retried move harmless).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -45,6 +46,16 @@ from .transitions import (
     _writing_status,
     eligible_approvers,
 )
+
+# Called with an approved plan's id once the approval commits. The metrics app back-fills the plan's
+# progress history here (planning never imports metrics).
+_on_approved: list[Callable[[int], object]] = []
+
+
+def register_on_approved(callback: Callable[[int], object]) -> None:
+    if callback not in _on_approved:
+        _on_approved.append(callback)
+
 
 # --- Review -------------------------------------------------------------------------------------------
 
@@ -224,6 +235,8 @@ def _approved(plan: Plan, action: str, actor: Membership, comment: str, current:
         snapshot=current,
     )
     _delegate(plan, baseline, previous)
+    for callback in _on_approved:
+        transaction.on_commit(partial(callback, plan.pk))
     emit(
         organization=plan.organization,
         event="plan.approved",

@@ -1,0 +1,242 @@
+"""Progress history: the daily snapshot of every running plan and the back-fill of an approved one.
+
+Both write ``ProgressPoint`` rows with ``ignore_conflicts``: the database keeps one row per subject
+(plan, objective, key result) and day, so running twice, a retried task or two workers at once
+change nothing; the first figure recorded for a day stands.
+
+A day is recorded once it is over, in the organization's time zone: the hourly task writes
+"yesterday" for each organization whose day has turned, from the figures as they stand (the
+closing figures of that day). Today's figure is never stored: pages compute it live.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from bisect import bisect_right
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, cast
+
+from django.db.models import OuterRef, Subquery
+from django.utils import timezone
+
+from planning.models import Plan, Recurrence, StepCompletion, StepStatus, running_q
+from planning.progress import Part, Rollup, StepTally, rollup, step_part
+from planning.selectors import dashboard_trees, display_tree
+from planning.selectors.trees import PlanTree
+
+from ..models import CheckIn, KeyResult, ProgressPoint
+from ..rules import key_result_progress
+
+# Far enough for a year's plan; a back-fill never writes more days than this.
+MAX_BACKFILL_DAYS = 400
+BATCH = 2000
+
+
+def _zone(plan: Plan) -> zoneinfo.ZoneInfo | Any:
+    try:
+        return zoneinfo.ZoneInfo(plan.organization.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.get_default_timezone()
+
+
+def recorded_day(plan: Plan, now: datetime | None = None) -> date:
+    """The last whole day in the plan's organization: the day a snapshot taken now records."""
+    return timezone.localtime(now or timezone.now(), _zone(plan)).date() - timedelta(days=1)
+
+
+def points_of(plan: Plan, figures: Rollup, day: date) -> list[ProgressPoint]:
+    """The rows for one plan's figures on one day: the plan, each objective, each key result."""
+    org = plan.organization_id
+    rows = [ProgressPoint(organization_id=org, plan=plan, day=day, value=_unit(figures.plan.value))]
+    for objective_id, figure in figures.objectives.items():
+        rows.append(
+            ProgressPoint(
+                organization_id=org, plan=plan, objective_id=objective_id, day=day, value=_unit(figure.value)
+            )
+        )
+        rows += [
+            ProgressPoint(
+                organization_id=org, plan=plan, key_result_id=part.node_id, day=day, value=_unit(part.value)
+            )
+            for part in figure.parts
+            if part.kind == "key_result" and part.node_id is not None
+        ]
+    return rows
+
+
+def _unit(value: float) -> float:
+    return min(1.0, max(0.0, value))
+
+
+def _insert(rows: list[ProgressPoint]) -> int:
+    before = len(rows)
+    for start in range(0, before, BATCH):
+        ProgressPoint.objects.bulk_create(rows[start : start + BATCH], ignore_conflicts=True)
+    return before
+
+
+def progress_snapshot(*, now: datetime | None = None) -> int:
+    """Record the day that has just ended for every running plan (each in its organization's time
+    zone). A plan without history, or with days missing (approved while no worker ran, a beat
+    that stopped), has them back-filled first. Plans whose day is recorded already are skipped, so
+    the hourly runs after the first of a day cost one query. Returns the rows offered."""
+    latest = ProgressPoint.objects.filter(
+        plan=OuterRef("pk"), objective__isnull=True, key_result__isnull=True
+    ).order_by("-day")
+    plans = list(
+        Plan.objects.filter(running_q(""))
+        .select_related("organization")
+        .annotate(last_day=Subquery(latest.values("day")[:1]))
+        .order_by("pk")
+    )
+    by_day: dict[date, list[Plan]] = defaultdict(list)
+    written = 0
+    for plan in plans:
+        day = min(recorded_day(plan, now), plan.period_end)
+        last_day = plan.last_day  # the annotation above
+        if day < plan.period_start or (last_day is not None and last_day >= day):
+            continue
+        if (last_day is None and day > plan.period_start) or (
+            last_day is not None and last_day < day - timedelta(days=1)
+        ):
+            written += progress_backfill(plan=plan, until=day - timedelta(days=1))
+        by_day[day].append(plan)
+    for day, group in by_day.items():
+        rows: list[ProgressPoint] = []
+        for tree in dashboard_trees(plans=group, today=day):
+            assert tree.progress is not None  # dashboard_trees computes the roll-up
+            rows += points_of(tree.plan, tree.progress, day)
+        written += _insert(rows)
+    return written
+
+
+# --- Back-fill: the days before the first snapshot, rebuilt from what says when things happened --------
+
+
+@dataclass
+class _Node:
+    """A milestone or objective as ``rollup`` reads it, without its steps (they come as tallies)."""
+
+    pk: int
+    title: str
+    weight: int
+    children: list[_Node] = field(default_factory=list)
+
+
+@dataclass
+class _History:
+    """When each thing changed, in the organization's days."""
+
+    one_off_done: dict[int, list[date]]  # objective -> the days its done one-off steps were done, sorted
+    one_off_total: dict[int, int]  # objective -> its one-off steps
+    recurring: dict[
+        int, list[tuple[Any, list[tuple[date, date]]]]
+    ]  # objective -> (step, [(period, done day)])
+    key_results: dict[
+        int, list[tuple]
+    ]  # objective -> (pk, title, kind, start, target, weight, [(day, value)], first)
+
+
+def progress_backfill(*, plan: Plan, until: date | None = None) -> int:
+    """Write the plan's history from the first day of its period up to ``until`` (default: the last
+    whole day), as far as the records tell it: a one-off step counts as done from the day it was
+    completed, a recurring one from each completion, a key result holds each check-in's value from
+    that day (before its first check-in, the value that check-in replaced). What no record dates
+    (a step done before completion times were kept, a value typed into the key result) counts as it
+    stands today. Days already recorded are left as they are."""
+    until = min(until or recorded_day(plan), plan.period_end)
+    first = max(plan.period_start, until - timedelta(days=MAX_BACKFILL_DAYS - 1))
+    if until < first:
+        return 0
+    tree = display_tree(plan=plan, today=until)
+    history = _history(plan, tree)
+    milestones = [
+        _Node(m.pk, m.title, m.weight, [_Node(o.pk, o.title, o.weight) for o in m.children])
+        for m in tree.milestones
+    ]
+    rows: list[ProgressPoint] = []
+    day = first
+    while day <= until:
+        shape = cast(
+            Any, PlanTree(plan=plan, milestones=milestones, step_tallies=_tallies(plan, history, day))
+        )
+        rows += points_of(plan, rollup(shape, day, _key_result_parts(history, day)), day)
+        day += timedelta(days=1)
+    return _insert(rows)
+
+
+def _history(plan: Plan, tree) -> _History:
+    zone = _zone(plan)
+
+    def local(moment: datetime) -> date:
+        return timezone.localtime(moment, zone).date()
+
+    done: dict[int, list[date]] = defaultdict(list)
+    total: dict[int, int] = defaultdict(int)
+    recurring: dict[int, list] = defaultdict(list)
+    completions: dict[int, list[tuple[date, date]]] = defaultdict(list)
+    for step_id, period, done_at in StepCompletion.objects.filter(step__plan=plan).values_list(
+        "step_id", "period_start", "done_at"
+    ):
+        completions[step_id].append((period, local(done_at)))
+    for step in tree.steps.values():
+        if step.recurrence != Recurrence.NONE:
+            recurring[step.objective_id].append((step, completions.get(step.pk, [])))
+            continue
+        total[step.objective_id] += 1
+        if step.status == StepStatus.DONE:
+            done[step.objective_id].append(local(step.completed_at) if step.completed_at else date.min)
+    check_ins: dict[int, list[tuple[date, Decimal, Decimal | None]]] = defaultdict(list)
+    for kr_id, created_at, value, previous in (
+        CheckIn.objects.filter(plan=plan, key_result__isnull=False)
+        .order_by("created_at", "pk")
+        .values_list("key_result_id", "created_at", "value", "previous_value")
+    ):
+        if value is not None:  # always set on a key result's check-in (check_in_one_target)
+            check_ins[kr_id].append((local(created_at), value, previous))
+    key_results: dict[int, list[tuple]] = defaultdict(list)
+    for pk, objective_id, title, kind, start, target, current, weight in (
+        KeyResult.objects.filter(plan=plan)
+        .order_by("position", "pk")
+        .values_list("pk", "objective_id", "title", "kind", "start", "target", "current", "weight")
+    ):
+        entries = check_ins.get(pk, [])
+        # Before its first check-in, a key result held what that check-in replaced; without any, what
+        # it holds now.
+        before = (entries[0][2] if entries[0][2] is not None else start) if entries else current
+        values = [(day, value) for day, value, _ in entries]
+        key_results[objective_id].append((pk, title, kind, start, target, weight, values, before))
+    return _History(
+        one_off_done={k: sorted(v) for k, v in done.items()},
+        one_off_total=total,
+        recurring=recurring,
+        key_results=key_results,
+    )
+
+
+def _tallies(plan: Plan, history: _History, day: date) -> dict[int, StepTally]:
+    tallies: dict[int, StepTally] = {}
+    for objective_id in history.one_off_total.keys() | history.recurring.keys():
+        done = bisect_right(history.one_off_done.get(objective_id, []), day)
+        tally = StepTally(done=done, open=history.one_off_total.get(objective_id, 0) - done)
+        for step, completions in history.recurring.get(objective_id, []):
+            periods = {period for period, done_day in completions if done_day <= day}
+            tally.recurring.append(step_part(step, periods, day, plan.period_start, plan.period_end))
+        tallies[objective_id] = tally
+    return tallies
+
+
+def _key_result_parts(history: _History, day: date) -> dict[int, list[Part]]:
+    parts: dict[int, list[Part]] = {}
+    for objective_id, key_results in history.key_results.items():
+        parts[objective_id] = []
+        for pk, title, kind, start, target, weight, values, before in key_results:
+            days = [when for when, _ in values]
+            index = bisect_right(days, day)
+            current = values[index - 1][1] if index else before
+            value, _ = key_result_progress(kind, start, target, current)
+            parts[objective_id].append(Part(title, value, weight, "key_result", pk))
+    return parts
