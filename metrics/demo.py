@@ -13,6 +13,7 @@ from planning.models import Objective, Plan, PlanStatus
 from .models import KPI, CheckIn, Direction, Frequency, KeyResult, KeyResultKind, Measurement
 from .rules import last_periods
 from .services import check_in_key_result, check_in_objective
+from .services.history import progress_backfill
 
 LEADS = [62, 70, 68, 75, 81, 79, 88, 91, 85, 94, 97, 102]
 CLIENTS = [2, 3, 2, 3, 4, 3, 4, 5, 4, 5, 4, 6]
@@ -114,6 +115,9 @@ def load(org: Organization, people: dict[str, Membership]) -> None:
     # Spread the check-ins over the past weeks so the timelines read like real ones.
     for age, check_in in enumerate(CheckIn.objects.filter(plan=plan).order_by("-pk")):
         CheckIn.objects.filter(pk=check_in.pk).update(created_at=timezone.now() - timedelta(days=3 * age + 1))
+    # Its progress over time, rebuilt from those check-ins and the steps' completions (as on approval).
+    plan.organization = org
+    progress_backfill(plan=plan)
 
 
 def _remind_soon(membership: Membership) -> None:

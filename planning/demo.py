@@ -43,11 +43,12 @@ def load(org: Organization, people: dict[str, Membership]) -> None:
                         step=step,
                         period_start=today - timedelta(days=days_ago),
                         done_by=step.assignee.user,
+                        done_at=timezone.now() - timedelta(days=days_ago),
                     )
                 )
         elif step.recurrence == "none" and "proposal template" in step.title:
             step.status = StepStatus.DONE
-            step.completed_at = timezone.now()
+            step.completed_at = timezone.now() - timedelta(days=20)  # the progress history shows when
             step.save(update_fields=["status", "completed_at"])
     StepCompletion.objects.bulk_create(completions)
     # Through the real workflow: the manager submits, the owner approves (the baseline is frozen and
