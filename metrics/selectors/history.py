@@ -12,7 +12,7 @@ from django.db.models.functions import RowNumber
 
 from planning.models import Plan
 
-from ..forecast import PACE_DAYS, Forecast, expected, forecast
+from ..forecast import PACE_DAYS, Forecast, day_label, expected, forecast
 from ..models import ProgressPoint
 from ..rules import key_result_period
 
@@ -90,9 +90,18 @@ def objective_due(objective, plan: Plan) -> date:
     return objective.due_date or plan.period_end
 
 
+def _not_begun(start: date | None, due: date, today: date) -> Forecast | None:
+    """No forecast for what has not begun: its pace says nothing yet (nor can it be "at risk")."""
+    if start is not None and today < start:
+        return Forecast(None, due, f"It begins on {day_label(start, today)}: no forecast before then.")
+    return None
+
+
 def objective_forecast(objective, now: float, starts: PaceStarts, today: date) -> Forecast:
     due = objective_due(objective, objective.plan)
-    return forecast(_with_today(starts.objectives.get(objective.pk), today, now), today=today, due=due)
+    return _not_begun(objective.start_date, due, today) or forecast(
+        _with_today(starts.objectives.get(objective.pk), today, now), today=today, due=due
+    )
 
 
 def key_result_forecast(
@@ -100,7 +109,9 @@ def key_result_forecast(
 ) -> Forecast:
     plan = objective.plan
     _, due = key_result_period(objective.start_date, objective.due_date, plan.period_start, plan.period_end)
-    return forecast(_with_today(starts.key_results.get(key_result_id), today, now), today=today, due=due)
+    return _not_begun(objective.start_date, due, today) or forecast(
+        _with_today(starts.key_results.get(key_result_id), today, now), today=today, due=due
+    )
 
 
 def expected_now(objective, today: date) -> float:

@@ -330,3 +330,16 @@ def test_the_dashboard_reads_in_a_fixed_number_of_queries_as_history_grows(
         with django_assert_max_num_queries(len(few.captured_queries)):
             html = manager.get(url).content.decode()
     assert "No progress in the last 4 weeks: 0% by 31 Dec." in html  # the plan's forecast
+
+
+def test_an_objective_not_begun_has_no_forecast_and_is_not_at_risk_by_it(acme, running, tree):
+    _, objective, _ = tree
+    Objective.objects.filter(pk=objective.pk).update(start_date=date(2027, 4, 1), due_date=date(2027, 6, 30))
+    with time_machine.travel(at(2027, 3, 15), tick=False):
+        html = (
+            client_for(acme.manager).get(reverse("metrics:dashboard", args=[acme.org.slug])).content.decode()
+        )
+        page = client_for(acme.viewer).get(reverse("metrics:plan_progress", args=[acme.org.slug, running.pk]))
+    risk = html.split('id="risk-h"')[1].split("</section>")[0]
+    assert objective.title not in risk
+    assert "It begins on 1 Apr: no forecast before then." in page.content.decode()
