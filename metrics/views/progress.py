@@ -76,6 +76,7 @@ def plan_progress(request: OrgRequest, plan_id: int) -> HttpResponse:
         "plan": plan,
         "runs": runs,
         "live": live,
+        "begins": plan.period_start if today < plan.period_start else None,
         "recorded": len(series) - (1 if live else 0),
         "figure": tree.progress.plan,
         "expected": round(expected(today, plan.period_start, plan.period_end) * 100),

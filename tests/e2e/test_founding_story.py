@@ -18,6 +18,7 @@ from .conftest import (
     ORG_NAME,
     OWNER,
     Counted,
+    check_accessibility,
     editor_row,
     email_subjects,
     emailed_link,
@@ -157,10 +158,20 @@ def test_the_founding_story_in_at_most_40_interactions(page: Page, open_page, li
     expect(member.get_by_text(re.compile(r"^Check-in saved"))).to_be_visible()
     story_screenshot(member, "4-check-in")
 
-    # The story at 390 px: the plan, its review and the member's check-in page fit a phone.
+    # The approved plan's Progress tab: its line against the expected pace, and each objective's forecast.
+    marcus.page.goto(f"/o/{slug}/plans/{plan_id}/")
+    marcus.page.get_by_role("navigation", name="Plan").get_by_role("link", name="Progress").click()
+    expect(marcus.page.get_by_role("img", name=f"Progress of {PLAN} over its period")).to_be_visible()
+    expect(marcus.page.get_by_role("heading", name="Where each objective will land")).to_be_visible()
+    expect(marcus.page.get_by_role("row").filter(has_text=RENAMED)).to_be_visible()
+    check_accessibility(marcus.page, "plan progress")
+    story_screenshot(marcus.page, "4b-progress")
+
+    # The story at 390 px: the plan, its review, its progress and the member's check-in page fit a phone.
     for browser, url, name in (
         (page, f"/o/{slug}/plans/{plan_id}/", "5-map"),
         (page, f"/o/{slug}/plans/{plan_id}/review/", "6-review"),
+        (page, f"/o/{slug}/plans/{plan_id}/progress/", "6b-progress"),
         (member, f"/o/{slug}/check-in/", "7-check-in"),
     ):
         browser.set_viewport_size({"width": 390, "height": 844})

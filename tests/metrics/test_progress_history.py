@@ -343,3 +343,11 @@ def test_an_objective_not_begun_has_no_forecast_and_is_not_at_risk_by_it(acme, r
     risk = html.split('id="risk-h"')[1].split("</section>")[0]
     assert objective.title not in risk
     assert "It begins on 1 Apr: no forecast before then." in page.content.decode()
+
+
+def test_a_plan_approved_before_its_period_says_when_history_begins(acme, plan, tree):
+    with time_machine.travel(at(2026, 12, 1), tick=False):
+        approve(acme, plan)
+        html = client_for(acme.viewer).get(reverse("metrics:plan_progress", args=[acme.org.slug, plan.pk]))
+    assert "The period begins on 1 Jan 2027" in html.content.decode()
+    assert "History starts tonight" not in html.content.decode()
