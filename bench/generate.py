@@ -195,7 +195,8 @@ def load(scale: Scale, anchor: date, seed: int) -> dict[str, int]:
 def _load(scale: Scale, anchor: date, rng: random.Random) -> dict[str, int]:
     from bizops.models import Membership, Notification, Organization, Team, User
     from bizops.roles import Role
-    from metrics.models import KPI, CheckIn, KeyResult, KPITarget, Measurement
+    from metrics.models import KPI, CheckIn, KeyResult, KPITarget, Measurement, ProgressPoint
+    from metrics.services.history import rebuilt_days
     from planning.models import (
         ActionStep,
         Milestone,
@@ -204,6 +205,7 @@ def _load(scale: Scale, anchor: date, rng: random.Random) -> dict[str, int]:
         PlanApprover,
         PlanStatus,
         StepCompletion,
+        running_q,
     )
 
     now = datetime.combine(anchor, datetime.min.time(), tzinfo=UTC)
@@ -591,6 +593,20 @@ def _load(scale: Scale, anchor: date, rng: random.Random) -> dict[str, int]:
     counts["check-ins"] = copy_rows(CheckIn, columns, check_in_rows())
 
     counts["baselines"] = _baseline(org, plans[0], now)
+
+    # Progress history: each running plan's days so far, rebuilt from its check-ins and completions as
+    # an approval does (metrics.services.history), written with COPY a plan at a time (the rebuild
+    # reads the database, which a connection in COPY cannot).
+    def point_rows(plan):
+        for day in rebuilt_days(plan=plan, until=anchor - timedelta(days=1)):
+            for p in day:
+                yield (p.organization_id, p.plan_id, p.objective_id, p.key_result_id, p.day, p.value)
+
+    columns = ["organization_id", "plan_id", "objective_id", "key_result_id", "day", "value"]
+    running = Plan.objects.filter(running_q(""), organization=org).select_related("organization")
+    counts["progress points"] = sum(
+        copy_rows(ProgressPoint, columns, list(point_rows(plan))) for plan in running
+    )
 
     # The bell: a few notifications each, half of them read.
     notification_rows = []

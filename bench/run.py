@@ -346,6 +346,13 @@ EXTRA = {"objective_steps", "key_result_page", "objective_page", "mid_map"}
 # plan, its baseline, the review rounds, comments and history; search asks each kind's source (people,
 # plans, milestones...) once. A fixed number of queries all the same: checked on the toy organization.
 OWN_BUDGET = {"review": 300, "search": 100, "search_broad": 100, "search_api": 100}
+# Pages allowed more than 12 queries (still fixed): the dashboard reads the plans' progress history
+# too (one query: each plan's days and each objective's start of the forecast window).
+QUERY_BUDGET = {"dashboard": 13}
+
+
+def query_budget(name: str) -> int:
+    return QUERY_BUDGET.get(name, 12)
 
 
 # --- The child: measure one scenario -----------------------------------------------------------------
@@ -585,11 +592,12 @@ def verdicts(by_name: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
     if pages:
         worst = max(pages, key=lambda r: r["queries"])
         fixed = all((r["queries"], r["tx"]) == (r["queries_small"], r["tx_small"]) for r in pages)
+        over = [r for r in pages if r["queries"] > query_budget(r["name"])]
         checks.append(
             (
-                "every page/endpoint a fixed number of queries (<= 12)",
+                "every page/endpoint a fixed number of queries (<= 12; the dashboard 13)",
                 f"max {worst['queries']} + {worst['tx']} BEGIN/COMMIT ({SCENARIOS[worst['name']].label}); "
-                f"over 12: {', '.join(r['name'] for r in pages if r['queries'] > 12) or 'none'}; "
+                f"over budget: {', '.join(r['name'] for r in over) or 'none'}; "
                 + (
                     "the same on the toy organization"
                     if fixed
@@ -600,7 +608,7 @@ def verdicts(by_name: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
                         if (r["queries"], r["tx"]) != (r["queries_small"], r["tx_small"])
                     )
                 ),
-                worst["queries"] <= 12 and fixed,
+                not over and fixed,
             )
         )
     if extra:

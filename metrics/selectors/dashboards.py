@@ -26,7 +26,7 @@ from ..models import KPI, CheckIn
 from ..rules import (
     period_start,
 )
-from .history import Series, objective_forecast, pace_starts, plan_forecast, plan_series
+from .history import Series, history, objective_forecast, plan_forecast
 from .measures import KPIRow, kpi_rows
 
 # --- Dashboards -------------------------------------------------------------------------------------
@@ -83,8 +83,8 @@ def dashboard(
         objectives = [o for o in objectives if o.owner_id == member.pk]
     latest_confidence, checked = _recent_check_ins(plans, objectives)
     shown = {o.pk for o in objectives}  # a set: a list made this loop quadratic on big plans
-    starts = pace_starts(plans, today, key_results=False)
-    history = plan_series(plans)
+    recorded = history(plans, today, key_results=False)
+    starts = recorded.starts
     lines = []
     at_risk = []
     for tree in trees:
@@ -93,7 +93,7 @@ def dashboard(
         live = (
             plan_runs(plan.status, plan.first_approved_at) and plan.period_start <= today <= plan.period_end
         )
-        series = history.get(plan.pk, [])
+        series = recorded.series.get(plan.pk, [])
         if live:
             series = [*series, (today, tree.progress.plan.value)]
         lines.append(

@@ -7,31 +7,15 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import F, Window
-from django.db.models.functions import RowNumber
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from planning.models import Plan
+from planning.models import Objective, Plan
 
 from ..forecast import PACE_DAYS, Forecast, day_label, expected, forecast
-from ..models import ProgressPoint
+from ..models import KeyResult, ProgressPoint
 from ..rules import key_result_period
 
 Series = list[tuple[date, float]]
-
-
-def plan_series(plans: list[Plan]) -> dict[int, Series]:
-    """Each plan's recorded progress, one point a day, oldest first."""
-    series: dict[int, Series] = defaultdict(list)
-    if not plans:
-        return series
-    rows = (
-        ProgressPoint.objects.filter(plan__in=plans, objective__isnull=True, key_result__isnull=True)
-        .order_by("plan_id", "day")
-        .values_list("plan_id", "day", "value")
-    )
-    for plan_id, day, value in rows:
-        series[plan_id].append((day, value))
-    return series
 
 
 @dataclass
@@ -43,38 +27,54 @@ class PaceStarts:
     key_results: dict[int, tuple[date, float]]
 
 
-def pace_starts(plans: list[Plan], today: date, *, key_results: bool = True) -> PaceStarts:
-    """Where each plan, objective and key result of ``plans`` stood when the pace window began: its
-    first point since ``today`` minus four weeks. One query; the database keeps the first per subject.
-    ``key_results=False`` leaves key results out (the dashboard forecasts plans and objectives)."""
-    result = PaceStarts({}, {}, {})
+@dataclass
+class History:
+    series: dict[int, Series]  # each plan's recorded progress, a point a day, oldest first
+    starts: PaceStarts
+
+
+def history(plans: list[Plan], today: date, *, key_results: bool = True) -> History:
+    """The plans' recorded series, and where each plan, objective and key result stood when the pace
+    window began (its first point since ``today`` minus four weeks), in one query: every plan row,
+    and, for each objective (and key result), its first row in the window, found by one index seek
+    each (``ProgressPoint``'s unique (objective, day) index) rather than by reading four weeks of
+    rows. ``key_results=False`` leaves key results out (the dashboard forecasts plans and objectives)."""
+    result = History(defaultdict(list), PaceStarts({}, {}, {}))
     if not plans:
         return result
-    points = ProgressPoint.objects.filter(
-        plan__in=plans, day__gte=today - timedelta(days=PACE_DAYS), day__lt=today
-    )
-    if not key_results:
-        points = points.filter(key_result__isnull=True)
-    first = Window(
-        RowNumber(),
-        partition_by=[F("plan_id"), F("objective_id"), F("key_result_id")],
-        order_by=F("day").asc(),
-    )
-    rows = (
+    since = today - timedelta(days=PACE_DAYS)
+    window = {"day__gte": since, "day__lt": today}
+
+    def first_in_window(model, field: str) -> QuerySet:
+        first = ProgressPoint.objects.filter(**{field: OuterRef("pk")}, **window).order_by("day")
+        return model.objects.filter(plan__in=plans).values(ref=Subquery(first.values("pk")[:1]))
+
+    fields = ("plan_id", "objective_id", "key_result_id", "day", "value")
+    plan_rows = (
         ProgressPoint.objects.filter(
-            plan__in=plans, day__gte=today - timedelta(days=PACE_DAYS), day__lt=today
+            plan__in=plans, objective__isnull=True, key_result__isnull=True, day__lt=today
         )
-        .annotate(first=first)
-        .filter(first=1)
-        .values_list("plan_id", "objective_id", "key_result_id", "day", "value")
+        .order_by()  # the parts of a UNION are not ordered (SQLite refuses it); the whole is, below
+        .values_list(*fields)
     )
+    firsts = [first_in_window(Objective, "objective")]
+    if key_results:
+        firsts.append(first_in_window(KeyResult, "key_result"))
+    # A UNION ALL, not an OR: with OR the database reads the whole table instead of two indexes.
+    rows = plan_rows.union(
+        *(ProgressPoint.objects.filter(pk__in=refs).order_by().values_list(*fields) for refs in firsts),
+        all=True,
+    ).order_by("day")
+    starts = result.starts
     for plan_id, objective_id, key_result_id, day, value in rows:
         if key_result_id is not None:
-            result.key_results[key_result_id] = (day, value)
+            starts.key_results[key_result_id] = (day, value)
         elif objective_id is not None:
-            result.objectives[objective_id] = (day, value)
+            starts.objectives[objective_id] = (day, value)
         else:
-            result.plans[plan_id] = (day, value)
+            result.series[plan_id].append((day, value))
+            if day >= since and plan_id not in starts.plans:
+                starts.plans[plan_id] = (day, value)
     return result
 
 

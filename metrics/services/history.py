@@ -14,6 +14,7 @@ from __future__ import annotations
 import zoneinfo
 from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -146,26 +147,37 @@ def progress_backfill(*, plan: Plan, until: date | None = None) -> int:
     completed, a recurring one from each completion, a key result holds each check-in's value from
     that day (before its first check-in, the value that check-in replaced). What no record dates
     (a step done before completion times were kept, a value typed into the key result) counts as it
-    stands today. Days already recorded are left as they are."""
+    stands today. Days already recorded are left as they are. Written a few days at a time, so a
+    year of a 5,000-node plan never sits in memory at once."""
+    written = 0
+    batch: list[ProgressPoint] = []
+    for rows in rebuilt_days(plan=plan, until=until):
+        batch += rows
+        if len(batch) >= BATCH:
+            written += _insert(batch)
+            batch = []
+    return written + _insert(batch)
+
+
+def rebuilt_days(*, plan: Plan, until: date | None = None) -> Iterator[list[ProgressPoint]]:
+    """The rows of each day ``progress_backfill`` writes, a day at a time, oldest first."""
     until = min(until or recorded_day(plan), plan.period_end)
     first = max(plan.period_start, until - timedelta(days=MAX_BACKFILL_DAYS - 1))
     if until < first:
-        return 0
+        return
     tree = display_tree(plan=plan, today=until)
     history = _history(plan, tree)
     milestones = [
         _Node(m.pk, m.title, m.weight, [_Node(o.pk, o.title, o.weight) for o in m.children])
         for m in tree.milestones
     ]
-    rows: list[ProgressPoint] = []
     day = first
     while day <= until:
         shape = cast(
             Any, PlanTree(plan=plan, milestones=milestones, step_tallies=_tallies(plan, history, day))
         )
-        rows += points_of(plan, rollup(shape, day, _key_result_parts(history, day)), day)
+        yield points_of(plan, rollup(shape, day, _key_result_parts(history, day)), day)
         day += timedelta(days=1)
-    return _insert(rows)
 
 
 def _history(plan: Plan, tree) -> _History:

@@ -17,14 +17,7 @@ from planning.views.common import load_plan
 
 from ..charts import progress_chart
 from ..forecast import Forecast, expected
-from ..selectors.history import (
-    expected_now,
-    key_result_forecast,
-    objective_forecast,
-    pace_starts,
-    plan_forecast,
-    plan_series,
-)
+from ..selectors.history import expected_now, history, key_result_forecast, objective_forecast, plan_forecast
 
 
 @dataclass
@@ -45,11 +38,11 @@ def plan_progress(request: OrgRequest, plan_id: int) -> HttpResponse:
     runs = plan_runs(plan.status, plan.first_approved_at)
     tree = dashboard_trees(plans=[plan], today=today)[0]
     assert tree.progress is not None  # dashboard_trees computes the roll-up
-    series = plan_series([plan])[plan.pk]
+    recorded = history([plan], today)
+    series, starts = recorded.series[plan.pk], recorded.starts
     live = runs and plan.period_start <= today <= plan.period_end
     if live:
         series = [*series, (today, tree.progress.plan.value)]
-    starts = pace_starts([plan], today)
     forecast = plan_forecast(plan, tree.progress.plan.value, starts, today) if live else None
     lines = []
     for milestone in tree.milestones:
