@@ -3,6 +3,7 @@ back-fill from check-ins and completions on approval, forecasts on known series,
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -351,3 +352,62 @@ def test_a_plan_approved_before_its_period_says_when_history_begins(acme, plan, 
         html = client_for(acme.viewer).get(reverse("metrics:plan_progress", args=[acme.org.slug, plan.pk]))
     assert "The period begins on 1 Jan 2027" in html.content.decode()
     assert "History starts tonight" not in html.content.decode()
+
+
+# --- Through crashes and a real worker ----------------------------------------------------------------
+
+
+class WorkerKilled(Exception):
+    pass
+
+
+def test_a_back_fill_cut_short_is_completed_by_the_next_run_without_a_duplicate(running, monkeypatch):
+    from metrics.services import history
+
+    real_insert = history._insert
+    calls = []
+
+    def dies_on_the_third_batch(rows):
+        calls.append(len(rows))
+        if len(calls) == 3:
+            raise WorkerKilled
+        return real_insert(rows)
+
+    monkeypatch.setattr(history, "BATCH", 30)  # 10 days of the plan, its objective and key result
+    monkeypatch.setattr(history, "_insert", dies_on_the_third_batch)
+    with time_machine.travel(at(2027, 3, 1), tick=False):
+        with pytest.raises(WorkerKilled):
+            snapshot_progress.run()
+        assert len(plan_points(running)) == 20  # two batches landed, then the worker died
+        monkeypatch.setattr(history, "_insert", real_insert)
+        snapshot_progress.run()  # redelivered (acks_late), or the next hour's run
+        snapshot_progress.run()
+    assert set(plan_points(running)) == {date(2027, 1, 1) + timedelta(days=i) for i in range(59)}
+    assert ProgressPoint.objects.count() == 59 * 3
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_records_each_day_once_when_the_task_is_sent_twice(
+    acme, plan, tree, key_result, settings
+):
+    from celery.contrib.testing.worker import start_worker
+
+    from bizops.celery import app
+
+    if settings.REDIS_URL:
+        assert settings.CELERY_BROKER_URL.startswith("redis://")
+    Plan.objects.filter(pk=plan.pk).update(status=PlanStatus.ACTIVE, first_approved_at=at(2027, 1, 1))
+    now = at(2027, 1, 11).isoformat()
+    app.conf.task_always_eager = False
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        snapshot_progress.delay(now)
+        snapshot_progress.delay(now)  # a second beat at the same moment
+        # The next day's run comes after both (one worker, taken in order): when its day is there,
+        # they are done.
+        snapshot_progress.delay(at(2027, 1, 12).isoformat())
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and date(2027, 1, 11) not in plan_points(plan):
+            time.sleep(0.2)
+    assert set(plan_points(plan)) == {date(2027, 1, 1) + timedelta(days=i) for i in range(11)}
+    assert ProgressPoint.objects.count() == 33  # 11 days of the plan, its objective, its key result
