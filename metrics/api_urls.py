@@ -15,4 +15,5 @@ urlpatterns = [
     path("key-results/<int:pk>/", api.KeyResultDetailApi.as_view(), name="api_key_result_detail"),
     path("check-ins/", api.CheckInListApi.as_view(), name="api_check_in_list"),
     path("plans/<int:pk>/progress/", api.PlanProgressApi.as_view(), name="api_plan_progress"),
+    path("plans/<int:pk>/history/", api.PlanHistoryApi.as_view(), name="api_plan_history"),
 ]

@@ -11,7 +11,7 @@ Concurrency: KPIs and key results carry ``ETag: "v<version>"``; PATCH and DELETE
 """
 
 from .kpis import KPIDetailApi, KPIListApi, MeasurementImportApi, MeasurementListApi
-from .measure import CheckInListApi, KeyResultDetailApi, KeyResultListApi, PlanProgressApi
+from .measure import CheckInListApi, KeyResultDetailApi, KeyResultListApi, PlanHistoryApi, PlanProgressApi
 
 __all__ = [
     "CheckInListApi",
@@ -21,5 +21,6 @@ __all__ = [
     "KeyResultListApi",
     "MeasurementImportApi",
     "MeasurementListApi",
+    "PlanHistoryApi",
     "PlanProgressApi",
 ]

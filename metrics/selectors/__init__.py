@@ -16,6 +16,7 @@ from .dashboards import (  # noqa: F401
     dashboard,
     period_of,
 )
+from .history import PlanHistory, plan_history  # noqa: F401
 from .measures import (  # noqa: F401
     SPARK_PERIODS,
     TIMELINE_FIELDS,

@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from planning.models import Objective, Plan
+from planning.models import Objective, Plan, plan_runs
+from planning.progress import Figure, Part
 
 from ..forecast import PACE_DAYS, Forecast, day_label, expected, forecast
 from ..models import KeyResult, ProgressPoint
@@ -118,3 +120,91 @@ def expected_now(objective, today: date) -> float:
     """Where an objective should stand today on the straight line from its start to its due date."""
     plan = objective.plan
     return expected(today, objective.start_date or plan.period_start, objective_due(objective, plan))
+
+
+# --- A plan's progress over time: what its page and its API show -------------------------------------
+
+
+@dataclass
+class ObjectiveLine:
+    milestone: Any
+    objective: Any
+    figure: Figure
+    expected: float  # where it should stand today: the straight line from its start to its due date
+    forecast: Forecast
+    key_results: list[tuple[Part, Forecast]]
+
+    @property
+    def expected_percent(self) -> int:
+        return round(self.expected * 100)
+
+
+@dataclass
+class PlanHistory:
+    plan: Plan
+    today: date
+    runs: bool  # approved at least once and not closed: its days are recorded
+    live: bool  # runs and today is in its period: the series ends with today's figure
+    series: Series
+    figure: Figure
+    expected: float
+    forecast: Forecast | None
+    lines: list[ObjectiveLine]
+
+    @property
+    def recorded(self) -> int:
+        """Days recorded (today's live figure is not one)."""
+        return len(self.series) - (1 if self.live else 0)
+
+    @property
+    def expected_percent(self) -> int:
+        return round(self.expected * 100)
+
+    @property
+    def begins(self) -> date | None:
+        return self.plan.period_start if self.today < self.plan.period_start else None
+
+
+def plan_history(*, plan: Plan, today: date) -> PlanHistory:
+    """The plan's recorded days with today's figure, the expected pace, and the forecasts of the
+    plan, its objectives and key results, in a fixed number of queries (the roll-up's and one)."""
+    from planning.selectors import dashboard_trees
+
+    runs = plan_runs(plan.status, plan.first_approved_at)
+    tree = dashboard_trees(plans=[plan], today=today)[0]
+    assert tree.progress is not None  # dashboard_trees computes the roll-up
+    recorded = history([plan], today)
+    series, starts = recorded.series[plan.pk], recorded.starts
+    live = runs and plan.period_start <= today <= plan.period_end
+    if live:
+        series = [*series, (today, tree.progress.plan.value)]
+    lines = []
+    for milestone in tree.milestones:
+        for objective in milestone.children:
+            figure = tree.progress.objectives[objective.pk]
+            key_results = [
+                (part, key_result_forecast(part.node_id, objective, part.value, starts, today))
+                for part in figure.parts
+                if part.kind == "key_result" and part.node_id is not None
+            ]
+            lines.append(
+                ObjectiveLine(
+                    milestone,
+                    objective,
+                    figure,
+                    expected_now(objective, today),
+                    objective_forecast(objective, figure.value, starts, today),
+                    key_results,
+                )
+            )
+    return PlanHistory(
+        plan=plan,
+        today=today,
+        runs=runs,
+        live=live,
+        series=series,
+        figure=tree.progress.plan,
+        expected=expected(today, plan.period_start, plan.period_end),
+        forecast=plan_forecast(plan, tree.progress.plan.value, starts, today) if live else None,
+        lines=lines,
+    )

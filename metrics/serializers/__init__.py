@@ -65,8 +65,10 @@ from .kpis import (  # noqa: F401
 )
 from .progress import (  # noqa: F401
     ObjectiveFigureSerializer,
+    PlanHistorySerializer,
     PlanProgressSerializer,
     ProgressFigureSerializer,
     ProgressPartSerializer,
+    plan_history_data,
     plan_progress,
 )

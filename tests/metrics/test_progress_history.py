@@ -411,3 +411,33 @@ def test_a_real_worker_records_each_day_once_when_the_task_is_sent_twice(
             time.sleep(0.2)
     assert set(plan_points(plan)) == {date(2027, 1, 1) + timedelta(days=i) for i in range(11)}
     assert ProgressPoint.objects.count() == 33  # 11 days of the plan, its objective, its key result
+
+
+# --- The API ----------------------------------------------------------------------------------------------
+
+
+def test_the_history_api_gives_the_series_and_every_forecast(acme, running, tree, key_result):
+    _, objective, _ = tree
+    with time_machine.travel(at(2027, 1, 10), tick=False):
+        services.check_in_key_result(
+            actor=acme.manager, key_result=key_result, value=1, confidence="on_track"
+        )
+    url = reverse("metrics_api:api_plan_history", args=[acme.org.slug, running.pk])
+    with time_machine.travel(at(2027, 2, 1), tick=False):
+        snapshot_progress.delay()
+        data = client_for(acme.viewer).get(url).json()
+    assert data["id"] == running.pk and len(data["series"]) == 32  # 1 to 31 January, and today
+    assert data["series"][0] == {"day": "2027-01-01", "percent": 0}
+    assert data["series"][-1]["day"] == "2027-02-01"
+    assert data["forecast"]["due"] == "2027-12-31" and data["forecast"]["rule"].startswith("At the pace of")
+    (line,) = data["objectives"]
+    assert line["id"] == objective.pk and line["expected_percent"] == 35  # 31 of 89 days
+    assert line["forecast"]["rule"].endswith("by 31 Mar.") and line["forecast"]["percent"] is not None
+    assert line["key_results"][0]["id"] == key_result.pk and line["key_results"][0]["percent"] == 20
+
+
+def test_the_history_api_answers_404_for_another_organizations_plan(acme, other, running):
+    outsider = client_for(other.owner)
+    for slug in (acme.org.slug, other.org.slug):
+        response = outsider.get(reverse("metrics_api:api_plan_history", args=[slug, running.pk]))
+        assert response.status_code == 404
