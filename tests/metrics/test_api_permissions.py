@@ -150,6 +150,7 @@ ACTIONS: dict[str, Action] = {
     ),
     # progress
     "plan_progress": lambda c, w: c.get(_url("api_plan_progress", w, w.plan.pk)),
+    "plan_history": lambda c, w: c.get(_url("api_plan_history", w, w.plan.pk)),
 }
 
 
@@ -185,6 +186,7 @@ MATRIX: dict[str, dict[str, int]] = {
     "check_in_step_own": _roles(201, 201),
     "check_in_step_others": _roles(201, 403),
     "plan_progress": READ,
+    "plan_history": READ,
 }
 
 
@@ -265,6 +267,7 @@ DETAIL_ACTIONS = [
     "key_result_update",
     "key_result_destroy",
     "plan_progress",
+    "plan_history",
 ]
 
 
@@ -284,7 +287,13 @@ def test_another_organizations_objects_in_the_url_answer_404(acme, other, world,
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "name",
-    ["api_kpi_detail", "api_measurement_list", "api_key_result_detail", "api_plan_progress"],
+    [
+        "api_kpi_detail",
+        "api_measurement_list",
+        "api_key_result_detail",
+        "api_plan_progress",
+        "api_plan_history",
+    ],
 )
 def test_missing_ids_answer_404(acme, world, name):
     assert api_client(acme.owner).get(_url(name, world, 999_999)).status_code == 404

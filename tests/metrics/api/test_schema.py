@@ -32,6 +32,7 @@ METRICS_OPERATIONS = {
     "check_in_list": {"200", "400", "403", "404"},
     "check_in_create": {"201", "400", "403", "404", "409"},
     "plan_progress": {"200", "403", "404"},
+    "plan_history": {"200", "403", "404"},
 }
 
 
