@@ -25,6 +25,7 @@ def test_permission_matrix_of_the_metrics_pages(acme, clients, plan, tree, leads
         reverse("metrics:my_dashboard", args=[slug]): READ,
         reverse("metrics:team_dashboard", args=[slug, objective.team_id]): READ,
         reverse("metrics:plan_summary", args=[slug, plan.pk]): READ,
+        reverse("metrics:plan_progress", args=[slug, plan.pk]): READ,
         reverse("metrics:kpi_list", args=[slug]): READ,
         reverse("metrics:kpi_detail", args=[slug, leads.pk]): READ,
         reverse("metrics:kpi_create", args=[slug]): MANAGE,
@@ -60,6 +61,7 @@ def test_another_organizations_metrics_answer_404(acme, other, clients):
         reverse("metrics:key_result_detail", args=[slug, foreign_kr.pk]),
         reverse("metrics:step_check_in", args=[slug, foreign_plan.steps.get().pk]),
         reverse("metrics:plan_summary", args=[slug, foreign_plan.pk]),
+        reverse("metrics:plan_progress", args=[slug, foreign_plan.pk]),
     ]:
         assert owner.get(url).status_code == 404, url
     response = owner.post(
