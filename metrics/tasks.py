@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, cast
 
 from celery import shared_task
@@ -97,12 +97,17 @@ def send_reminders(self, kind: str, items: Sequence[Sequence[Any]]) -> int:
 )
 def snapshot_progress(now: str | None = None) -> int:
     """Record the day just ended for every running plan (beat runs it hourly: each organization's day
-    ends at its own midnight). Safe to run twice or to retry: one row per subject and day."""
+    ends at its own midnight), and hand the days missing before it to ``backfill_progress`` tasks.
+    Safe to run twice or to retry: one row per subject and day."""
     moment = datetime.fromisoformat(now) if now else timezone.now()
-    written = progress_snapshot(now=moment)
-    if written:
-        log.info("progress points offered: %d", written)
-    return written
+    snapshot = progress_snapshot(now=moment)
+    for plan_id, since, until in snapshot.missing:
+        backfill_progress.delay(plan_id, since.isoformat() if since else None, until.isoformat())
+    if snapshot.written or snapshot.missing:
+        log.info(
+            "progress points offered: %d; plans to back-fill: %d", snapshot.written, len(snapshot.missing)
+        )
+    return snapshot.written
 
 
 @shared_task(
@@ -112,14 +117,24 @@ def snapshot_progress(now: str | None = None) -> int:
     retry_backoff=5,
     max_retries=5,
 )
-def backfill_progress(plan_id: int) -> int:
-    """Rebuild an approved plan's history before its first snapshot (``progress_backfill``)."""
+def backfill_progress(plan_id: int, since: str | None = None, until: str | None = None) -> int:
+    """Rebuild a running plan's history from ``since`` (default: its period's first day) to ``until``
+    (default: the last whole day) (``progress_backfill``)."""
     plan = Plan.objects.select_related("organization").filter(pk=plan_id).first()
     if plan is None or not plan_runs(plan.status, plan.first_approved_at):
         return 0
-    return progress_backfill(plan=plan)
+    return progress_backfill(
+        plan=plan,
+        since=date.fromisoformat(since) if since else None,
+        until=date.fromisoformat(until) if until else None,
+    )
 
 
 def enqueue_backfill(plan_id: int) -> None:
-    """Planning's approval hook (``register_on_approved``): runs after the approval commits."""
-    backfill_progress.delay(plan_id)
+    """Planning's approval hook (``register_on_approved``): runs after the approval commits. The
+    approval stands whatever happens here: with the broker down, the next hourly snapshot finds the
+    plan without history and asks for its back-fill again."""
+    try:
+        backfill_progress.delay(plan_id)
+    except Exception:  # the broker: an approval that committed must not answer 500
+        log.exception("could not enqueue the progress back-fill of plan %s", plan_id)

@@ -8,7 +8,6 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.urls import reverse
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -20,6 +19,7 @@ from bizops.rest import ETAG, IF_MATCH, LOCATION, pinned_version
 from bizops.search import Terms, matching
 from planning.access import plan_for
 from planning.selectors import display_tree
+from planning.services.running import organization_date
 
 from .. import selectors, services
 from .. import serializers as s
@@ -289,5 +289,5 @@ class PlanHistoryApi(OrgApi):
     )
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
         plan = plan_for(self.membership, pk)
-        history = selectors.plan_history(plan=plan, today=timezone.localdate())
+        history = selectors.plan_history(plan=plan, today=organization_date(self.membership.organization))
         return Response(s.PlanHistorySerializer(s.plan_history_data(history)).data)

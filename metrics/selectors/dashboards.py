@@ -20,6 +20,7 @@ from planning.models import (
     plan_runs,
 )
 from planning.progress import HEALTH, health
+from planning.services.running import organization_date
 
 from ..forecast import Forecast
 from ..models import KPI, CheckIn
@@ -69,7 +70,8 @@ def dashboard(
     """The organization's (or a team's, or one person's) picture in a fixed number of queries."""
     from planning.selectors import dashboard_trees
 
-    today = today or timezone.localdate()
+    # The organization's date: its plans' periods, overdue steps and forecasts count in its time zone.
+    today = today or organization_date(organization)
     plans = list(
         Plan.objects.filter(organization=organization, status__in=DASHBOARD_PLAN_STATUSES)
         .select_related("owner__user")

@@ -165,25 +165,44 @@ class PlanHistory:
         return self.plan.period_start if self.today < self.plan.period_start else None
 
 
-def plan_history(*, plan: Plan, today: date) -> PlanHistory:
+def _idle(history_plan: Plan, today: date, runs: bool, due: date) -> Forecast | None:
+    """No forecast while the plan does not run today: what says so instead."""
+    if today < history_plan.period_start:
+        return Forecast(
+            None,
+            due,
+            f"The plan begins on {day_label(history_plan.period_start, today)}: no forecast before then.",
+        )
+    if not runs:
+        return Forecast(None, due, "The plan is not running: no forecast.")
+    if today > history_plan.period_end:
+        return Forecast(None, due, f"The plan's period ended on {day_label(history_plan.period_end, today)}.")
+    return None
+
+
+def plan_history(*, plan: Plan, today: date, objectives: bool = True) -> PlanHistory:
     """The plan's recorded days with today's figure, the expected pace, and the forecasts of the
-    plan, its objectives and key results, in a fixed number of queries (the roll-up's and one)."""
+    plan, its objectives and key results, in a fixed number of queries (the roll-up's and one).
+    ``today`` is the organization's date (``planning.services.running.organization_date``), the day
+    its history counts in. ``objectives=False``: the plan's line and forecast only (the map's chart)."""
     from planning.selectors import dashboard_trees
 
     runs = plan_runs(plan.status, plan.first_approved_at)
     tree = dashboard_trees(plans=[plan], today=today)[0]
     assert tree.progress is not None  # dashboard_trees computes the roll-up
-    recorded = history([plan], today)
+    recorded = history([plan], today, key_results=objectives)
     series, starts = recorded.series[plan.pk], recorded.starts
     live = runs and plan.period_start <= today <= plan.period_end
     if live:
         series = [*series, (today, tree.progress.plan.value)]
     lines = []
-    for milestone in tree.milestones:
+    for milestone in tree.milestones if objectives else []:
         for objective in milestone.children:
             figure = tree.progress.objectives[objective.pk]
+            due = objective_due(objective, plan)
+            idle = _idle(plan, today, runs, due)
             key_results = [
-                (part, key_result_forecast(part.node_id, objective, part.value, starts, today))
+                (part, idle or key_result_forecast(part.node_id, objective, part.value, starts, today))
                 for part in figure.parts
                 if part.kind == "key_result" and part.node_id is not None
             ]
@@ -193,7 +212,7 @@ def plan_history(*, plan: Plan, today: date) -> PlanHistory:
                     objective,
                     figure,
                     expected_now(objective, today),
-                    objective_forecast(objective, figure.value, starts, today),
+                    idle or objective_forecast(objective, figure.value, starts, today),
                     key_results,
                 )
             )

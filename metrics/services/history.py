@@ -11,47 +11,47 @@ closing figures of that day). Today's figure is never stored: pages compute it l
 
 from __future__ import annotations
 
-import zoneinfo
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, cast
 
-from django.db.models import OuterRef, Subquery
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from planning.models import Plan, Recurrence, StepCompletion, StepStatus, running_q
 from planning.progress import Part, Rollup, StepTally, rollup, step_part
 from planning.selectors import dashboard_trees, display_tree
 from planning.selectors.trees import PlanTree
+from planning.services.running import organization_date, organization_zone
 
 from ..models import CheckIn, KeyResult, ProgressPoint
 from ..rules import key_result_progress
 
-# Far enough for a year's plan; a back-fill never writes more days than this.
-MAX_BACKFILL_DAYS = 400
-BATCH = 2000
+# Plans run up to three years (planning.services.plans): a back-fill reaches back to the first day.
+MAX_BACKFILL_DAYS = 1100
+BATCH = 2000  # rows a statement
+PLANS_AT_ONCE = 20  # the snapshot reads and writes this many plans' figures at a time
 
 
-def _zone(plan: Plan) -> zoneinfo.ZoneInfo | Any:
-    try:
-        return zoneinfo.ZoneInfo(plan.organization.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return timezone.get_default_timezone()
+def _zone(plan: Plan) -> tzinfo:
+    return organization_zone(plan.organization)
 
 
 def recorded_day(plan: Plan, now: datetime | None = None) -> date:
     """The last whole day in the plan's organization: the day a snapshot taken now records."""
-    return timezone.localtime(now or timezone.now(), _zone(plan)).date() - timedelta(days=1)
+    return organization_date(plan.organization, now) - timedelta(days=1)
 
 
 def points_of(plan: Plan, figures: Rollup, day: date) -> list[ProgressPoint]:
-    """The rows for one plan's figures on one day: the plan, each objective, each key result."""
+    """The rows for one plan's figures on one day: each objective, each key result, and the plan's
+    own row last (written in one transaction with the others, it says the day is recorded)."""
     org = plan.organization_id
-    rows = [ProgressPoint(organization_id=org, plan=plan, day=day, value=_unit(figures.plan.value))]
+    rows = []
     for objective_id, figure in figures.objectives.items():
         rows.append(
             ProgressPoint(
@@ -65,6 +65,7 @@ def points_of(plan: Plan, figures: Rollup, day: date) -> list[ProgressPoint]:
             for part in figure.parts
             if part.kind == "key_result" and part.node_id is not None
         ]
+    rows.append(ProgressPoint(organization_id=org, plan=plan, day=day, value=_unit(figures.plan.value)))
     return rows
 
 
@@ -73,45 +74,61 @@ def _unit(value: float) -> float:
 
 
 def _insert(rows: list[ProgressPoint]) -> int:
-    before = len(rows)
-    for start in range(0, before, BATCH):
-        ProgressPoint.objects.bulk_create(rows[start : start + BATCH], ignore_conflicts=True)
-    return before
+    """Whole days of whole plans, in one transaction: a worker that dies half-way leaves none of them,
+    so a plan's own row for a day is there only with all of its objectives' and key results'."""
+    with transaction.atomic():
+        ProgressPoint.objects.bulk_create(rows, batch_size=BATCH, ignore_conflicts=True)
+    return len(rows)
 
 
-def progress_snapshot(*, now: datetime | None = None) -> int:
-    """Record the day that has just ended for every running plan (each in its organization's time
-    zone). A plan without history, or with days missing (approved while no worker ran, a beat
-    that stopped), has them back-filled first. Plans whose day is recorded already are skipped, so
-    the hourly runs after the first of a day cost one query. Returns the rows offered."""
-    latest = ProgressPoint.objects.filter(
-        plan=OuterRef("pk"), objective__isnull=True, key_result__isnull=True
-    ).order_by("-day")
+@dataclass
+class Snapshot:
+    written: int  # rows offered (the database keeps those it did not have)
+    # Plans with days missing before the one recorded: (plan id, first missing day or None for the
+    # first of the period, last missing day), for ``metrics.tasks.backfill_progress``.
+    missing: list[tuple[int, date | None, date]]
+
+
+def progress_snapshot(*, now: datetime | None = None) -> Snapshot:
+    """Record the day that has just ended for every running plan, each in its organization's time
+    zone, a few plans at a time. Plans whose day is recorded already are skipped, so the hourly runs
+    after the first of a day cost one query. Days missing before it (a plan approved while no worker
+    ran, a beat that stopped, a back-fill cut short) are returned for back-fill tasks."""
+    own = ProgressPoint.objects.filter(plan=OuterRef("pk"), objective__isnull=True, key_result__isnull=True)
     plans = list(
         Plan.objects.filter(running_q(""))
         .select_related("organization")
-        .annotate(last_day=Subquery(latest.values("day")[:1]))
+        .annotate(
+            last_day=Subquery(own.order_by("-day").values("day")[:1]),
+            days=Subquery(own.order_by().values("plan").annotate(n=Count("pk")).values("n")),
+        )
         .order_by("pk")
     )
     by_day: dict[date, list[Plan]] = defaultdict(list)
-    written = 0
+    missing: list[tuple[int, date | None, date]] = []
     for plan in plans:
         day = min(recorded_day(plan, now), plan.period_end)
-        last_day = plan.last_day  # the annotation above
-        if day < plan.period_start or (last_day is not None and last_day >= day):
+        last_day, days = plan.last_day, plan.days or 0  # the annotations above
+        if day < plan.period_start:
             continue
-        if (last_day is None and day > plan.period_start) or (
-            last_day is not None and last_day < day - timedelta(days=1)
-        ):
-            written += progress_backfill(plan=plan, until=day - timedelta(days=1))
-        by_day[day].append(plan)
+        if last_day is None:
+            if day > plan.period_start:
+                missing.append((plan.pk, None, day - timedelta(days=1)))
+        elif days < (last_day - plan.period_start).days + 1:
+            missing.append((plan.pk, None, day - timedelta(days=1)))  # a hole before the last day
+        elif last_day < day - timedelta(days=1):
+            missing.append((plan.pk, last_day + timedelta(days=1), day - timedelta(days=1)))
+        if last_day is None or last_day < day:
+            by_day[day].append(plan)
+    written = 0
     for day, group in by_day.items():
-        rows: list[ProgressPoint] = []
-        for tree in dashboard_trees(plans=group, today=day):
-            assert tree.progress is not None  # dashboard_trees computes the roll-up
-            rows += points_of(tree.plan, tree.progress, day)
-        written += _insert(rows)
-    return written
+        for start in range(0, len(group), PLANS_AT_ONCE):
+            rows: list[ProgressPoint] = []
+            for tree in dashboard_trees(plans=group[start : start + PLANS_AT_ONCE], today=day):
+                assert tree.progress is not None  # dashboard_trees computes the roll-up
+                rows += points_of(tree.plan, tree.progress, day)
+            written += _insert(rows)
+    return Snapshot(written, missing)
 
 
 # --- Back-fill: the days before the first snapshot, rebuilt from what says when things happened --------
@@ -141,7 +158,7 @@ class _History:
     ]  # objective -> (pk, title, kind, start, target, weight, [(day, value)], first)
 
 
-def progress_backfill(*, plan: Plan, until: date | None = None) -> int:
+def progress_backfill(*, plan: Plan, since: date | None = None, until: date | None = None) -> int:
     """Write the plan's history from the first day of its period up to ``until`` (default: the last
     whole day), as far as the records tell it: a one-off step counts as done from the day it was
     completed, a recurring one from each completion, a key result holds each check-in's value from
@@ -151,7 +168,7 @@ def progress_backfill(*, plan: Plan, until: date | None = None) -> int:
     year of a 5,000-node plan never sits in memory at once."""
     written = 0
     batch: list[ProgressPoint] = []
-    for rows in rebuilt_days(plan=plan, until=until):
+    for rows in rebuilt_days(plan=plan, since=since, until=until):
         batch += rows
         if len(batch) >= BATCH:
             written += _insert(batch)
@@ -159,10 +176,13 @@ def progress_backfill(*, plan: Plan, until: date | None = None) -> int:
     return written + _insert(batch)
 
 
-def rebuilt_days(*, plan: Plan, until: date | None = None) -> Iterator[list[ProgressPoint]]:
-    """The rows of each day ``progress_backfill`` writes, a day at a time, oldest first."""
+def rebuilt_days(
+    *, plan: Plan, since: date | None = None, until: date | None = None
+) -> Iterator[list[ProgressPoint]]:
+    """The rows of each day ``progress_backfill`` writes (from ``since``, default the period's first
+    day, to ``until``), a day at a time, oldest first."""
     until = min(until or recorded_day(plan), plan.period_end)
-    first = max(plan.period_start, until - timedelta(days=MAX_BACKFILL_DAYS - 1))
+    first = max(since or plan.period_start, plan.period_start, until - timedelta(days=MAX_BACKFILL_DAYS - 1))
     if until < first:
         return
     tree = display_tree(plan=plan, today=until)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import cast
 
 from django.core.exceptions import PermissionDenied
@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from bizops.audit import audit_record
 from bizops.errors import Conflict, ValidationError
-from bizops.models import Membership, Team
+from bizops.models import Membership, Organization, Team
 from bizops.notifications import notify
 
 from ..access import can_edit_plan
@@ -40,13 +40,23 @@ def plan_activate(*, actor: Membership, plan: Plan, comment: str = "") -> Plan:
     return plan
 
 
+def organization_zone(organization: Organization) -> tzinfo:
+    """The organization's time zone (the server's when its name is not a known zone)."""
+    try:
+        return zoneinfo.ZoneInfo(organization.time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return timezone.get_default_timezone()
+
+
+def organization_date(organization: Organization, now: datetime | None = None) -> date:
+    """Today's date where the organization works: the day its plans' periods, progress history and
+    forecasts count in."""
+    return timezone.localtime(now or timezone.now(), organization_zone(organization)).date()
+
+
 def organization_today(plan: Plan, now: datetime | None = None) -> date:
     """Today's date where the plan's organization works (its time zone), which says when a period began."""
-    try:
-        zone = zoneinfo.ZoneInfo(plan.organization.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = timezone.get_default_timezone()
-    return timezone.localtime(now or timezone.now(), zone).date()
+    return organization_date(plan.organization, now)
 
 
 def plan_period_has_begun(plan: Plan, now: datetime | None = None) -> bool:

@@ -14,7 +14,7 @@ from django.urls import reverse
 from metrics import services
 from metrics.forecast import expected, forecast
 from metrics.models import KeyResult, ProgressPoint
-from metrics.tasks import snapshot_progress
+from metrics.tasks import backfill_progress, snapshot_progress
 from planning import services as planning_services
 from planning.models import ActionStep, Objective, Plan, PlanStatus
 from tests.conftest import client_for
@@ -377,13 +377,42 @@ def test_a_back_fill_cut_short_is_completed_by_the_next_run_without_a_duplicate(
     monkeypatch.setattr(history, "_insert", dies_on_the_third_batch)
     with time_machine.travel(at(2027, 3, 1), tick=False):
         with pytest.raises(WorkerKilled):
-            snapshot_progress.run()
-        assert len(plan_points(running)) == 20  # two batches landed, then the worker died
+            backfill_progress.run(running.pk)  # the approval's back-fill; its worker dies
+        # Two batches landed, whole days each: every day recorded has its objective and key result.
+        assert len(plan_points(running)) == 20 and ProgressPoint.objects.count() == 60
         monkeypatch.setattr(history, "_insert", real_insert)
-        snapshot_progress.run()  # redelivered (acks_late), or the next hour's run
+        snapshot_progress.run()  # the next hour's run: records 28 February, back-fills what is missing
         snapshot_progress.run()
     assert set(plan_points(running)) == {date(2027, 1, 1) + timedelta(days=i) for i in range(59)}
     assert ProgressPoint.objects.count() == 59 * 3
+
+
+def test_a_hole_before_the_last_day_recorded_is_filled(running):
+    with time_machine.travel(at(2027, 1, 11), tick=False):
+        snapshot_progress.run()
+        ProgressPoint.objects.filter(day=date(2027, 1, 4)).delete()
+        assert len(plan_points(running)) == 9
+    with time_machine.travel(at(2027, 1, 12), tick=False):
+        snapshot_progress.run()
+    assert set(plan_points(running)) == {date(2027, 1, 1) + timedelta(days=i) for i in range(11)}
+    assert ProgressPoint.objects.count() == 33
+
+
+def test_an_approval_stands_when_the_back_fill_cannot_be_queued(
+    acme, plan, tree, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(backfill_progress, "delay", broker_down)
+    with time_machine.travel(at(2027, 1, 15), tick=False), django_capture_on_commit_callbacks(execute=True):
+        approve(acme, plan)
+    assert plan.status == PlanStatus.ACTIVE
+    assert "could not enqueue the progress back-fill" in caplog.text
+    monkeypatch.undo()
+    with time_machine.travel(at(2027, 1, 15), tick=False):
+        snapshot_progress.run()  # the next hour finds the plan without history
+    assert len(plan_points(plan)) == 14
 
 
 @pytest.mark.worker
@@ -406,9 +435,11 @@ def test_a_real_worker_records_each_day_once_when_the_task_is_sent_twice(
         # The next day's run comes after both (one worker, taken in order): when its day is there,
         # they are done.
         snapshot_progress.delay(at(2027, 1, 12).isoformat())
+        # The back-fill of 1 to 9 January is a task of its own, queued by the first run.
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and date(2027, 1, 11) not in plan_points(plan):
+        while time.monotonic() < deadline and ProgressPoint.objects.count() < 33:
             time.sleep(0.2)
+        time.sleep(1)  # the queued back-fills the other runs asked for: nothing left to add
     assert set(plan_points(plan)) == {date(2027, 1, 1) + timedelta(days=i) for i in range(11)}
     assert ProgressPoint.objects.count() == 33  # 11 days of the plan, its objective, its key result
 
@@ -441,3 +472,22 @@ def test_the_history_api_answers_404_for_another_organizations_plan(acme, other,
     for slug in (acme.org.slug, other.org.slug):
         response = outsider.get(reverse("metrics_api:api_plan_history", args=[slug, running.pk]))
         assert response.status_code == 404
+
+
+def test_today_is_the_organizations_on_the_page_and_in_the_api(acme, running):
+    acme.org.time_zone = "America/Los_Angeles"
+    acme.org.save()
+    url = reverse("metrics_api:api_plan_history", args=[acme.org.slug, running.pk])
+    with time_machine.travel(at(2027, 2, 1, 3), tick=False):  # still 31 January, 19:00, in Los Angeles
+        snapshot_progress.delay()
+        data = client_for(acme.viewer).get(url).json()
+    days = [point["day"] for point in data["series"]]
+    assert days[-2:] == ["2027-01-30", "2027-01-31"]  # recorded up to the day before, then today, live
+    assert len(days) == len(set(days)) == 31
+
+
+def test_a_plan_that_does_not_run_forecasts_nothing(acme, clients, plan, tree):
+    with time_machine.travel(at(2027, 3, 1), tick=False):
+        html = client_for(acme.viewer).get(reverse("metrics:plan_progress", args=[acme.org.slug, plan.pk]))
+    assert "The plan is not running: no forecast." in html.content.decode()
+    assert "Not enough history" not in html.content.decode()
