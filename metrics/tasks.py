@@ -20,6 +20,15 @@ from .services.history import progress_backfill, progress_snapshot
 
 log = logging.getLogger(__name__)
 BATCH = 200
+# Redelivered when their worker dies (acks late) and retried when the database drops the connection:
+# every task here is safe to run again (claims, or one row per subject and day).
+REDELIVERED_AND_RETRIED: dict[str, Any] = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 5,
+    "max_retries": 5,
+}
 
 
 def _unclaimed(kind: str, periods: dict[int, str]) -> tuple[dict[int, str], list[str]]:
@@ -57,14 +66,7 @@ def dispatch_reminders(now: str | None = None) -> dict[str, int]:
     return counts
 
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=5,
-    max_retries=5,
-)
+@shared_task(bind=True, **REDELIVERED_AND_RETRIED)
 def send_reminders(self, kind: str, items: Sequence[Sequence[Any]]) -> int:
     """Compose and claim one batch of reminders of one kind, in one transaction: if the worker dies
     half-way, nothing of the batch is claimed and the redelivered task sends it whole."""
@@ -88,13 +90,7 @@ def send_reminders(self, kind: str, items: Sequence[Sequence[Any]]) -> int:
     return count
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=5,
-    max_retries=5,
-)
+@shared_task(**REDELIVERED_AND_RETRIED)
 def snapshot_progress(now: str | None = None) -> int:
     """Record the day just ended for every running plan (beat runs it hourly: each organization's day
     ends at its own midnight), and hand the days missing before it to ``backfill_progress`` tasks.
@@ -110,13 +106,7 @@ def snapshot_progress(now: str | None = None) -> int:
     return snapshot.written
 
 
-@shared_task(
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=5,
-    max_retries=5,
-)
+@shared_task(**REDELIVERED_AND_RETRIED)
 def backfill_progress(plan_id: int, since: str | None = None, until: str | None = None) -> int:
     """Rebuild a running plan's history from ``since`` (default: its period's first day) to ``until``
     (default: the last whole day) (``progress_backfill``)."""
