@@ -4,7 +4,7 @@ each page that draws them answers 200 with the text escaped, never as markup."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from django.urls import reverse
@@ -105,6 +105,7 @@ PAGES = {
     "dashboard": lambda o, s: reverse("metrics:my_dashboard", args=[s]),
     "teams": lambda o, s: reverse("team_list", args=[s]),
     "audit": lambda o, s: reverse("audit_log", args=[s]),
+    "progress": lambda o, s: reverse("metrics:plan_progress", args=[s, o["plan"].pk]),
 }
 
 
@@ -119,3 +120,38 @@ def test_hostile_text_in_every_field_is_escaped_on_every_page(acme, clients, hos
     assert "<script>alert" not in html
     assert "<img src=x" not in html
     assert "onerror=alert(1)>" not in html.replace("&lt;img src=x onerror=alert(1)&gt;", "")
+
+
+@pytest.mark.django_db
+def test_hostile_titles_are_escaped_in_the_progress_charts(acme, hostile):
+    """The SVG charts build their markup in Python: a running plan's title and figures in its chart,
+    its trend on the dashboard and its chart loaded into the map."""
+    import time_machine
+
+    from metrics.tasks import snapshot_progress
+    from planning.models import Plan
+    from tests.conftest import client_for
+
+    plan = hostile["plan"]
+    Plan.objects.filter(pk=plan.pk).update(
+        status="active", first_approved_at=datetime(2027, 1, 1, tzinfo=UTC)
+    )
+    with time_machine.travel(date(2027, 2, 1), tick=False):
+        snapshot_progress.run()
+        client = client_for(acme.manager)
+        pages = [
+            client.get(reverse("metrics:plan_progress", args=[acme.org.slug, plan.pk])),
+            client.get(
+                reverse("metrics:plan_progress", args=[acme.org.slug, plan.pk]),
+                headers={"HX-Request": "true"},
+            ),
+            client.get(reverse("metrics:dashboard", args=[acme.org.slug])),
+        ]
+    for response in pages:
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert (
+            "chart--progress" in html or "spark__pace" in html
+        )  # the chart is drawn: the test shows something
+        assert "&lt;script&gt;" in html
+        assert "<script>alert" not in html and "<img src=x" not in html
