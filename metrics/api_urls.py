@@ -16,4 +16,6 @@ urlpatterns = [
     path("check-ins/", api.CheckInListApi.as_view(), name="api_check_in_list"),
     path("plans/<int:pk>/progress/", api.PlanProgressApi.as_view(), name="api_plan_progress"),
     path("plans/<int:pk>/history/", api.PlanHistoryApi.as_view(), name="api_plan_history"),
+    path("plans/<int:pk>/export/", api.PlanExportApi.as_view(), name="api_plan_export"),
+    path("plans/import/", api.PlanImportApi.as_view(), name="api_plan_import"),
 ]

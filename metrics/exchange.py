@@ -7,6 +7,7 @@ pages use, in one transaction: a file with any error saves nothing and says wher
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -27,6 +28,23 @@ from .services import key_result_create
 FORMAT = "bizops-plan"
 VERSION = 1
 MAX_NODES = 20_000
+MAX_FILE_BYTES = 5 * 1024 * 1024
+FILE_ERROR = "Upload a .json plan file of at most 5 MB."
+
+
+def plan_file_document(upload: Any) -> Any:
+    """The JSON document of an uploaded plan file (the import page's and the API's), or a
+    ValidationError on ``file``: not a .json file, over 5 MB, not UTF-8 or not JSON."""
+    if (
+        upload is None
+        or not (upload.name or "").lower().endswith(".json")
+        or (upload.size or 0) > MAX_FILE_BYTES
+    ):
+        raise ValidationError({"file": FILE_ERROR})
+    try:
+        return json.loads(upload.read().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise ValidationError({"file": "The file is not valid JSON."}) from None
 
 
 def _email(membership: Membership | None) -> str | None:

@@ -60,7 +60,7 @@ def test_every_request_body_refuses_unknown_fields_and_says_so(schema):
     assert {name for name, body in bodies.items() if body.get("additionalProperties") is not False} == set()
 
 
-def test_bodies_are_json_and_only_the_import_is_a_form(schema):
+def test_bodies_are_json_and_only_the_imports_are_forms(schema):
     media_types = {
         (operation["operationId"], media_type)
         for path in schema["paths"].values()
@@ -68,7 +68,10 @@ def test_bodies_are_json_and_only_the_import_is_a_form(schema):
         for media_type in operation.get("requestBody", {}).get("content", {})
     }
     assert {media for _, media in media_types} == {"application/json", "multipart/form-data"}
-    assert {op for op, media in media_types if media == "multipart/form-data"} == {"measurements_import"}
+    assert {op for op, media in media_types if media == "multipart/form-data"} == {
+        "measurements_import",
+        "plan_import",
+    }
 
 
 def test_every_text_field_of_a_body_states_which_characters_it_takes(schema):

@@ -73,6 +73,7 @@ RULES_400 = [
     "kpi_update",
     "measurement_create",
     "measurements_import",
+    "plan_import",
     "key_result_create",
     "key_result_update",
     "check_in_create",

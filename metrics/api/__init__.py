@@ -10,6 +10,7 @@ Concurrency: KPIs and key results carry ``ETag: "v<version>"``; PATCH and DELETE
 (stale → 412) and PATCH a body ``version`` (stale → 409 with ``current_version``).
 """
 
+from .exchange import PlanExportApi, PlanImportApi
 from .kpis import KPIDetailApi, KPIListApi, MeasurementImportApi, MeasurementListApi
 from .measure import CheckInListApi, KeyResultDetailApi, KeyResultListApi, PlanHistoryApi, PlanProgressApi
 
@@ -21,6 +22,8 @@ __all__ = [
     "KeyResultListApi",
     "MeasurementImportApi",
     "MeasurementListApi",
+    "PlanExportApi",
     "PlanHistoryApi",
+    "PlanImportApi",
     "PlanProgressApi",
 ]

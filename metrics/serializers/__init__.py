@@ -63,6 +63,7 @@ from .kpis import (  # noqa: F401
     MeasurementImportSerializer,
     MeasurementSerializer,
 )
+from .plan_files import PlanFileUploadSerializer, PlanImportResultSerializer  # noqa: F401
 from .progress import (  # noqa: F401
     ObjectiveFigureSerializer,
     PlanHistorySerializer,

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from typing import cast
-
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse, JsonResponse
@@ -18,9 +15,7 @@ from bizops.requests import OrgRequest
 from planning.views.common import load_plan
 
 from .. import calendar
-from ..exchange import plan_export, plan_import
-
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
+from ..exchange import plan_export, plan_file_document, plan_import
 
 
 @org_view("plan_view")
@@ -36,26 +31,16 @@ def plan_upload(request: OrgRequest) -> HttpResponse:
     errors: dict = {}
     status = 200
     if request.method == "POST":
-        upload = request.FILES.get("file")
-        if (
-            upload is None
-            or not (upload.name or "").lower().endswith(".json")
-            or cast(int, upload.size) > MAX_IMPORT_BYTES  # an uploaded file always has its size
-        ):
-            errors = {"file": ["Upload a .json plan file of at most 5 MB."]}
+        try:
+            document = plan_file_document(request.FILES.get("file"))
+            plan, warnings = plan_import(actor=request.membership, document=document)
+        except ValidationError as exc:
+            errors = exc.message_dict if hasattr(exc, "error_dict") else {"file": exc.messages}
         else:
-            try:
-                document = json.loads(upload.read().decode("utf-8-sig"))
-                plan, warnings = plan_import(actor=request.membership, document=document)
-            except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-                errors = {"file": ["The file is not valid JSON."]}
-            except ValidationError as exc:
-                errors = exc.message_dict if hasattr(exc, "error_dict") else {"file": exc.messages}
-            else:
-                for warning in warnings[:20]:
-                    messages.warning(request, warning)
-                messages.success(request, f"“{plan.title}” is imported as a draft.")
-                return redirect("planning:plan_map", org_slug=request.org.slug, plan_id=plan.pk)
+            for warning in warnings[:20]:
+                messages.warning(request, warning)
+            messages.success(request, f"“{plan.title}” is imported as a draft.")
+            return redirect("planning:plan_map", org_slug=request.org.slug, plan_id=plan.pk)
         status = 400
     return render(request, "metrics/plan_import.html", {"errors": errors}, status=status)
 

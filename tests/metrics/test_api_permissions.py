@@ -9,6 +9,7 @@ exist" (400) as input.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from bizops.models import Organization
 from metrics import services
+from metrics.exchange import plan_export
 from metrics.models import KPI, CheckIn, KeyResult, Measurement
 from planning import services as planning_services
 from planning.models import ActionStep, Objective, Plan
@@ -40,6 +42,10 @@ class World:
     other_kpi: KPI  # owned by the admin
     key_result: KeyResult  # no owner: the objective's owner (the manager) answers for it
     own_key_result: KeyResult  # owned by the member, on the member's objective
+
+
+def _plan_file(plan: Plan) -> SimpleUploadedFile:
+    return SimpleUploadedFile("plan.json", json.dumps(plan_export(plan=plan)).encode(), "application/json")
 
 
 def _kpi(actor, name: str, owner) -> KPI:
@@ -151,6 +157,11 @@ ACTIONS: dict[str, Action] = {
     # progress
     "plan_progress": lambda c, w: c.get(_url("api_plan_progress", w, w.plan.pk)),
     "plan_history": lambda c, w: c.get(_url("api_plan_history", w, w.plan.pk)),
+    # plan files
+    "plan_export": lambda c, w: c.get(_url("api_plan_export", w, w.plan.pk)),
+    "plan_import": lambda c, w: c.post(
+        _url("api_plan_import", w), {"file": _plan_file(w.plan)}, format="multipart"
+    ),
 }
 
 
@@ -187,6 +198,8 @@ MATRIX: dict[str, dict[str, int]] = {
     "check_in_step_others": _roles(201, 403),
     "plan_progress": READ,
     "plan_history": READ,
+    "plan_export": READ,
+    "plan_import": _roles(201, 403),
 }
 
 
@@ -268,6 +281,7 @@ DETAIL_ACTIONS = [
     "key_result_destroy",
     "plan_progress",
     "plan_history",
+    "plan_export",
 ]
 
 

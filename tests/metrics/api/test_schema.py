@@ -33,6 +33,8 @@ METRICS_OPERATIONS = {
     "check_in_create": {"201", "400", "403", "404", "409"},
     "plan_progress": {"200", "403", "404"},
     "plan_history": {"200", "403", "404"},
+    "plan_export": {"200", "403", "404"},
+    "plan_import": {"201", "400", "403", "404"},
 }
 
 
