@@ -20,7 +20,7 @@ from .. import serializers as s
 from ..exchange import plan_export, plan_file_document, plan_import
 from .common import ERROR_400, ERROR_403, ERROR_404, READ_ERRORS, OrgApi
 
-PLANS_TAG = "plans"
+PLANS_TAG = "plan files"  # metrics documents its exact statuses (no 409: an import only creates)
 
 
 class PlanExportApi(OrgApi):
