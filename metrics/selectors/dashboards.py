@@ -17,7 +17,6 @@ from planning.models import (
     Objective,
     Plan,
     PlanStatus,
-    plan_runs,
 )
 from planning.progress import HEALTH, health
 from planning.services.running import organization_date
@@ -27,7 +26,7 @@ from ..models import KPI, CheckIn
 from ..rules import (
     period_start,
 )
-from .history import Series, history, objective_forecast, plan_forecast
+from .history import Series, history, objective_forecast, plan_forecast, runs_on
 from .measures import KPIRow, kpi_rows
 
 # --- Dashboards -------------------------------------------------------------------------------------
@@ -92,9 +91,7 @@ def dashboard(
     for tree in trees:
         assert tree.progress is not None  # dashboard_trees computes the roll-up
         plan = tree.plan
-        live = (
-            plan_runs(plan.status, plan.first_approved_at) and plan.period_start <= today <= plan.period_end
-        )
+        live = runs_on(plan, today)
         series = recorded.series.get(plan.pk, [])
         if live:
             series = [*series, (today, tree.progress.plan.value)]

@@ -80,6 +80,12 @@ def history(plans: list[Plan], today: date, *, key_results: bool = True) -> Hist
     return result
 
 
+def runs_on(plan: Plan, today: date) -> bool:
+    """The plan runs and ``today`` is in its period: its series ends with today's live figure and it
+    has a forecast (the progress page, its API and the dashboard ask the same)."""
+    return plan_runs(plan.status, plan.first_approved_at) and plan.period_start <= today <= plan.period_end
+
+
 def _with_today(start: tuple[date, float] | None, today: date, now: float) -> Series:
     return ([start] if start else []) + [(today, now)]
 
@@ -192,7 +198,7 @@ def plan_history(*, plan: Plan, today: date, objectives: bool = True) -> PlanHis
     assert tree.progress is not None  # dashboard_trees computes the roll-up
     recorded = history([plan], today, key_results=objectives)
     series, starts = recorded.series[plan.pk], recorded.starts
-    live = runs and plan.period_start <= today <= plan.period_end
+    live = runs_on(plan, today)
     if live:
         series = [*series, (today, tree.progress.plan.value)]
     lines = []

@@ -15,7 +15,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
@@ -36,10 +36,6 @@ from ..rules import key_result_progress
 MAX_BACKFILL_DAYS = 1100
 BATCH = 2000  # rows a statement
 PLANS_AT_ONCE = 20  # the snapshot reads and writes this many plans' figures at a time
-
-
-def _zone(plan: Plan) -> tzinfo:
-    return organization_zone(plan.organization)
 
 
 def recorded_day(plan: Plan, now: datetime | None = None) -> date:
@@ -201,7 +197,7 @@ def rebuilt_days(
 
 
 def _history(plan: Plan, tree) -> _History:
-    zone = _zone(plan)
+    zone = organization_zone(plan.organization)
 
     def local(moment: datetime) -> date:
         return timezone.localtime(moment, zone).date()
