@@ -195,7 +195,7 @@ def load(scale: Scale, anchor: date, seed: int) -> dict[str, int]:
 def _load(scale: Scale, anchor: date, rng: random.Random) -> dict[str, int]:
     from bizops.models import Membership, Notification, Organization, Team, User
     from bizops.roles import Role
-    from metrics.models import KPI, CheckIn, KeyResult, KPITarget, Measurement, ProgressPoint
+    from metrics.models import KPI, CheckIn, Contribution, KeyResult, KPITarget, Measurement, ProgressPoint
     from metrics.services.history import rebuilt_days
     from planning.models import (
         ActionStep,
@@ -459,6 +459,32 @@ def _load(scale: Scale, anchor: date, rng: random.Random) -> dict[str, int]:
         kr.owner = heavy
     KeyResult.objects.bulk_update(heavy_krs, ["owner"], batch_size=BATCH)
     counts["key results"] = len(krs)
+
+    # Alignment: every plan that is not closed serves the company plan (the big one); two in three
+    # of its objectives serve one of the company plan's objectives (most), milestones or key results,
+    # nine in ten of those counting in the company's figures.
+    company = plans[0]
+    serving = [plan for plan in plans[1:] if plan.status != PlanStatus.CLOSED]
+    for plan in serving:
+        plan.parent = company
+    Plan.objects.bulk_update(serving, ["parent"], batch_size=BATCH)
+    company_milestones = [m for m in milestones if m.plan is company]
+    company_objectives = [o for o in objectives if o.plan is company]
+    company_krs = [kr for kr in krs if kr.plan is company]
+    links = []
+    for objective in objectives:
+        if objective.plan.parent_id is None or rng.random() < 1 / 3:
+            continue
+        roll = rng.random()
+        if roll < 0.7 or not company_krs:
+            target = {"to_objective": rng.choice(company_objectives)}
+        elif roll < 0.85:
+            target = {"to_milestone": rng.choice(company_milestones)}
+        else:
+            target = {"to_key_result": rng.choice(company_krs)}
+        links.append(Contribution(organization=org, objective=objective, counts=rng.random() < 0.9, **target))
+    Contribution.objects.bulk_create(links, batch_size=BATCH)
+    counts["alignment links"] = len(links)
 
     # KPIs: weekly, two years of measurements each, in every direction.
     directions = ["increase", "decrease", "stay_above", "stay_below", "within"]

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import KPI, CalendarFeed, CheckIn, KeyResult, KPITarget, Measurement, ProgressPoint
+from .models import KPI, CalendarFeed, CheckIn, Contribution, KeyResult, KPITarget, Measurement, ProgressPoint
 
 
 @admin.register(KPI)
@@ -48,3 +48,10 @@ class CalendarFeedAdmin(admin.ModelAdmin):
 class ProgressPointAdmin(admin.ModelAdmin):
     list_display = ["plan", "objective", "key_result", "day", "value"]
     raw_id_fields = ["organization", "plan", "objective", "key_result"]
+
+
+@admin.register(Contribution)
+class ContributionAdmin(admin.ModelAdmin):
+    list_display = ["objective", "to_milestone", "to_objective", "to_key_result", "counts"]
+    list_filter = ["counts"]
+    raw_id_fields = ["organization", "objective", "to_milestone", "to_objective", "to_key_result"]

@@ -18,4 +18,10 @@ urlpatterns = [
     path("plans/<int:pk>/history/", api.PlanHistoryApi.as_view(), name="api_plan_history"),
     path("plans/<int:pk>/export/", api.PlanExportApi.as_view(), name="api_plan_export"),
     path("plans/import/", api.PlanImportApi.as_view(), name="api_plan_import"),
+    path(
+        "plans/<int:pk>/alignment-options/", api.AlignmentOptionsApi.as_view(), name="api_alignment_options"
+    ),
+    path(
+        "objectives/<int:pk>/alignment/", api.ObjectiveAlignmentApi.as_view(), name="api_objective_alignment"
+    ),
 ]

@@ -12,13 +12,23 @@ class MetricsConfig(AppConfig):
         from planning.baselines import register_snapshot_part
         from planning.progress import register_contributor
 
-        from .baselines import KEY_RESULTS, KPIS
+        from .baselines import ALIGNMENT, KEY_RESULTS, KPIS
         from .selectors import key_result_parts, kpi_activity
 
         register_contributor(key_result_parts)
+        # Team objectives that serve a node of the plan above count in (or show beside) its figure.
+        from planning.services.plans import register_on_parent_changed
+
+        from .selectors.alignment import alignment_parts
+        from .services.alignment import plan_parent_changed
+
+        register_contributor(alignment_parts)
+        register_on_parent_changed(plan_parent_changed)
         # Key results and linked KPIs are part of what an approver approves (metrics/baselines.py).
         register_snapshot_part(KEY_RESULTS)
         register_snapshot_part(KPIS)
+        # So is what each objective serves in the plan above (metrics/services/alignment.py).
+        register_snapshot_part(ALIGNMENT)
         # Changes to the KPIs linked to a plan show on its Activity tab.
         register_activity_source(kpi_activity)
         # The core draws the navigation, and planning's pages link to measures, without naming a
@@ -33,6 +43,7 @@ class MetricsConfig(AppConfig):
                 current_on=frozenset({"metrics:my_dashboard", "metrics:team_dashboard"}),
             ),
             NavItem("Check in", "metrics:check_in", order=50, permission="check_in"),
+            NavItem("Alignment", "metrics:alignment", order=55),
             NavItem(
                 "KPIs",
                 "metrics:kpi_list",
@@ -57,6 +68,7 @@ class MetricsConfig(AppConfig):
             "plan_import",
             "plan_export",
             "plan_progress",
+            "objective_alignment",
         ):
             register_link(name, f"metrics:{name}")
         register_link("action_link", "metrics_public:action_link")

@@ -13,8 +13,9 @@ from typing import Any
 from planning.baselines import SnapshotPart, node_dict
 from planning.selectors import PlanTree
 
-from .models import KPI, KeyResult, KPITarget
+from .models import KPI, Contribution, KeyResult, KPITarget
 from .rules import period_start, plain_number
+from .services.alignment import TARGET_KINDS, target_label
 from .services.common import KPI_FIELDS as SERVICE_KPI_FIELDS
 
 KEY_RESULT_FIELDS = ("title", "kind", "start", "target", "direction", "weight", "owner", "kpi")
@@ -148,6 +149,52 @@ KPIS = SnapshotPart(
             "target": "in the KPI's targets",
         },
     },
+)
+
+
+def alignment_nodes(tree: PlanTree) -> list[dict]:
+    """Each objective's link to the parent plan's node it serves, hung under the objective (keyed by
+    the objective: re-pointing a link is a change, not a removal and an addition)."""
+    links = Contribution.objects.filter(objective__plan=tree.plan)
+    if tree.partial:
+        links = links.filter(objective_id__in=list(tree.objectives))
+    rows = links.order_by("objective_id").values_list(
+        "objective_id",
+        "objective__title",
+        "to_milestone__title",
+        "to_milestone__plan__title",
+        "to_objective__title",
+        "to_objective__plan__title",
+        "to_key_result__title",
+        "to_key_result__plan__title",
+        "counts",
+    )
+    nodes = []
+    for objective_id, title, *targets, counts in rows:
+        serves = next(
+            target_label(kind, title, plan)
+            for kind, title, plan in zip(TARGET_KINDS, targets[0::2], targets[1::2], strict=True)
+            if title is not None
+        )
+        fields = {"title": title, "serves": serves, "counts": counts}
+        nodes.append(node_dict("alignment", objective_id, objective_id, 0, fields))
+    return nodes
+
+
+ALIGNMENT = SnapshotPart(
+    kind="alignment",
+    label="Alignment",
+    parent_kind="objective",
+    model="metrics.Contribution",
+    fields=("objective", "to_milestone", "to_objective", "to_key_result", "counts"),
+    not_approved={
+        "id": "identity (a link is keyed by its objective)",
+        "organization": "the tenant",
+        "created_at": "bookkeeping",
+        "updated_at": "bookkeeping",
+    },
+    build=alignment_nodes,
+    measures=False,
 )
 # Records of what happens while a plan runs, owned by its nodes or KPIs, never approved.
 NOT_APPROVED_MODELS = {

@@ -1,7 +1,10 @@
 """Open export and import of a whole plan as JSON (format documented in docs/plan-format.md).
 
-Export carries the tree, key results, KPI links (by name) and people (by email), never ids, so a
-file can move between organizations. Import creates a draft plan through the same services the
+Export carries the tree, key results, KPI links (by name) and people (by email), so a file can move
+between organizations. Alignment is the one exception: the plan this one serves and the node each
+objective serves are named by their ids in this installation (stable: an id never changes or comes
+back), with their titles for people; an import resolves them here, and reports each link it cannot
+resolve as a warning and leaves it out. Import creates a draft plan through the same services the
 pages use, in one transaction: a file with any error saves nothing and says where the error is.
 """
 
@@ -22,8 +25,9 @@ from planning import services as planning
 from planning.models import ActionStep, Plan, StepStatus
 from planning.selectors import editing_tree
 
-from .models import KPI, KeyResult
+from .models import KPI, Contribution, KeyResult
 from .services import key_result_create
+from .services.alignment import TARGET_KINDS, objective_align
 
 FORMAT = "bizops-plan"
 VERSION = 1
@@ -70,6 +74,7 @@ def plan_export(*, plan: Plan) -> dict:
         KPI.objects.filter(objectives__plan=plan).values_list("objectives", "name").order_by("name")
     ):
         kpis.setdefault(objective_id, []).append(name)
+    serves = _links(plan)
     owner = plan.owner if plan.owner_id else None
     if owner is not None and not hasattr(owner, "user"):
         assert plan.owner_id is not None  # owner is only set when plan.owner_id is
@@ -85,6 +90,7 @@ def plan_export(*, plan: Plan) -> dict:
             "period_start": _date(plan.period_start),
             "period_end": _date(plan.period_end),
             "owner": _email(owner),
+            "parent": {"id": parent.pk, "title": parent.title} if (parent := plan.parent) else None,
         },
         "milestones": [
             {
@@ -104,6 +110,7 @@ def plan_export(*, plan: Plan) -> dict:
                         "owner": _email(o.owner),
                         "weight": o.weight,
                         "kpis": kpis.get(o.pk, []),
+                        "serves": serves.get(o.pk),
                         "key_results": [
                             {
                                 "title": kr.title,
@@ -135,6 +142,26 @@ def plan_export(*, plan: Plan) -> dict:
             for m in tree.milestones
         ],
     }
+
+
+def _links(plan: Plan) -> dict[int, dict]:
+    """Each objective's link to the parent plan's node, as the file carries it (one query)."""
+    links: dict[int, dict] = {}
+    rows = Contribution.objects.filter(objective__plan=plan).values_list(
+        "objective_id",
+        "to_milestone_id",
+        "to_milestone__title",
+        "to_objective_id",
+        "to_objective__title",
+        "to_key_result_id",
+        "to_key_result__title",
+        "counts",
+    )
+    for objective_id, *targets, counts in rows:
+        for kind, pk, title in zip(TARGET_KINDS, targets[0::2], targets[1::2], strict=True):
+            if pk is not None:
+                links[objective_id] = {"kind": kind, "id": pk, "title": title, "counts": counts}
+    return links
 
 
 # --- Import -------------------------------------------------------------------------------------------
@@ -242,6 +269,7 @@ def plan_import(*, actor: Membership, document: Any) -> tuple[Plan, list[str]]:
             warnings.append(f"{path}: {value} is not a member here; left unassigned.")
         return found
 
+    parent = _parent(reader, head, org.pk, warnings)
     title = reader.text(head, "title", "plan.", required=True, limit=200)
     goal = reader.text(head, "ultimate_goal", "plan.", required=True)
     start = reader.day(head, "period_start", "plan.", required=True)
@@ -259,6 +287,7 @@ def plan_import(*, actor: Membership, document: Any) -> tuple[Plan, list[str]]:
                 period_start=start,
                 period_end=end,
                 owner=person(head.get("owner"), "plan.owner"),
+                parent=parent,
             )
             for i, raw_m in enumerate(milestones):
                 mp = f"milestones[{i}]."
@@ -305,6 +334,7 @@ def plan_import(*, actor: Membership, document: Any) -> tuple[Plan, list[str]]:
                     if objective is None:
                         continue
                     objective.plan = plan
+                    _serve(reader, actor, objective, o.get("serves"), f"{op}serves", warnings)
                     for name in reader.items(o, "kpis", op):
                         kpi = kpis.get(str(name).lower())
                         if kpi is None:
@@ -353,6 +383,60 @@ def plan_import(*, actor: Membership, document: Any) -> tuple[Plan, list[str]]:
     except Conflict as exc:  # pragma: no cover - a new draft is always editable
         raise ValidationError({"plan": exc.message}) from None
     return plan, warnings
+
+
+def _reference(reader: _Reader, value: Any, path: str) -> tuple[int, str] | None:
+    """A link's ``{"id": ..., "title": ...}``: the id, and the title said in warnings."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, dict)
+        or isinstance(value.get("id"), bool)
+        or not isinstance(value.get("id"), int)
+    ):
+        reader.errors[path] = 'Expected {"id": <a number>, "title": <text>} or null.'
+        return None
+    title = value.get("title")
+    return value["id"], f" (“{title}”)" if isinstance(title, str) and title else ""
+
+
+def _parent(reader: _Reader, head: dict, organization_id: int, warnings: list[str]) -> Plan | None:
+    """The plan the imported one serves, when its id names a plan here; a warning when it does not."""
+    found = _reference(reader, head.get("parent"), "plan.parent")
+    if found is None:
+        return None
+    pk, title = found
+    parent = Plan.objects.filter(organization_id=organization_id, pk=pk).first()
+    if parent is None:
+        warnings.append(f"plan.parent: no plan #{pk}{title} here; the plan serves no plan.")
+    return parent
+
+
+def _serve(
+    reader: _Reader, actor: Membership, objective: Any, value: Any, path: str, warnings: list[str]
+) -> None:
+    """Link the imported objective to the node it served, or say why the link is left out."""
+    found = _reference(reader, value, path)
+    if found is None:
+        return
+    pk, title = found
+    kind = value.get("kind")
+    if kind not in TARGET_KINDS:
+        reader.errors[f"{path}.kind"] = "Expected milestone, objective or key_result."
+        return
+    counts = value.get("counts", True)
+    if not isinstance(counts, bool):
+        reader.errors[f"{path}.counts"] = "Expected true or false."
+        return
+    if objective.plan.parent_id is None:
+        warnings.append(f"{path}: {TARGET_KINDS[kind]} #{pk}{title} left out: the plan serves no plan here.")
+        return
+    try:
+        with transaction.atomic():
+            objective_align(actor=actor, objective=objective, target_kind=kind, target_id=pk, counts=counts)
+    except ValidationError as exc:
+        reason = " ".join(exc.messages)
+        warnings.append(f"{path}: {TARGET_KINDS[kind]} #{pk}{title} left out: {reason}")
 
 
 def _create(reader: _Reader, path: str, make):

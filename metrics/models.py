@@ -361,3 +361,58 @@ class ProgressPoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.value:.0%} on {self.day}"
+
+
+class Contribution(models.Model):
+    """A team objective serves one node of its plan's parent plan: a milestone, an objective or a key
+    result (exactly one, said by the database). ``counts``: the objective's progress is a part of that
+    node's figure (a key result's, of the key result's objective); off, it is shown, not counted.
+
+    Part of what a team plan's approver approves (``metrics/baselines.py``): set while the plan is
+    editable, like the rest of its map. Its rules (same organization, the parent plan's node) live
+    in ``metrics.services.alignment``.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    objective = models.OneToOneField(Objective, on_delete=models.CASCADE, related_name="contribution")
+    to_milestone = models.ForeignKey(
+        "planning.Milestone", null=True, blank=True, on_delete=models.CASCADE, related_name="contributions"
+    )
+    to_objective = models.ForeignKey(
+        Objective, null=True, blank=True, on_delete=models.CASCADE, related_name="contributions"
+    )
+    to_key_result = models.ForeignKey(
+        KeyResult, null=True, blank=True, on_delete=models.CASCADE, related_name="contributions"
+    )
+    counts = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(to_milestone__isnull=False, to_objective__isnull=True, to_key_result__isnull=True)
+                    | Q(to_milestone__isnull=True, to_objective__isnull=False, to_key_result__isnull=True)
+                    | Q(to_milestone__isnull=True, to_objective__isnull=True, to_key_result__isnull=False)
+                ),
+                name="contribution_one_target",
+                violation_error_message="A contribution serves exactly one node.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(to_objective=models.F("objective")), name="contribution_not_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.objective} serves {self.target}"
+
+    @property
+    def target(self) -> Any:
+        return self.to_milestone or self.to_objective or self.to_key_result
+
+    @property
+    def target_kind(self) -> str:
+        if self.to_milestone_id is not None:
+            return "milestone"
+        return "objective" if self.to_objective_id is not None else "key_result"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import check_in, dashboards, exchange, kpis, measure, progress
+from .views import alignment, check_in, dashboards, exchange, kpis, measure, progress
 
 app_name = "metrics"
 
@@ -8,6 +8,10 @@ urlpatterns = [
     path("dashboard/", dashboards.organization_dashboard, name="dashboard"),
     path("me/", dashboards.my_dashboard, name="my_dashboard"),
     path("check-in/", check_in.check_in, name="check_in"),
+    path("alignment/", alignment.alignment, name="alignment"),
+    path(
+        "objectives/<int:objective_id>/alignment/", alignment.objective_alignment, name="objective_alignment"
+    ),
     path("teams/<int:team_id>/dashboard/", dashboards.team_dashboard, name="team_dashboard"),
     path("plans/<int:plan_id>/summary/", dashboards.plan_summary, name="plan_summary"),
     path("plans/<int:plan_id>/progress/", progress.plan_progress, name="plan_progress"),

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from .selectors.content import MilestoneRow, ObjectiveRow
 
 # 2: key results and the KPIs linked to the plan's objectives are part of what is approved.
-SNAPSHOT_VERSION = 2
-PLAN_FIELDS = ["title", "ultimate_goal", "description", "period_start", "period_end", "owner"]
+# 3: the plan it serves (``parent``) and its objectives' contributions to that plan's nodes.
+SNAPSHOT_VERSION = 3
+PLAN_FIELDS = ["title", "ultimate_goal", "description", "period_start", "period_end", "owner", "parent"]
 FIELDS = {
     "milestone": ["title", "description", "target_date", "owner", "weight"],
     "objective": ["title", "why", "description", "start_date", "due_date", "team", "owner", "weight"],
@@ -108,6 +109,9 @@ class SnapshotPart:
     not_approved: dict[str, str]
     build: Callable[[PlanTree], list[dict]]
     other_models: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Hung under an objective, it measures it (a key result; ``measured_objectives``). An objective's
+    # contribution to its parent plan hangs there too but measures nothing.
+    measures: bool = True
 
 
 _PARTS: list[SnapshotPart] = []
@@ -127,6 +131,9 @@ FIELD_LABELS = {
     "objectives": "Linked objectives",
     "targets": "Period targets",
     "kpi": "Measured by KPI",
+    "parent": "Serves plan",
+    "serves": "Serves",
+    "counts": "Counts in its progress",
 }
 
 
@@ -174,7 +181,11 @@ def _team(obj: Any, name: str) -> str | None:
     return obj.team.name if obj.team_id else None
 
 
-_RELATED = {"owner": _person, "assignee": _assignee, "team": _team}
+def _parent(obj: Any, name: str) -> str | None:
+    return obj.parent.title if obj.parent_id else None
+
+
+_RELATED = {"owner": _person, "assignee": _assignee, "team": _team, "parent": _parent}
 
 
 def _value(obj: Any, name: str) -> Any:
@@ -220,7 +231,7 @@ def snapshot(tree: AnyPlanTree) -> dict:
 def measured_objectives(snap: dict) -> set[int]:
     """The objectives a snapshot shows a measure under: a node another app hangs under an objective
     (a key result), as the roll-up's contributors count them (``progress.contributions``)."""
-    kinds = {part.kind for part in _PARTS if part.parent_kind == "objective"}
+    kinds = {part.kind for part in _PARTS if part.parent_kind == "objective" and part.measures}
     return {node["parent"] for node in snap["nodes"] if node["kind"] in kinds}
 
 
@@ -329,7 +340,7 @@ def diff(before: dict | None, after: dict) -> Diff:
     for key, node in new.items():
         previous = old.get(key)
         if previous is None:
-            changes.append(NodeChange("added", node["kind"], node["id"], _title(node)))
+            changes.append(NodeChange("added", node["kind"], node["id"], _title(node), detail=_serves(node)))
             continue
         if previous["parent"] != node["parent"]:
             parent_kind = PARENT_KIND.get(node["kind"], "")
@@ -351,10 +362,18 @@ def diff(before: dict | None, after: dict) -> Diff:
             changes.append(NodeChange("changed", node["kind"], node["id"], _title(node), fields))
     for key, node in old.items():
         if key not in new:
-            changes.append(NodeChange("removed", node["kind"], node["id"], _title(node)))
+            changes.append(
+                NodeChange("removed", node["kind"], node["id"], _title(node), detail=_serves(node))
+            )
     order = {"removed": 0, "added": 1, "moved": 2, "changed": 3}
     changes.sort(key=lambda c: (order[c.change], c.kind, c.title))
     return Diff(plan_fields, changes)
+
+
+def _serves(node: dict) -> str:
+    """What an objective's link to the parent plan (an ``alignment`` node) points at, said with it."""
+    serves = node["fields"].get("serves")
+    return f"serves {serves}" if serves else ""
 
 
 def _title(node: dict) -> str:

@@ -114,7 +114,7 @@ class PlanForm(ModelForm):
 
     class Meta:
         model = Plan
-        fields = ["title", "ultimate_goal", "description", "period_start", "period_end", "owner"]
+        fields = ["title", "ultimate_goal", "description", "period_start", "period_end", "owner", "parent"]
         widgets = {
             "period_start": DATE,
             "period_end": DATE,
@@ -125,6 +125,17 @@ class PlanForm(ModelForm):
     def __init__(self, *args, organization: Organization, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["owner"] = _members(organization, "Plan owner")
+        # Any other plan of the organization; the service refuses one that would close a loop.
+        self.fields["parent"] = forms.ModelChoiceField(
+            queryset=Plan.objects.filter(organization=organization)
+            .exclude(pk=self.instance.pk)
+            .order_by("title"),
+            required=False,
+            label="Serves plan",
+            empty_label="None: this plan serves no other",
+            help_text="The company plan (or a department's) this plan serves. Its objectives then say "
+            "which milestone, objective or key result of that plan each one serves.",
+        )
         if not self.is_bound and self.instance.pk:
             self.initial["version"] = self.instance.version
 

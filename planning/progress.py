@@ -3,7 +3,9 @@
 Every figure keeps the parts it was computed from, so the page can answer "why 62%": a step is done or
 not (a recurring step counts its completion rate over a recent window), an objective averages its
 steps and any other contributions (key results, added by the metrics app through
-``register_contributor``), a milestone averages its objectives by weight, the plan its milestones.
+``register_contributor``), a milestone averages its objectives by weight (and any contributions), the
+plan its milestones. A contribution may be shown without counting (``Part.counted``): the figure
+keeps it ``aside`` so "why N%" can say it is there and does not count.
 """
 
 from __future__ import annotations
@@ -42,6 +44,12 @@ class Part:
     kind: str = ""
     node_id: int | None = None
     detail: str = ""
+    # False: shown beside the figure (``Figure.aside``), not part of it (a team objective that serves
+    # this node with its roll-up switch off).
+    counted: bool = True
+    # A node of another plan (alignment): its plan and kind, for its link.
+    plan_id: int | None = None
+    node_kind: str = ""
     if TYPE_CHECKING:
         # A key result's link, set on the map (planning.views.tree._decorate): not a dataclass field.
         url: str = field(init=False)
@@ -56,10 +64,21 @@ class Figure:
     value: float = 0.0  # 0..1
     parts: list[Part] = field(default_factory=list)
     note: str = ""
+    aside: list[Part] = field(default_factory=list)
 
     @property
     def percent(self) -> int:
         return round(self.value * 100)
+
+    @property
+    def counts_team_objectives(self) -> bool:
+        """A team objective that serves the node is one of its parts (alignment)."""
+        return any(p.kind == "contribution" for p in self.parts)
+
+    @property
+    def team_objectives_aside(self) -> list[Part]:
+        """Team objectives that serve the node, shown beside its figure and not counted."""
+        return [p for p in self.aside if p.kind == "contribution"]
 
 
 def weighted(parts: list[Part], empty_note: str) -> Figure:
@@ -68,14 +87,17 @@ def weighted(parts: list[Part], empty_note: str) -> Figure:
     The sums are exact (``math.fsum``), so they do not depend on the parts' order: a figure built
     from an objective's steps one by one equals the one built from their tally (``StepTally``).
     """
+    aside = [p for p in parts if not p.counted]
+    if aside:
+        parts = [p for p in parts if p.counted]
     if not parts:
-        return Figure(0.0, [], empty_note)
+        return Figure(0.0, [], empty_note, aside)
     total = fsum(p.weight for p in parts)
     note = ""
     if total <= 0:
         note = "All weights are zero, so each part counts equally."
-        return Figure(fsum(p.value for p in parts) / len(parts), parts, note)
-    return Figure(fsum(p.value * p.weight for p in parts) / total, parts, note)
+        return Figure(fsum(p.value for p in parts) / len(parts), parts, note, aside)
+    return Figure(fsum(p.value * p.weight for p in parts) / total, parts, note, aside)
 
 
 # --- Recurring steps --------------------------------------------------------------------------------
@@ -183,10 +205,12 @@ class StepTally:
 
 # --- Contributions from other apps ----------------------------------------------------------------
 
-# A contributor takes the loaded trees and returns extra parts per objective id, in one query
-# whatever the number of trees. The metrics app registers key results here, so planning never
-# imports metrics (imports run one way: core ← planning ← metrics).
-Contributor = Callable[[list["PlanTree"]], dict[int, list[Part]]]
+# A contributor takes the loaded trees and returns extra parts per node, keyed ("objective", id) or
+# ("milestone", id), in a fixed number of queries whatever the number of trees. The metrics app
+# registers key results and contributions from team plans here, so planning never imports metrics
+# (imports run one way: core ← planning ← metrics).
+NodeKey = tuple[str, int]
+Contributor = Callable[[list["PlanTree"]], dict[NodeKey, list[Part]]]
 _contributors: list[Contributor] = []
 
 
@@ -199,11 +223,11 @@ def contributors() -> list[Contributor]:
     return list(_contributors)
 
 
-def contributions(trees: list[PlanTree]) -> dict[int, list[Part]]:
-    extra: dict[int, list[Part]] = {}
+def contributions(trees: list[PlanTree]) -> dict[NodeKey, list[Part]]:
+    extra: dict[NodeKey, list[Part]] = {}
     for contributor in contributors():
-        for objective_id, parts in contributor(trees).items():
-            extra.setdefault(objective_id, []).extend(parts)
+        for key, parts in contributor(trees).items():
+            extra.setdefault(key, []).extend(parts)
     return extra
 
 
@@ -215,8 +239,9 @@ class Rollup:
     steps: dict[int, Part]
 
 
-def rollup(tree: AnyPlanTree, today: date, extra: dict[int, list[Part]] | None = None) -> Rollup:
-    """Figures for every node of the tree; ``extra`` adds parts (key results) per objective id."""
+def rollup(tree: AnyPlanTree, today: date, extra: dict[NodeKey, list[Part]] | None = None) -> Rollup:
+    """Figures for every node of the tree; ``extra`` adds parts (key results, team objectives) per
+    node (``NodeKey``)."""
     plan = tree.plan
     extra = contributions([tree]) if extra is None else extra
     steps: dict[int, Part] = {}
@@ -235,12 +260,13 @@ def rollup(tree: AnyPlanTree, today: date, extra: dict[int, list[Part]] | None =
                 parts.append(part)
             if (tally := tree.step_tallies.get(objective.pk)) is not None:
                 parts.extend(tally.parts())
-            parts.extend(extra.get(objective.pk, ()))
+            parts.extend(extra.get(("objective", objective.pk), ()))
             figure = weighted(parts, "No steps or key results yet.")
             objectives[objective.pk] = figure
             objective_parts.append(
                 Part(objective.title, figure.value, objective.weight, "objective", objective.pk)
             )
+        objective_parts.extend(extra.get(("milestone", milestone.pk), ()))
         figure = weighted(objective_parts, "No objectives yet.")
         milestones[milestone.pk] = figure
         milestone_parts.append(

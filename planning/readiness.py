@@ -35,7 +35,11 @@ def plan_readiness(tree: AnyPlanTree, measured: set[int] | None = None) -> Readi
     of the same tree); otherwise the roll-up's contributors are asked."""
     result = Readiness()
     if measured is None:
-        measured = {objective_id for objective_id, parts in progress.contributions([tree]).items() if parts}
+        measured = {
+            pk
+            for (kind, pk), parts in progress.contributions([tree]).items()
+            if kind == "objective" and any(part.kind == "key_result" for part in parts)
+        }
     if not tree.milestones:
         result.blocking.append(
             Problem("The plan has no milestones yet.", "plan", tree.plan.pk, tree.plan.title)

@@ -77,6 +77,7 @@ RULES_400 = [
     "key_result_create",
     "key_result_update",
     "check_in_create",
+    "objective_alignment_set",
 ]
 # Reads whose parameters are refused together: ``period_to`` before ``period_from``.
 QUERY_RULES_400 = ["measurement_list"]

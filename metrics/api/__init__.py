@@ -10,11 +10,13 @@ Concurrency: KPIs and key results carry ``ETag: "v<version>"``; PATCH and DELETE
 (stale → 412) and PATCH a body ``version`` (stale → 409 with ``current_version``).
 """
 
+from .alignment import AlignmentOptionsApi, ObjectiveAlignmentApi
 from .exchange import PlanExportApi, PlanImportApi
 from .kpis import KPIDetailApi, KPIListApi, MeasurementImportApi, MeasurementListApi
 from .measure import CheckInListApi, KeyResultDetailApi, KeyResultListApi, PlanHistoryApi, PlanProgressApi
 
 __all__ = [
+    "AlignmentOptionsApi",
     "CheckInListApi",
     "KPIDetailApi",
     "KPIListApi",
@@ -22,6 +24,7 @@ __all__ = [
     "KeyResultListApi",
     "MeasurementImportApi",
     "MeasurementListApi",
+    "ObjectiveAlignmentApi",
     "PlanExportApi",
     "PlanHistoryApi",
     "PlanImportApi",

@@ -21,7 +21,7 @@ from planning.models import (
     Plan,
     StepCompletion,
 )
-from planning.progress import Part, occurrence_start
+from planning.progress import NodeKey, Part, occurrence_start
 
 from ..models import KPI, CheckIn, KeyResult, KPITarget, Measurement
 from ..rules import (
@@ -42,11 +42,11 @@ if TYPE_CHECKING:
 SPARK_PERIODS = 12
 
 
-def key_result_parts(trees: list) -> dict[int, list[Part]]:
+def key_result_parts(trees: list) -> dict[NodeKey, list[Part]]:
     """Planning's progress contributor: each key result is a weighted part of its objective; one
     measured by a KPI says which KPI value it shows (one more query, only when there are such)."""
     plan_ids = [tree.plan.pk for tree in trees]
-    parts: dict[int, list[Part]] = defaultdict(list)
+    parts: dict[NodeKey, list[Part]] = defaultdict(list)
     if not plan_ids:
         return parts
     # Rows, not instances: a big plan has thousands of key results and the roll-up reads nine fields.
@@ -69,7 +69,7 @@ def key_result_parts(trees: list) -> dict[int, list[Part]]:
                 objective.start_date, objective.due_date, plan.period_start, plan.period_end
             )
             detail = sources[kpi_id].explain(kind, start, target, current, begin, end)
-        parts[objective_id].append(Part(title, value, weight, "key_result", pk, detail))
+        parts["objective", objective_id].append(Part(title, value, weight, "key_result", pk, detail))
     return parts
 
 

@@ -14,6 +14,12 @@ fields (``direction``, ``kind``, ``status``) and clash with planning's fields of
 check-ins; ``progress``: a plan's figures.
 """
 
+from .alignment import (  # noqa: F401
+    AlignmentOptionQuerySerializer,
+    AlignmentOptionSerializer,
+    AlignmentSerializer,
+    AlignmentSetSerializer,
+)
 from .fields import (  # noqa: F401
     CheckInTargetField,
     ConfidenceField,

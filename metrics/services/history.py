@@ -24,7 +24,7 @@ from django.db.models import Count, OuterRef, Subquery
 from django.utils import timezone
 
 from planning.models import Plan, Recurrence, StepCompletion, StepStatus, running_q
-from planning.progress import Part, Rollup, StepTally, rollup, step_part
+from planning.progress import NodeKey, Part, Rollup, StepTally, rollup, step_part
 from planning.selectors import dashboard_trees, display_tree
 from planning.selectors.trees import PlanTree
 from planning.services.running import organization_date, organization_zone
@@ -257,14 +257,14 @@ def _tallies(plan: Plan, history: _History, day: date) -> dict[int, StepTally]:
     return tallies
 
 
-def _key_result_parts(history: _History, day: date) -> dict[int, list[Part]]:
-    parts: dict[int, list[Part]] = {}
+def _key_result_parts(history: _History, day: date) -> dict[NodeKey, list[Part]]:
+    parts: dict[NodeKey, list[Part]] = {}
     for objective_id, key_results in history.key_results.items():
-        parts[objective_id] = []
+        parts["objective", objective_id] = []
         for pk, title, kind, start, target, weight, values, before in key_results:
             days = [when for when, _ in values]
             index = bisect_right(days, day)
             current = values[index - 1][1] if index else before
             value, _ = key_result_progress(kind, start, target, current)
-            parts[objective_id].append(Part(title, value, weight, "key_result", pk))
+            parts["objective", objective_id].append(Part(title, value, weight, "key_result", pk))
     return parts

@@ -159,6 +159,12 @@ class Plan(models.Model):
     cloned_from = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The plan this one serves (the company plan, or a department's): same organization, never a
+    # cycle (``planning.services.plans``). Its objectives say which node of it they contribute to
+    # (``metrics.Contribution``).
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children"
+    )
     # The review in progress: who submitted, when, and which round of review this is.
     review_round = models.PositiveIntegerField(default=0)
     submitted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -190,6 +196,11 @@ class Plan(models.Model):
                 violation_error_message="The period must end after it starts.",
             ),
             models.CheckConstraint(condition=Q(status__in=PlanStatus.values), name="plan_status_valid"),
+            models.CheckConstraint(
+                condition=~Q(parent=F("pk")),
+                name="plan_parent_not_itself",
+                violation_error_message="A plan cannot serve itself.",
+            ),
         ]
         indexes = [models.Index(fields=["organization", "status", "-period_start"])]
 
@@ -240,6 +251,7 @@ class Milestone(Node):
     url: str  # planning.views.tree._decorate
     why_url: str  # planning.views.tree._decorate
     child_count: int  # the editor: planning.views.tree
+    served_by: list[Part]  # team objectives serving it (alignment): planning.views.tree._decorate
 
     class Meta:
         ordering = ["position", "pk"]
@@ -279,6 +291,8 @@ class Objective(Node):
     measures_url: str  # planning.views.tree._decorate
     kr_parts: list[Part]  # planning.views.tree._decorate
     child_count: int  # the editor: planning.views.tree
+    served_by: list[Part]  # team objectives serving it (alignment): planning.views.tree._decorate
+    serves: Part | None  # the parent plan's node it serves: planning.views.tree._decorate
 
     class Meta:
         ordering = ["position", "pk"]

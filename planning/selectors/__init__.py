@@ -49,6 +49,7 @@ from .trees import (  # noqa: F401
     ModelTree,
     PlanTree,
     StepRow,
+    contributing_trees,
     dashboard_trees,
     display_tree,
     editing_tree,

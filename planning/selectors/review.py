@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -232,6 +232,21 @@ class PlanReview:
         from ..baselines import digest
 
         return digest(self.snapshot)
+
+    @cached_property
+    def alignment(self) -> dict[str, Any]:
+        """What the plan serves, from the snapshot the approver approves: the parent plan, each
+        objective's link (``alignment`` nodes, added by metrics) and the objectives that serve nothing."""
+        nodes = self.snapshot["nodes"]
+        links = {node["parent"]: node["fields"] for node in nodes if node["kind"] == "alignment"}
+        objectives = [node for node in nodes if node["kind"] == "objective"]
+        return {
+            "parent": self.snapshot["plan"].get("parent"),
+            "links": [
+                (node["fields"]["title"], links[node["id"]]) for node in objectives if node["id"] in links
+            ],
+            "unaligned": [node["fields"]["title"] for node in objectives if node["id"] not in links],
+        }
 
     @property
     def outline(self) -> dict[str, list[dict]]:

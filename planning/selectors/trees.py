@@ -129,6 +129,10 @@ class PlanTree(Generic[_M, _O, _S]):
     # Only some objectives' branches were loaded (``objective_ids``): their figures are right, the
     # milestones' and the plan's are not.
     partial: bool = False
+    # The day its figures are for, and how many plans down from the tree that asked for it (a team
+    # plan's objectives read to show under the company's nodes: ``contributing_trees``).
+    today: date | None = None
+    depth: int = 0
 
     @property
     def node_count(self) -> int:
@@ -180,10 +184,20 @@ def dashboard_trees(*, plans: list[Plan], today: date | None = None) -> list[Mod
     return _trees(plans=plans, today=today, step_tallies=True)
 
 
+def contributing_trees(
+    *, plans: list[Plan], objective_ids: list[int], today: date, depth: int
+) -> list[ModelTree]:
+    """The figures of the team objectives that serve another plan's nodes (``objective_ids``, in
+    ``plans``), as ``dashboard_trees`` counts them: for the roll-up of the plan they serve. ``depth``:
+    how far below the plan first read these are (each level adds the same few queries)."""
+    return _trees(plans=plans, today=today, step_tallies=True, objective_ids=objective_ids, depth=depth)
+
+
 def _trees(
     *,
     plans: list[Plan],
     today: date | None = None,
+    depth: int = 0,
     with_progress: bool = True,
     step_rows: bool = False,
     step_tallies: bool = False,
@@ -279,7 +293,12 @@ def _trees(
         by_objective[step.objective_id].append(step)
     trees: dict[int, ModelTree] = {
         plan.pk: PlanTree(
-            plan=plan, milestones=[], completions=completions, partial=objective_ids is not None
+            plan=plan,
+            milestones=[],
+            completions=completions,
+            partial=objective_ids is not None,
+            today=today,
+            depth=depth,
         )
         for plan in plans
     }

@@ -67,6 +67,10 @@ def weight_field(help_text: str) -> serializers.IntegerField:
 
 
 PLAN_GOAL_BLANK = "Write the ultimate goal: the vision this plan serves."
+PARENT_HELP = (
+    "The id of the plan this one serves (the company plan, or a department's), or null. "
+    "Not itself, and not a plan that already serves it (a cycle): 400 with the reason."
+)
 
 
 class PlanCreateSerializer(StrictSerializer):
@@ -78,6 +82,8 @@ class PlanCreateSerializer(StrictSerializer):
     period_start = serializers.DateField()
     period_end = serializers.DateField()
     owner = member_field(required=False, allow_null=True, help_text="A membership id; you by default.")
+    # DRF's metaclass takes declared fields off the class: ``parent`` does not shadow ``Field.parent``.
+    parent = OrgScopedField(Plan, required=False, allow_null=True, help_text=PARENT_HELP)  # type: ignore[assignment]
 
 
 class VersionedSerializer(StrictSerializer):
@@ -97,6 +103,7 @@ class PlanUpdateSerializer(VersionedSerializer):
     period_start = serializers.DateField()
     period_end = serializers.DateField()
     owner = member_field(allow_null=True)
+    parent = OrgScopedField(Plan, allow_null=True, help_text=PARENT_HELP)  # type: ignore[assignment]
 
 
 # --- Input: nodes -----------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ PLAN_OUTPUT_FIELDS = [
     "period_end",
     "status",
     "owner",
+    "parent",
     "version",
     "created_at",
     "updated_at",
@@ -47,6 +48,10 @@ PLAN_OUTPUT_FIELDS = [
 
 class PlanSerializer(serializers.ModelSerializer):
     owner = PersonSerializer(read_only=True, allow_null=True)
+    # DRF's metaclass takes declared fields off the class: ``parent`` does not shadow ``Field.parent``.
+    parent: serializers.PrimaryKeyRelatedField = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]
+        read_only=True, allow_null=True, help_text="The id of the plan this one serves, or null."
+    )
 
     class Meta:
         model = Plan

@@ -20,7 +20,7 @@ NODE_FIELDS: dict[str, list[str]] = {
 }
 # What a step's assignee may change without edit rights on the plan.
 ASSIGNEE_FIELDS = frozenset({"status", "notes"})
-PLAN_FIELDS = ["title", "ultimate_goal", "description", "period_start", "period_end", "owner"]
+PLAN_FIELDS = ["title", "ultimate_goal", "description", "period_start", "period_end", "owner", "parent"]
 DATE_FIELDS = ("target_date", "start_date", "due_date")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.utils import timezone
 
 from bizops.audit import field_changes
 from bizops.errors import Conflict, ValidationError
-from bizops.models import Membership
+from bizops.models import Membership, Organization
 from bizops.roles import can
 
 from ..access import require_plan_edit
@@ -49,6 +50,10 @@ def _clean_plan_fields(
     owner = cleaned.get("owner")
     if owner is not None and (not isinstance(owner, Membership) or owner.organization_id != organization_id):
         errors["owner"] = "Choose a member of this organization."
+    if cleaned.get("parent") is not None:
+        problem = _parent_problem(organization_id, cleaned["parent"], existing)
+        if problem:
+            errors["parent"] = problem
     period_ok = not ({"period_start", "period_end"} & set(errors))
     if (
         existing is not None
@@ -65,6 +70,51 @@ def _clean_plan_fields(
     if errors:
         raise ValidationError(errors)
     return cleaned
+
+
+# How deep plans may nest (company, department, team, squad...): a guard on the ancestor walk.
+MAX_PLAN_DEPTH = 10
+
+
+def plan_ancestors(plan_id: int) -> list[int]:
+    """The ids of the plans ``plan_id`` serves, nearest first (one small query per level)."""
+    ancestors: list[int] = []
+    current: int | None = plan_id
+    while current is not None and len(ancestors) <= MAX_PLAN_DEPTH:
+        current = Plan.objects.filter(pk=current).values_list("parent_id", flat=True).first()
+        if current is None or current == plan_id or current in ancestors:
+            break
+        ancestors.append(current)
+    return ancestors
+
+
+def _parent_problem(organization_id: int, parent: Any, existing: Plan | None) -> str:
+    """Why ``parent`` cannot be the plan this one serves, or "" when it can."""
+    if not isinstance(parent, Plan) or parent.organization_id != organization_id:
+        return "Choose a plan of this organization."
+    if existing is None:
+        return ""
+    if parent.pk == existing.pk:
+        return "A plan cannot serve itself."
+    # Parent changes in one organization take turns (its row locked to the end of the transaction):
+    # two plans naming each other at the same moment would each see no cycle in the other's chain.
+    list(Organization.objects.select_for_update().filter(pk=organization_id).values_list("pk"))
+    ancestors = plan_ancestors(parent.pk)
+    if existing.pk in ancestors:
+        return f"“{parent.title}” already serves this plan: linking them both ways would make a cycle."
+    if len(ancestors) >= MAX_PLAN_DEPTH:
+        return f"Plans nest at most {MAX_PLAN_DEPTH} levels deep."
+    return ""
+
+
+# Called inside ``plan_update``'s transaction when a plan names another parent (or none): its
+# objectives' links to the old parent's nodes no longer hold (metrics removes them).
+_on_parent_changed: list[Callable[[Plan, Membership], object]] = []
+
+
+def register_on_parent_changed(callback: Callable[[Plan, Membership], object]) -> None:
+    if callback not in _on_parent_changed:
+        _on_parent_changed.append(callback)
 
 
 def _dates_outside(plan: Plan, start: date, end: date) -> str:
@@ -100,6 +150,7 @@ def plan_create(
     period_end: date,
     description: str = "",
     owner: Membership | None = None,
+    parent: Plan | None = None,
 ) -> Plan:
     _require_create(actor)
     fields = _clean_plan_fields(
@@ -111,6 +162,7 @@ def plan_create(
             "period_start": period_start,
             "period_end": period_end,
             "owner": owner or actor,
+            "parent": parent,
         },
     )
     plan = Plan.objects.create(organization_id=actor.organization_id, created_by=actor.user, **fields)
@@ -143,6 +195,9 @@ def plan_update(*, actor: Membership, plan: Plan, version: int | None, **fields:
     activity_record(
         plan=current, actor=actor.user, verb="updated", kind="plan", node=current, changes=changes
     )
+    if "parent" in changes:
+        for callback in _on_parent_changed:
+            callback(current, actor)
     return current
 
 

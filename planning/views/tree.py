@@ -55,8 +55,11 @@ def _decorate(tree: selectors.ModelTree, today, slug: str) -> None:
     for milestone in tree.milestones:
         milestone.figure = rollup.milestones[milestone.pk]
         milestone.url, milestone.why_url = url["milestone"](milestone.pk), why["milestone"](milestone.pk)
+        milestone.served_by = aligned(milestone.figure, slug)
         for objective in milestone.children:
             objective.figure = figure = rollup.objectives[objective.pk]
+            objective.served_by = aligned(figure, slug)
+            objective.serves = next((p for p in figure.aside if p.kind == "serves"), None)
             objective.health = HEALTH[health(figure, objective.start_date, objective.due_date, today)]
             objective.url, objective.why_url = url["objective"](objective.pk), why["objective"](objective.pk)
             objective.steps_url = steps_url(objective.pk)
@@ -71,6 +74,21 @@ def _decorate(tree: selectors.ModelTree, today, slug: str) -> None:
                 step.part = rollup.steps[step.pk]
                 step.url = url["step"](step.pk)
                 step.overdue = StepQuerySet.is_overdue(step, runs=tree.plan.runs, today=today)
+
+
+def aligned(figure: Figure, slug: str) -> list[Part]:
+    """The team objectives that serve a node (counted or shown beside it), and what the node serves,
+    each with its link (few: ``reverse()`` per part)."""
+    parts = [p for p in (*figure.parts, *figure.aside) if p.kind in ("contribution", "serves")]
+    key_result_name = link_url_name("key_result_detail")
+    for part in parts:
+        if part.node_kind == "key_result":
+            part.url = reverse(key_result_name, args=[slug, part.node_id]) if key_result_name else ""
+        else:
+            part.url = reverse(
+                "planning:node_detail", args=[slug, part.plan_id, part.node_kind, part.node_id]
+            )
+    return [p for p in parts if p.kind == "contribution"]
 
 
 @org_view("plan_view")
