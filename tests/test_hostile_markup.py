@@ -155,3 +155,66 @@ def test_hostile_titles_are_escaped_in_the_progress_charts(acme, hostile):
         )  # the chart is drawn: the test shows something
         assert "&lt;script&gt;" in html
         assert "<script>alert" not in html and "<img src=x" not in html
+
+
+@pytest.fixture
+def hostile_aligned(acme, hostile):
+    """The hostile plan running as the company plan, a running team plan whose hostile objective serves
+    its hostile objective, and a draft team plan (its picker lists the company's hostile nodes)."""
+    from django.utils import timezone
+
+    from metrics.services.alignment import objective_align
+    from planning.models import Plan
+
+    company = hostile["plan"]
+    teams = []
+    for name in ("running", "draft"):
+        team = services.plan_create(
+            actor=acme.manager,
+            title=f"{HOSTILE} {name} team plan",
+            ultimate_goal=HOSTILE,
+            period_start=date(2027, 1, 1),
+            period_end=date(2027, 12, 31),
+            parent=company,
+        )
+        milestone = services.milestone_create(actor=acme.manager, plan=team, title=f"{HOSTILE} tm")
+        objective = services.objective_create(
+            actor=acme.manager, milestone=milestone, title=f"{HOSTILE} to", team=hostile["objective"].team
+        )
+        objective_align(
+            actor=acme.manager,
+            objective=objective,
+            target_kind="objective",
+            target_id=hostile["objective"].pk,
+        )
+        teams.append((team, objective))
+    running = [company.pk, teams[0][0].pk]
+    Plan.objects.filter(pk__in=running).update(status="active", first_approved_at=timezone.now())
+    return {"company": company, "team": teams[0], "draft": teams[1]}
+
+
+ALIGNED_PAGES = {
+    "company map": lambda a, s: reverse("planning:plan_map", args=[s, a["company"].pk]),
+    "team map": lambda a, s: reverse("planning:plan_map", args=[s, a["team"][0].pk]),
+    "team objective": lambda a, s: reverse(
+        "planning:node_detail", args=[s, a["team"][0].pk, "objective", a["team"][1].pk]
+    ),
+    "why": lambda a, s: reverse(
+        "planning:progress_breakdown", args=[s, a["company"].pk, "plan", a["company"].pk]
+    ),
+    "alignment": lambda a, s: reverse("metrics:alignment", args=[s]),
+    "picker": lambda a, s: reverse("metrics:objective_alignment", args=[s, a["draft"][1].pk]),
+    "review": lambda a, s: reverse("planning:plan_review", args=[s, a["draft"][0].pk]),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", list(ALIGNED_PAGES))
+def test_hostile_text_is_escaped_where_plans_are_aligned(acme, clients, hostile_aligned, name):
+    response = clients["manager"].get(ALIGNED_PAGES[name](hostile_aligned, acme.org.slug))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "&lt;script&gt;" in html
+    assert "<script>alert" not in html
+    assert "<img src=x" not in html
+    assert "onerror=alert(1)>" not in html.replace("&lt;img src=x onerror=alert(1)&gt;", "")

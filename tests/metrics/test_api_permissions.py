@@ -21,9 +21,9 @@ from django.utils import timezone
 from bizops.models import Organization
 from metrics import services
 from metrics.exchange import plan_export
-from metrics.models import KPI, CheckIn, KeyResult, Measurement
+from metrics.models import KPI, CheckIn, Contribution, KeyResult, Measurement
 from planning import services as planning_services
-from planning.models import ActionStep, Objective, Plan
+from planning.models import ActionStep, Milestone, Objective, Plan
 from tests.conftest import ROLES
 from tests.factories import TeamFactory
 from tests.names import qualified
@@ -42,6 +42,7 @@ class World:
     other_kpi: KPI  # owned by the admin
     key_result: KeyResult  # no owner: the objective's owner (the manager) answers for it
     own_key_result: KeyResult  # owned by the member, on the member's objective
+    parent_milestone: Milestone  # a milestone of the plan ``plan`` serves
 
 
 def _plan_file(plan: Plan) -> SimpleUploadedFile:
@@ -67,6 +68,9 @@ def world(acme, plan, tree, leads, key_result) -> World:
     own_key_result = services.key_result_create(
         actor=acme.manager, objective=own_objective, title="Member's result", target=10, owner=acme.member
     )
+    company = PlanFactory(organization=acme.org, owner=acme.owner, title="Company plan")
+    Plan.objects.filter(pk=plan.pk).update(parent=company)
+    plan.parent_id = company.pk
     return World(
         slug=acme.org.slug,
         plan=plan,
@@ -78,6 +82,7 @@ def world(acme, plan, tree, leads, key_result) -> World:
         other_kpi=_kpi(acme.manager, "Revenue", acme.admin),
         key_result=key_result,
         own_key_result=own_key_result,
+        parent_milestone=MilestoneFactory(plan=company),
     )
 
 
@@ -157,6 +162,14 @@ ACTIONS: dict[str, Action] = {
     # progress
     "plan_progress": lambda c, w: c.get(_url("api_plan_progress", w, w.plan.pk)),
     "plan_history": lambda c, w: c.get(_url("api_plan_history", w, w.plan.pk)),
+    # alignment
+    "objective_alignment_retrieve": lambda c, w: c.get(_url("api_objective_alignment", w, w.objective.pk)),
+    "objective_alignment_set": lambda c, w: c.put(
+        _url("api_objective_alignment", w, w.objective.pk),
+        {"target_kind": "milestone", "target_id": w.parent_milestone.pk},
+    ),
+    "objective_alignment_clear": lambda c, w: c.delete(_url("api_objective_alignment", w, w.objective.pk)),
+    "plan_alignment_options": lambda c, w: c.get(_url("api_alignment_options", w, w.plan.pk)),
     # plan files
     "plan_export": lambda c, w: c.get(_url("api_plan_export", w, w.plan.pk)),
     "plan_import": lambda c, w: c.post(
@@ -198,6 +211,10 @@ MATRIX: dict[str, dict[str, int]] = {
     "check_in_step_others": _roles(201, 403),
     "plan_progress": READ,
     "plan_history": READ,
+    "objective_alignment_retrieve": READ,
+    "objective_alignment_set": _roles(200, 403),
+    "objective_alignment_clear": _roles(204, 403),
+    "plan_alignment_options": READ,
     "plan_export": READ,
     "plan_import": _roles(201, 403),
 }
@@ -220,6 +237,9 @@ def _snapshot(org: Organization) -> tuple:
         list(CheckIn.objects.filter(organization=org).order_by("pk").values_list("pk", flat=True)),
         list(
             ActionStep.objects.filter(organization=org).order_by("pk").values_list("pk", "status", "version")
+        ),
+        list(
+            Contribution.objects.filter(organization=org).order_by("pk").values_list("pk", "to_milestone_id")
         ),
     )
 
@@ -267,6 +287,7 @@ def globex(other) -> World:
         other_kpi=kpi,
         key_result=key_result,
         own_key_result=key_result,
+        parent_milestone=objective.milestone,
     )
 
 
@@ -282,6 +303,10 @@ DETAIL_ACTIONS = [
     "plan_progress",
     "plan_history",
     "plan_export",
+    "objective_alignment_retrieve",
+    "objective_alignment_set",
+    "objective_alignment_clear",
+    "plan_alignment_options",
 ]
 
 
@@ -307,6 +332,8 @@ def test_another_organizations_objects_in_the_url_answer_404(acme, other, world,
         "api_key_result_detail",
         "api_plan_progress",
         "api_plan_history",
+        "api_objective_alignment",
+        "api_alignment_options",
     ],
 )
 def test_missing_ids_answer_404(acme, world, name):

@@ -36,6 +36,9 @@ def test_permission_matrix_of_the_metrics_pages(acme, clients, plan, tree, leads
         reverse("metrics:objective_measures", args=[slug, objective.pk]): READ,
         reverse("metrics:key_result_detail", args=[slug, key_result.pk]): READ,
         reverse("metrics:step_check_in", args=[slug, step.pk]): {**MANAGE, "member": 200},  # the assignee
+        reverse("metrics:alignment", args=[slug]): READ,
+        # Everyone reads what an objective serves; only the plan's editors see the picker (its POST: 403).
+        reverse("metrics:objective_alignment", args=[slug, objective.pk]): READ,
     }
     for url, expected in pages.items():
         assert clients["anonymous"].get(url).status_code == 302, url
@@ -62,8 +65,11 @@ def test_another_organizations_metrics_answer_404(acme, other, clients):
         reverse("metrics:step_check_in", args=[slug, foreign_plan.steps.get().pk]),
         reverse("metrics:plan_summary", args=[slug, foreign_plan.pk]),
         reverse("metrics:plan_progress", args=[slug, foreign_plan.pk]),
+        reverse("metrics:objective_alignment", args=[slug, foreign_objective.pk]),
     ]:
         assert owner.get(url).status_code == 404, url
+    alignment = reverse("metrics:objective_alignment", args=[slug, foreign_objective.pk])
+    assert owner.post(alignment, {"action": "clear"}).status_code == 404
     response = owner.post(
         reverse("metrics:measurement_create", args=[slug, foreign_kpi.pk]),
         {"period": "2027-01-01", "value": "1"},
