@@ -472,9 +472,11 @@ def _load(scale: Scale, anchor: date, rng: random.Random) -> dict[str, int]:
     company_objectives = [o for o in objectives if o.plan is company]
     company_krs = [kr for kr in krs if kr.plan is company]
     links = []
+    linked: set[int] = set()  # each serving plan links at least one objective (the toy one too)
     for objective in objectives:
-        if objective.plan.parent_id is None or rng.random() < 1 / 3:
+        if objective.plan.parent_id is None or (objective.plan.pk in linked and rng.random() < 1 / 3):
             continue
+        linked.add(objective.plan.pk)
         roll = rng.random()
         if roll < 0.7 or not company_krs:
             target = {"to_objective": rng.choice(company_objectives)}

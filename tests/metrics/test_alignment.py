@@ -676,3 +676,28 @@ def test_a_link_of_the_wrong_shape_is_an_error_and_nothing_is_imported(acme, ali
         plan_import(actor=acme.manager, document=document)
     assert "plan.parent" in refused.value.message_dict
     assert Plan.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_progress_rolls_up_through_three_levels_of_plans(acme, running):
+    """A squad's objective serves the team's, which serves the company's: the company sees the
+    team objective's figure with the squad's part in it."""
+    team = Plan.objects.get(pk=running.team.pk)
+    squad = _plan(acme, "Squad 2027", parent=team)
+    milestone = services.milestone_create(actor=acme.manager, plan=squad, title="Squad work")
+    objective = _objective(acme, milestone, "Squad objective")
+    step = services.step_create(
+        actor=acme.manager, objective=objective, title="All done", assignee=acme.member
+    )
+    ActionStep.objects.filter(pk=step.pk).update(status="done")
+    objective_align(
+        actor=acme.manager, objective=objective, target_kind="objective", target_id=running.close.pk
+    )
+    _approve(acme, squad)
+    # The team objective: its two steps (one done) and the squad objective (done): (1 + 0 + 1) / 3.
+    close = _figures(team).objectives[running.close.pk]
+    assert close.value == pytest.approx(2 / 3)
+    win = _figures(running.company).objectives[running.win.pk]
+    part = next(p for p in win.parts if p.kind == "contribution")
+    assert part.value == pytest.approx(2 / 3)
+    assert win.value == pytest.approx((0 + 2 / 3) / 2)
