@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from bizops.models import Membership, Organization
-from planning.models import Objective, Plan, PlanStatus
+from planning.models import ActionStep, Objective, Plan, PlanStatus
 
 from .models import KPI, CheckIn, Direction, Frequency, KeyResult, KeyResultKind, Measurement
 from .rules import last_periods
@@ -118,6 +118,79 @@ def load(org: Organization, people: dict[str, Membership]) -> None:
     # Its progress over time, rebuilt from those check-ins and the steps' completions (as on approval).
     plan.organization = org
     progress_backfill(plan=plan)
+    _content_team_plan(org, people, plan, followers=krs[-1] if audience else None, close=close)
+
+
+def _content_team_plan(
+    org: Organization,
+    people: dict[str, Membership],
+    company: Plan,
+    *,
+    followers: KeyResult | None,
+    close: Objective | None,
+) -> None:
+    """The Content team's own plan for the same period, serving the company plan: one objective
+    counts in the key result it serves, the other is shown under its objective without counting."""
+    from planning import services as planning
+
+    from .services.alignment import objective_align
+
+    manager, lee, sam = people["manager"], people["lee"], people["sam"]
+    team = planning.plan_create(
+        actor=manager,
+        title=f"Content team: {company.title}",
+        ultimate_goal="Make the agency the name software companies read first on LinkedIn.",
+        period_start=company.period_start,
+        period_end=company.period_end,
+        owner=lee,
+        parent=company,
+    )
+    content = org.teams.get(name="Content")
+    milestone = planning.milestone_create(actor=manager, plan=team, title="Be read every week", owner=lee)
+    due = min(company.period_end, company.period_start + timedelta(days=180))
+    posts = planning.objective_create(
+        actor=manager,
+        milestone=milestone,
+        title="Publish two LinkedIn posts a week",
+        team=content,
+        owner=lee,
+        start_date=company.period_start,
+        due_date=due,
+    )
+    planning.step_create(
+        actor=manager, objective=posts, title="Draft this week's posts", assignee=lee, recurrence="weekly"
+    )
+    done = planning.step_create(
+        actor=manager, objective=posts, title="Set up the posting calendar", assignee=lee
+    )
+    cases = planning.objective_create(
+        actor=manager,
+        milestone=milestone,
+        title="Turn three client wins into case studies",
+        team=content,
+        owner=sam,
+        start_date=company.period_start,
+        due_date=due,
+    )
+    case = planning.step_create(
+        actor=manager, objective=cases, title="Write the first case study", assignee=sam
+    )
+    planning.step_create(actor=manager, objective=cases, title="Interview two happy clients", assignee=sam)
+    # Done twelve days ago, as the demo's other history (the progress history shows when).
+    ActionStep.objects.filter(pk__in=[done.pk, case.pk]).update(
+        status="done", completed_at=timezone.now() - timedelta(days=12)
+    )
+    if followers is not None:
+        objective_align(actor=manager, objective=posts, target_kind="key_result", target_id=followers.pk)
+    if close is not None:
+        objective_align(
+            actor=manager, objective=cases, target_kind="objective", target_id=close.pk, counts=False
+        )
+    planning.plan_submit(actor=manager, plan=team, comment="How the Content team serves the year's plan.")
+    planning.plan_approve(actor=people["owner"], plan=Plan.objects.get(pk=team.pk), comment="Good. Go!")
+    approved = Plan.objects.get(pk=team.pk)
+    approved.organization = org
+    progress_backfill(plan=approved)
 
 
 def _remind_soon(membership: Membership) -> None:
