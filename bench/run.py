@@ -350,8 +350,10 @@ EXTRA = {"objective_steps", "key_result_page", "objective_page", "mid_map"}
 # serving them. A fixed number of queries all the same: checked on the toy organization.
 OWN_BUDGET = {"review": 300, "search": 100, "search_broad": 100, "search_api": 100, "alignment": 300}
 # Pages allowed more than 12 queries (still fixed): the dashboard reads the plans' progress history
-# too (one query: each plan's days and each objective's start of the forecast window).
-QUERY_BUDGET = {"dashboard": 13}
+# too (one query: each plan's days and each objective's start of the forecast window). A plan that
+# other plans serve reads the objectives serving it (alignment): the organization's links, the serving
+# plans, their objectives, steps counted and key results, five queries for one level of plans below.
+QUERY_BUDGET = {"dashboard": 18, "map": 13}
 
 
 def query_budget(name: str) -> int:
@@ -598,7 +600,7 @@ def verdicts(by_name: dict[str, dict[str, Any]]) -> list[tuple[str, str, bool]]:
         over = [r for r in pages if r["queries"] > query_budget(r["name"])]
         checks.append(
             (
-                "every page/endpoint a fixed number of queries (<= 12; the dashboard 13)",
+                "every page/endpoint a fixed number of queries (<= 12; the company map 13, the dashboard 18)",
                 f"max {worst['queries']} + {worst['tx']} BEGIN/COMMIT ({SCENARIOS[worst['name']].label}); "
                 f"over budget: {', '.join(r['name'] for r in over) or 'none'}; "
                 + (
