@@ -9,10 +9,11 @@ from django import forms
 from django.utils import timezone
 
 from bizops.forms import member_label, org_members
-from bizops.models import Organization, Team
+from bizops.models import Membership, Organization, Team
 from bizops.text import Form, ModelForm
 
 from .blueprints import BLUEPRINTS
+from .mapfilters import MapFilters
 from .models import ActionStep, Milestone, Objective, Plan, PlanStatus, Recurrence, StepStatus
 from .selectors import PERIOD_FILTERS
 
@@ -333,3 +334,39 @@ class ReviewCommentForm(Form):
 class ScoreForm(Form):
     score = forms.IntegerField(min_value=0, max_value=100, label="Score (0–100%)")
     reflection = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class MapFilterForm(Form):
+    """The strategy map's filters (the outline and the visual map): each a query parameter, so a
+    filtered view has its own address. A value that is not a choice is ignored, never an error."""
+
+    q = forms.CharField(label="Text", required=False, max_length=200)
+    owner = forms.ModelChoiceField(queryset=Membership.objects.none(), required=False, empty_label="Anyone")
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), required=False, empty_label="Any team")
+    status = forms.ChoiceField(
+        label="Step status", choices=[("", "Any status"), *StepStatus.choices], required=False
+    )
+    at_risk = forms.BooleanField(label="At risk", required=False, help_text="Objectives at risk or off track")
+    overdue = forms.BooleanField(label="Overdue", required=False, help_text="Steps past their due date")
+
+    def __init__(self, *args, organization: Organization, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        cast(forms.ModelChoiceField, self.fields["owner"]).queryset = org_members(organization)
+        cast("_LabelledChoices", self.fields["owner"]).label_from_instance = member_label
+        cast(forms.ModelChoiceField, self.fields["team"]).queryset = Team.objects.filter(
+            organization=organization
+        ).order_by("name")
+
+    def filters(self) -> MapFilters:
+        """The valid values as filters; an invalid one (another organization's id, a word for a
+        choice) is dropped from ``cleaned_data`` and filters nothing."""
+        self.is_valid()
+        data = getattr(self, "cleaned_data", {})
+        return MapFilters(
+            text=(data.get("q") or "").strip(),
+            owner_id=data["owner"].pk if data.get("owner") else None,
+            team_id=data["team"].pk if data.get("team") else None,
+            status=data.get("status") or "",
+            at_risk=bool(data.get("at_risk")),
+            overdue=bool(data.get("overdue")),
+        )

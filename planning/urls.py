@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import collaboration, plans, review, tree, work
+from .views import collaboration, plans, review, tree, visual, work
 
 NODE = "plans/<int:plan_id>/nodes/<str:kind>/<int:node_id>/"
 
@@ -12,6 +12,7 @@ urlpatterns = [
     path("plans/", plans.plan_list, name="plan_list"),
     path("plans/new/", plans.plan_create, name="plan_create"),
     path("plans/<int:plan_id>/", tree.plan_map, name="plan_map"),
+    path("plans/<int:plan_id>/visual/", visual.plan_visual, name="plan_visual"),
     path("plans/<int:plan_id>/edit/", tree.plan_editor, name="plan_editor"),
     path("plans/<int:plan_id>/settings/", plans.plan_settings, name="plan_settings"),
     path("plans/<int:plan_id>/delete/", plans.plan_delete, name="plan_delete"),

@@ -88,6 +88,11 @@ def hostile(acme):
 
 PAGES = {
     "map": lambda o, s: reverse("planning:plan_map", args=[s, o["plan"].pk]),
+    "visual map": lambda o, s: (
+        reverse("planning:plan_visual", args=[s, o["plan"].pk])
+        + f"?open=m{o['milestone'].pk},o{o['objective'].pk}"
+    ),
+    "filtered map": lambda o, s: reverse("planning:plan_map", args=[s, o["plan"].pk]) + "?q=%3Cscript%3E",
     "editor": lambda o, s: reverse("planning:plan_editor", args=[s, o["plan"].pk]),
     "objective": lambda o, s: reverse(
         "planning:node_detail", args=[s, o["plan"].pk, "objective", o["objective"].pk]

@@ -83,7 +83,53 @@
       if (open !== d.open) d.open = open;
     });
   }
+  // The visual map: the zoom buttons scale the drawing, dragging its canvas moves around it (the
+  // canvas also scrolls, by wheel, touch and the arrow keys). Without script it scrolls.
+  function initVisualMap(root) {
+    var canvas = root && root.querySelector("[data-pan]");
+    var svg = canvas && canvas.querySelector("svg");
+    var tools = root && root.querySelector("[data-zoom-tools]");
+    if (!svg || !tools) return;
+    tools.hidden = false;
+    var width = Number(svg.getAttribute("data-width"));
+    var height = Number(svg.getAttribute("data-height"));
+    var scale = 1;
+    function apply() {
+      svg.setAttribute("width", String(Math.round(width * scale)));
+      svg.setAttribute("height", String(Math.round(height * scale)));
+    }
+    tools.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button) return;
+      if (button.hasAttribute("data-print")) { window.print(); return; }
+      var zoom = button.getAttribute("data-zoom");
+      if (zoom === "in") scale = Math.min(2, scale * 1.25);
+      else if (zoom === "out") scale = Math.max(0.2, scale / 1.25);
+      else scale = Math.min(1, (canvas.clientWidth - 8) / width);
+      apply();
+    });
+    var drag = null;
+    canvas.addEventListener("pointerdown", function (event) {
+      if (event.button !== 0 || event.target.closest("a")) return;
+      drag = { x: event.clientX, y: event.clientY, left: canvas.scrollLeft, top: canvas.scrollTop };
+      canvas.setPointerCapture(event.pointerId);
+      canvas.classList.add("is-dragging");
+    });
+    canvas.addEventListener("pointermove", function (event) {
+      if (!drag) return;
+      canvas.scrollLeft = drag.left - (event.clientX - drag.x);
+      canvas.scrollTop = drag.top - (event.clientY - drag.y);
+    });
+    function end() { drag = null; canvas.classList.remove("is-dragging"); }
+    canvas.addEventListener("pointerup", end);
+    canvas.addEventListener("pointercancel", end);
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (event.detail.elt && event.detail.elt.id === "visual-map") initVisualMap(event.detail.elt);
+    else if (event.detail.target && event.detail.target.id === "visual-map") initVisualMap(document.getElementById("visual-map"));
+  });
   function init() {
+    initVisualMap(document.getElementById("visual-map"));
     var tools = document.querySelector("[data-map-tools]");
     if (tools) {
       tools.hidden = false;

@@ -19,6 +19,7 @@ def pages(acme, plan, tree):
         reverse("planning:plan_list", args=[slug]): READ_ALL,
         reverse("planning:plan_create", args=[slug]): EDITORS,
         reverse("planning:plan_map", args=[slug, pk]): READ_ALL,
+        reverse("planning:plan_visual", args=[slug, pk]): READ_ALL,
         reverse("planning:plan_editor", args=[slug, pk]): EDITORS,
         reverse("planning:plan_settings", args=[slug, pk]): READ_ALL,
         reverse("planning:plan_clone", args=[slug, pk]): EDITORS,
@@ -56,6 +57,7 @@ def test_another_organizations_plan_and_nodes_answer_404(acme, other, clients):
     owner = clients["owner"]
     for url in [
         reverse("planning:plan_map", args=[slug, foreign.pk]),
+        reverse("planning:plan_visual", args=[slug, foreign.pk]),
         reverse("planning:plan_editor", args=[slug, foreign.pk]),
         reverse("planning:plan_settings", args=[slug, foreign.pk]),
         reverse("planning:node_detail", args=[slug, foreign.pk, "milestone", m.pk]),

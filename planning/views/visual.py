@@ -1,0 +1,144 @@
+"""The visual strategy map (SVG cards, opened and closed by address), and the map filters it shares
+with the outline (``planning.views.tree.plan_map``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import cast
+
+from django.http import HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from bizops.access import org_view
+from bizops.requests import OrgRequest
+
+from .. import selectors
+from ..models import Plan
+from ..progress import HEALTH, health
+from ..visual import STEP_TONES, Card, open_url, toggle_url
+from ..visual import render as render_svg
+from .common import load_plan
+from .tree import LAZY_STEPS_ABOVE, _decorate, filtered_tree
+
+# A plan with more objectives than this opens with its milestones only, each saying how many it holds.
+OPEN_OBJECTIVES_UP_TO = 40
+
+
+@org_view("plan_view")
+def plan_visual(request: OrgRequest, plan_id: int) -> HttpResponse:
+    plan = load_plan(request, plan_id)
+    today = timezone.localdate()
+    tree, form, filters = filtered_tree(request, plan, today)
+    objectives = [o for m in tree.milestones for o in m.children]
+    if "open" in request.GET:
+        opened = {key for key in request.GET.get("open", "").split(",") if key}
+    elif filters.active:
+        opened = {f"m{m.pk}" for m in tree.milestones} | {f"o{o.pk}" for o in objectives if o.children}
+    elif len(objectives) <= OPEN_OBJECTIVES_UP_TO:
+        opened = {f"m{m.pk}" for m in tree.milestones}
+    else:
+        opened = set()
+    lazy = [o.pk for o in objectives if f"o{o.pk}" in opened and o.pk in tree.step_tallies]
+    if lazy:  # a big plan's steps are counted; an opened objective's are read (its branch only)
+        branch = selectors.display_tree(plan=plan, today=today, objective_ids=lazy)
+        _decorate(branch, today, request.org.slug)
+        for pk in lazy:
+            steps = branch.objectives[pk].children
+            tree.objectives[pk].children = [
+                s for s in steps if not filters.active or filters.step_matches(s, tree.objectives[pk])
+            ]
+    goal_url = reverse("planning:node_detail", args=[request.org.slug, plan.pk, "plan", plan.pk])
+    root = _cards(plan, tree, opened, today, goal_url)
+    toggles = {key: toggle_url(request.GET, opened, key) for key in _keys(root)}
+    svg = render_svg(root, label=f"Visual map of {plan.title}", toggles=toggles)
+    everything = {f"m{m.pk}" for m in tree.milestones} | {f"o{o.pk}" for o in objectives}
+    context = {
+        "plan": plan,
+        "svg": svg,
+        "form": form,
+        "filters": filters,
+        "empty": not tree.milestones,
+        "milestones_url": open_url(request.GET, set()),
+        "objectives_url": open_url(request.GET, {f"m{m.pk}" for m in tree.milestones}),
+        "everything_url": open_url(request.GET, everything)
+        if sum(o.step_count for o in objectives) <= LAZY_STEPS_ABOVE
+        else "",
+        "pending_suggestions": plan.suggestions.filter(status="pending").count(),
+    }
+    template = "planning/plan_visual.html#canvas" if request.htmx else "planning/plan_visual.html"
+    return render(request, template, context)
+
+
+def _keys(card: Card) -> list[str]:
+    keys = [card.key] if card.count else []
+    if card.is_open:
+        for child in card.children:
+            keys += _keys(child)
+    return keys
+
+
+def _cards(plan: Plan, tree: selectors.ModelTree, opened: set[str], today: date, goal_url: str) -> Card:
+    assert tree.progress is not None  # read with its roll-up
+    milestones = []
+    for m in tree.milestones:
+        objectives = []
+        for o in m.children:
+            steps = [
+                Card(
+                    f"s{s.pk}",
+                    "Step",
+                    s.title,
+                    s.url,
+                    None if s.is_recurring else (100 if s.status == "done" else 0),
+                    "bad" if s.overdue else STEP_TONES.get(s.status, "neutral"),
+                    "Overdue" if s.overdue else s.get_status_display(),
+                    meta=s.assignee_name,
+                )
+                for s in cast("list[selectors.StepRow]", o.children)
+            ]
+            tone, _, label = o.health
+            objectives.append(
+                Card(
+                    f"o{o.pk}",
+                    "Objective",
+                    o.title,
+                    o.url,
+                    o.figure.percent,
+                    tone,
+                    label,
+                    meta=o.team.name if o.team is not None else "",
+                    children=steps,
+                    count=o.step_count,
+                    count_label="steps" if o.step_count != 1 else "step",
+                    is_open=f"o{o.pk}" in opened and bool(steps),
+                )
+            )
+        tone, _, label = HEALTH[health(m.figure, plan.period_start, m.target_date or plan.period_end, today)]
+        milestones.append(
+            Card(
+                f"m{m.pk}",
+                "Milestone",
+                m.title,
+                m.url,
+                m.figure.percent,
+                tone,
+                label,
+                children=objectives,
+                count=len(objectives),
+                count_label="objectives" if len(objectives) != 1 else "objective",
+                is_open=f"m{m.pk}" in opened,
+            )
+        )
+    return Card(
+        "plan",
+        "Ultimate goal",
+        plan.ultimate_goal,
+        goal_url,
+        tree.progress.plan.percent,
+        "accent",
+        plan.get_status_display(),
+        children=milestones,
+        is_open=True,
+    )
