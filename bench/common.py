@@ -13,6 +13,7 @@ PYTHON = sys.executable
 
 BENCH_SLUG = "bench"  # the large organization
 SMALL_SLUG = "bench-small"  # the same shapes at toy size: query counts must match the large one's
+XL_SLUG = "bench-xl"  # one 22,040-node plan: how the tree API and the map grow past the large one
 REMINDERS_SLUG = "bench-reminders"  # 10,000 members, for bench/reminders.py
 PASSWORD = "bench-password-1"
 # One precomputed MD5 hash (bench.settings lists that hasher first) for every bench user.

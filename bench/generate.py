@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from bench.common import BENCH_SLUG, PASSWORD, PASSWORD_SALT, SMALL_SLUG, email_domain, setup
+from bench.common import BENCH_SLUG, PASSWORD, PASSWORD_SALT, SMALL_SLUG, XL_SLUG, email_domain, setup
 
 BATCH = 2000
 SEED = 20261125
@@ -42,6 +42,7 @@ class Scale:
     weeks: int  # weekly measurements per KPI
     check_ins: int
     heavy_every: int  # the heavy member is assigned every n-th step of the big plan
+    history: bool = True  # write the running plans' progress history (the XL plan needs none)
 
 
 LARGE = Scale(
@@ -57,6 +58,23 @@ LARGE = Scale(
     weeks=104,
     check_ins=100_000,
     heavy_every=10,
+)
+# One plan four times the big one (40 x 50 x 10: 22,040 nodes), alone in its organization so the
+# large organization's pages (search, dashboard, alignment) read what they always did.
+XL = Scale(
+    XL_SLUG,
+    "Bench XL",
+    members=60,
+    teams=6,
+    plans=1,
+    big=(40, 50, 10),
+    other=(1, 1, 1),
+    key_results=3,
+    kpis=4,
+    weeks=3,
+    check_ins=1_000,
+    heavy_every=10,
+    history=False,
 )
 SMALL = Scale(
     SMALL_SLUG,
@@ -632,6 +650,8 @@ def _load(scale: Scale, anchor: date, rng: random.Random) -> dict[str, int]:
 
     columns = ["organization_id", "plan_id", "objective_id", "key_result_id", "day", "value"]
     running = Plan.objects.filter(running_q(""), organization=org).select_related("organization")
+    if not scale.history:
+        running = running.none()
     counts["progress points"] = sum(
         copy_rows(ProgressPoint, columns, list(point_rows(plan))) for plan in running
     )
@@ -763,7 +783,7 @@ def main(argv: list[str] | None = None) -> None:
     ensure_database()
     anchor = args.anchor or date.today()
     dropped = False
-    for scale in (LARGE, SMALL):
+    for scale in (LARGE, SMALL, XL):
         if Organization.objects.filter(slug=scale.slug).exists():
             if not args.reset:
                 print(f"{scale.slug}: present, skipped (--reset drops and loads it again)")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import collaboration, plans, review, tree, visual, work
+from .views import collaboration, maps, plans, review, tree, work
 
 NODE = "plans/<int:plan_id>/nodes/<str:kind>/<int:node_id>/"
 
@@ -11,8 +11,9 @@ urlpatterns = [
     path("getting-started/dismiss/", plans.getting_started_dismiss, name="getting_started_dismiss"),
     path("plans/", plans.plan_list, name="plan_list"),
     path("plans/new/", plans.plan_create, name="plan_create"),
-    path("plans/<int:plan_id>/", tree.plan_map, name="plan_map"),
-    path("plans/<int:plan_id>/visual/", visual.plan_visual, name="plan_visual"),
+    path("plans/<int:plan_id>/", maps.plan_map, name="plan_map"),
+    path("plans/<int:plan_id>/visual/", maps.plan_visual, name="plan_visual"),
+    path("plans/<int:plan_id>/map-filters/", maps.map_filters, name="map_filters"),
     path("plans/<int:plan_id>/edit/", tree.plan_editor, name="plan_editor"),
     path("plans/<int:plan_id>/settings/", plans.plan_settings, name="plan_settings"),
     path("plans/<int:plan_id>/delete/", plans.plan_delete, name="plan_delete"),

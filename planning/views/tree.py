@@ -1,8 +1,7 @@
-"""The strategy map, the plan editor (HTMX, one fragment per row), node pages and the "why" breakdowns."""
+"""The strategy map's decoration and lazy steps, the plan editor (HTMX, one fragment per row), node pages and the "why" breakdowns."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, cast
 
 from django.contrib import messages
@@ -21,9 +20,8 @@ from bizops.requests import OrgRequest
 
 from .. import selectors, services
 from ..access import can_update_step
-from ..forms import NODE_FORMS, CommentForm, MapFilterForm, QuickAddForm
-from ..mapfilters import MapFilters
-from ..models import ActionStep, Milestone, Objective, Plan, StepQuerySet
+from ..forms import NODE_FORMS, CommentForm, QuickAddForm
+from ..models import ActionStep, Milestone, Objective, StepQuerySet
 from ..progress import HEALTH, Figure, Part, health
 from .common import UrlFor, back, error_message, load_plan
 
@@ -91,40 +89,6 @@ def aligned(figure: Figure, slug: str) -> list[Part]:
                 "planning:node_detail", args=[slug, part.plan_id, part.node_kind, part.node_id]
             )
     return [p for p in parts if p.kind == "contribution"]
-
-
-def filtered_tree(
-    request: OrgRequest, plan: Plan, today: date
-) -> tuple[selectors.ModelTree, MapFilterForm, MapFilters]:
-    """The map's tree, decorated, with the filters in the address applied (figures stay whole: they
-    are computed before anything is filtered out). A big plan's steps are counted, not loaded, unless
-    a filter on steps asks for them all."""
-    form = MapFilterForm(request.GET, organization=request.org)
-    filters = form.filters()
-    if filters.active and filters.on_steps:
-        tree = selectors.display_tree(plan=plan, today=today)
-    else:
-        tree = selectors.map_tree(plan=plan, today=today, steps_up_to=LAZY_STEPS_ABOVE)
-    _decorate(tree, today, request.org.slug)
-    if filters.active:
-        filters.apply(tree.milestones)
-    return tree, form, filters
-
-
-@org_view("plan_view")
-def plan_map(request: OrgRequest, plan_id: int) -> HttpResponse:
-    plan = load_plan(request, plan_id)
-    today = timezone.localdate()
-    tree, form, filters = filtered_tree(request, plan, today)
-    context = {
-        "plan": plan,
-        "tree": tree,
-        "form": form,
-        "filters": filters,
-        "lazy_steps": not tree.steps and bool(tree.step_tallies),
-        "pending_suggestions": plan.suggestions.filter(status="pending").count(),
-    }
-    return render(request, "planning/plan_map.html", context)
 
 
 @org_view("plan_view")

@@ -56,6 +56,7 @@ def test_the_visual_map_opens_a_level_filters_and_zooms(page: Page):
     assert float(svg.get_attribute("width") or 0) > wide
 
     # A text filter: its own address, the matching step shown with the cards above it only.
+    page.get_by_text("Filter the map", exact=True).click()  # the form loads when its box opens
     page.get_by_role("search", name="Filter the map").get_by_label("Text").fill("template that")
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"q=template\+that"))

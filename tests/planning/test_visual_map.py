@@ -197,3 +197,19 @@ def test_another_organizations_plan_answers_404_and_titles_are_escaped(acme, oth
         .content.decode()
     )
     assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+
+
+@pytest.mark.django_db
+def test_the_filter_form_loads_when_its_box_opens_and_targets_the_page_it_was_opened_on(acme, other, small):
+    client = client_for(acme.viewer)
+    map_url = reverse("planning:plan_map", args=[acme.org.slug, small.pk])
+    assert "Filter the map</summary>" in client.get(map_url).content.decode()
+    assert 'name="owner"' not in client.get(map_url).content.decode()  # no member list until asked
+    assert 'name="owner"' in client.get(map_url, {"filter": "1"}).content.decode()  # without script
+    url = reverse("planning:map_filters", args=[acme.org.slug, small.pk])
+    form = client.get(url, {"on": "plan_visual"}, headers=HX).content.decode()
+    visual = reverse("planning:plan_visual", args=[acme.org.slug, small.pk])
+    assert f'action="{visual}"' in form and acme.member.user.email in form
+    assert f'action="{map_url}"' in client.get(url, {"on": "<script>"}, headers=HX).content.decode()
+    theirs = make_plan(other.org, other.manager, milestones=1, objectives=1, steps=1)
+    assert client.get(reverse("planning:map_filters", args=[acme.org.slug, theirs.pk])).status_code == 404

@@ -1,5 +1,5 @@
-"""The visual strategy map (SVG cards, opened and closed by address), and the map filters it shares
-with the outline (``planning.views.tree.plan_map``)."""
+"""The strategy map's two views: the outline (``plan_map``) and the visual map (SVG cards, opened and
+closed by address), with the filters they share (``filtered_tree``, the form in ``map_filters``)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,65 @@ from bizops.access import org_view
 from bizops.requests import OrgRequest
 
 from .. import selectors
+from ..forms import MapFilterForm
+from ..mapfilters import MapFilters
 from ..models import Plan
 from ..progress import HEALTH, health
 from ..visual import STEP_TONES, Card, open_url, toggle_url
 from ..visual import render as render_svg
 from .common import load_plan
-from .tree import LAZY_STEPS_ABOVE, _decorate, filtered_tree
+from .tree import LAZY_STEPS_ABOVE, _decorate
+
+
+def filtered_tree(
+    request: OrgRequest, plan: Plan, today: date
+) -> tuple[selectors.ModelTree, MapFilterForm, MapFilters]:
+    """The map's tree, decorated, with the filters in the address applied (figures stay whole: they
+    are computed before anything is filtered out). A big plan's steps are counted, not loaded, unless
+    a filter on steps asks for them all."""
+    form = MapFilterForm(request.GET, organization=request.org)
+    filters = form.filters()
+    if filters.active and filters.on_steps:
+        tree = selectors.display_tree(plan=plan, today=today)
+    else:
+        tree = selectors.map_tree(plan=plan, today=today, steps_up_to=LAZY_STEPS_ABOVE)
+    _decorate(tree, today, request.org.slug)
+    if filters.active:
+        filters.apply(tree.milestones)
+    return tree, form, filters
+
+
+@org_view("plan_view")
+def map_filters(request: OrgRequest, plan_id: int) -> HttpResponse:
+    """The map's filter form, loaded when its box is opened (the unfiltered map reads no member list)."""
+    plan = load_plan(request, plan_id)
+    page = "plan_visual" if request.GET.get("on") == "plan_visual" else "plan_map"
+    context = {
+        "plan": plan,
+        "form": MapFilterForm(organization=request.org),
+        "filters": MapFilters(),
+        "show_filters": True,
+        "action": reverse(f"planning:{page}", args=[request.org.slug, plan.pk]),
+    }
+    return render(request, "planning/map_filters.html#form", context)
+
+
+@org_view("plan_view")
+def plan_map(request: OrgRequest, plan_id: int) -> HttpResponse:
+    plan = load_plan(request, plan_id)
+    today = timezone.localdate()
+    tree, form, filters = filtered_tree(request, plan, today)
+    context = {
+        "plan": plan,
+        "tree": tree,
+        "form": form,
+        "filters": filters,
+        "show_filters": filters.active or "filter" in request.GET,
+        "lazy_steps": not tree.steps and bool(tree.step_tallies),
+        "pending_suggestions": plan.suggestions.filter(status="pending").count(),
+    }
+    return render(request, "planning/plan_map.html", context)
+
 
 # A plan with more objectives than this opens with its milestones only, each saying how many it holds.
 OPEN_OBJECTIVES_UP_TO = 40
@@ -59,6 +112,7 @@ def plan_visual(request: OrgRequest, plan_id: int) -> HttpResponse:
         "svg": svg,
         "form": form,
         "filters": filters,
+        "show_filters": filters.active or "filter" in request.GET,
         "empty": not tree.milestones,
         "milestones_url": open_url(request.GET, set()),
         "objectives_url": open_url(request.GET, {f"m{m.pk}" for m in tree.milestones}),
