@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from bizops.access import org_view
+from bizops.gcpause import pauses_gc
 from bizops.requests import OrgRequest
 
 from .. import selectors
@@ -59,6 +60,7 @@ def map_filters(request: OrgRequest, plan_id: int) -> HttpResponse:
 
 
 @org_view("plan_view")
+@pauses_gc  # a big plan's map builds its whole tree (bizops/gcpause.py)
 def plan_map(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     today = timezone.localdate()
@@ -80,6 +82,7 @@ OPEN_OBJECTIVES_UP_TO = 40
 
 
 @org_view("plan_view")
+@pauses_gc
 def plan_visual(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     today = timezone.localdate()
