@@ -5,10 +5,12 @@ A 22,040-node plan's tree API builds ~600,000 objects (model instances, rows, fi
 the collector's passes over them took 100 ms of a 650 ms read, and that share grows faster than the
 plan (each pass of the oldest generation walks everything alive). Those objects die with the
 response, by reference counting; nothing waits for the collector. So the biggest reads (the tree API,
-the strategy map, the visual map) run with it paused, and it resumes, with a pass, when the last such
-read in the process ends. ``gc.disable``/``gc.enable`` are the standard library's public switches;
-pauses nest and overlap across threads (a counter under a lock), and a collector someone else turned
-off stays off.
+the strategy map, the visual map) run with it paused, and it resumes when the last such read in the process ends (its
+next pass comes as allocations trigger it). ``gc.disable``/``gc.enable`` are the standard library's
+public switches; pauses nest and overlap across threads (a counter under a lock), and a collector
+someone else turned off stays off. It is on by default for one thread per process (gunicorn's
+default here): with threads, overlapping big reads could keep the collector off for every request of
+the process, so ``BIZOPS_PAUSE_GC`` defaults to off when ``GUNICORN_THREADS`` is above 1.
 """
 
 from __future__ import annotations

@@ -61,14 +61,22 @@ class MapFilters:
             and self._objective_own(objective)
         )
 
-    def apply(self, milestones: list[Any]) -> int:
+    def apply(self, milestones: list[Any], *, steps_loaded: bool = True) -> int:
         """Keep in each milestone's and objective's ``children`` only what shows; drop milestones with
-        nothing to show. Returns how many nodes match (not counting their context)."""
+        nothing to show. Returns how many nodes match (not counting their context). ``steps_loaded``
+        False: a big plan's steps were counted, not read (only objective filters are active then):
+        an objective keeps its count, and its steps, when opened, are its own."""
         matched = 0
         kept = []
         for milestone in milestones:
             objectives = []
             for objective in milestone.children:
+                if not steps_loaded:
+                    own = self.objective_matches(objective)
+                    matched += own
+                    if own:
+                        objectives.append(objective)
+                    continue
                 steps = [s for s in objective.children if self.step_matches(s, objective)]
                 matched += len(steps)
                 own = self.objective_matches(objective)

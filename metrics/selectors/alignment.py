@@ -45,7 +45,7 @@ class _Link:
 
     source: int  # the serving objective
     plan_id: int  # its plan
-    runs: bool  # its plan's work runs (only then does it count or show above)
+    approved: bool  # its plan was approved (running or closed since): only then does it count above
     kind: str  # what it serves: milestone, objective or key_result
     target: int  # that node's id
     target_objective: int | None  # the objective a key result belongs to
@@ -101,7 +101,9 @@ def _graph(organization_ids: set[int]) -> _Graph:
         link = _Link(
             source,
             plan_id,
-            plan_runs(status, approved),
+            # Approved work counts, running or closed (a quarter's team plan still counts in the
+            # year's company plan after it closes); a draft never approved does not.
+            approved is not None or plan_runs(status, approved),
             kind,
             milestone or objective or key_result,
             kr_objective,
@@ -161,7 +163,7 @@ def _parts(trees: list, graph: _Graph) -> dict[NodeKey, list[Part]]:
                         node_kind=link.kind,
                     )
                 )
-    links = [link for key in keys for link in graph.by_target.get(key, ()) if link.runs]
+    links = [link for key in keys for link in graph.by_target.get(key, ()) if link.approved]
     depth = max(tree.depth for tree in trees) + 1
     if not links or depth > MAX_PLAN_DEPTH:
         return parts

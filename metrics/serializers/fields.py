@@ -74,6 +74,7 @@ class ProgressPartKindField(NamedChoiceField):
         ("objective", "Objective"),
         ("step", "Action step"),
         ("key_result", "Key result"),
+        ("contribution", "A team objective serving this node (alignment)"),
     ]
 
 

@@ -21,6 +21,11 @@ class ProgressPartSerializer(serializers.Serializer):
     label = serializers.CharField(read_only=True, help_text="The part's title.")  # type: ignore[assignment]  # a field named like a serializer attribute: DRF's metaclass moves it off the class
     kind = ProgressPartKindField(read_only=True)
     node_id = serializers.IntegerField(read_only=True, allow_null=True, help_text="The id of that node.")
+    plan_id = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="For a contribution: the plan of the team objective (``node_id``) serving this node.",
+    )
     percent = serializers.IntegerField(read_only=True, help_text="0–100.")
     weight = serializers.FloatField(read_only=True, help_text="How much it counts in the figure above.")
     detail = serializers.CharField(
@@ -69,6 +74,7 @@ def _part(part: Part) -> dict[str, Any]:
         "label": part.label,
         "kind": part.kind,
         "node_id": part.node_id,
+        "plan_id": part.plan_id,
         "percent": part.percent,
         "weight": part.weight,
         "detail": part.detail,

@@ -112,6 +112,10 @@ def objective_align(
     if not Objective.objects.filter(pk=objective.pk).exists():
         raise Http404("No such objective.")  # deleted while this request waited for the plan
     _require_writable(actor, plan)
+    if plan.parent_id is not None:
+        # The parent plan's structure stays put until this commits: a node deleted at the same time
+        # is either gone before ``_target`` looks (a 400) or waits (never a link to a deleted node).
+        plan_for_write(plan.parent_id, shared=True)
     node = _target(plan, target_kind, target_id)
     link = _current(objective)
     before = (_label(link), link.counts if link else None)

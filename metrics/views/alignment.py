@@ -50,9 +50,11 @@ def objective_alignment(request: OrgRequest, objective_id: int) -> HttpResponse:
     objective = cast(Objective, OBJECTIVES.get_or_404(request.org, objective_id))
     plan = objective.plan
     plan.organization = request.org
-    may_edit = can_edit_plan(request.membership, plan) and plan.is_editable
+    plan.can_edit = can_edit_plan(request.membership, plan)
+    plan.can_edit_tree = may_edit = plan.can_edit and plan.is_editable
     link = objective_link(objective=objective)
-    query = request.GET.get("q", "")[:200]
+    # Words only: a control character (a NUL) in a query is dropped, never sent to the database.
+    query = "".join(ch for ch in request.GET.get("q", "")[:200] if ch.isprintable())
     form = AlignmentForm(
         request.POST or None,
         initial={"target": f"{link.kind}:{link.id}" if link else "", "counts": link.counts if link else True},

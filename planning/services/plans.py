@@ -93,12 +93,17 @@ def _parent_problem(organization_id: int, parent: Any, existing: Plan | None) ->
     if not isinstance(parent, Plan) or parent.organization_id != organization_id:
         return "Choose a plan of this organization."
     if existing is None:
+        if len(plan_ancestors(parent.pk)) >= MAX_PLAN_DEPTH:
+            return f"Plans nest at most {MAX_PLAN_DEPTH} levels deep."
         return ""
     if parent.pk == existing.pk:
         return "A plan cannot serve itself."
-    # Parent changes in one organization take turns (its row locked to the end of the transaction):
-    # two plans naming each other at the same moment would each see no cycle in the other's chain.
-    list(Organization.objects.select_for_update().filter(pk=organization_id).values_list("pk"))
+    if parent.pk == existing.parent_id:
+        return ""  # unchanged (the settings form always sends it)
+    # Parent changes in one organization take turns (its row locked, without blocking the rows that
+    # point at it, to the end of the transaction): two plans naming each other at the same moment
+    # would each see no cycle in the other's chain.
+    list(Organization.objects.select_for_update(no_key=True).filter(pk=organization_id).values_list("pk"))
     ancestors = plan_ancestors(parent.pk)
     if existing.pk in ancestors:
         return f"“{parent.title}” already serves this plan: linking them both ways would make a cycle."

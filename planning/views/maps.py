@@ -10,6 +10,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 
 from bizops.access import org_view
 from bizops.gcpause import pauses_gc
@@ -40,7 +41,7 @@ def filtered_tree(
         tree = selectors.map_tree(plan=plan, today=today, steps_up_to=LAZY_STEPS_ABOVE)
     _decorate(tree, today, request.org.slug)
     if filters.active:
-        filters.apply(tree.milestones)
+        filters.apply(tree.milestones, steps_loaded=not tree.step_tallies)
     return tree, form, filters
 
 
@@ -88,10 +89,14 @@ def plan_visual(request: OrgRequest, plan_id: int) -> HttpResponse:
     today = timezone.localdate()
     tree, form, filters = filtered_tree(request, plan, today)
     objectives = [o for m in tree.milestones for o in m.children]
+    keys = {f"m{m.pk}" for m in tree.milestones} | {f"o{o.pk}" for o in objectives}
     if "open" in request.GET:
-        opened = {key for key in request.GET.get("open", "").split(",") if key}
-    elif filters.active:
-        opened = {f"m{m.pk}" for m in tree.milestones} | {f"o{o.pk}" for o in objectives if o.children}
+        # Only this plan's shown cards: every toggle's address repeats what is open, so a made-up
+        # list would make the page as long as it is.
+        opened = {key for key in request.GET.get("open", "")[:20_000].split(",") if key in keys}
+    elif filters.active:  # the matches shown, up to the objectives a map opens by default
+        matching = [f"o{o.pk}" for o in objectives if o.children][:OPEN_OBJECTIVES_UP_TO]
+        opened = {f"m{m.pk}" for m in tree.milestones} | set(matching)
     elif len(objectives) <= OPEN_OBJECTIVES_UP_TO:
         opened = {f"m{m.pk}" for m in tree.milestones}
     else:
@@ -109,7 +114,6 @@ def plan_visual(request: OrgRequest, plan_id: int) -> HttpResponse:
     root = _cards(plan, tree, opened, today, goal_url)
     toggles = {key: toggle_url(request.GET, opened, key) for key in _keys(root)}
     svg = render_svg(root, label=f"Visual map of {plan.title}", toggles=toggles)
-    everything = {f"m{m.pk}" for m in tree.milestones} | {f"o{o.pk}" for o in objectives}
     context = {
         "plan": plan,
         "svg": svg,
@@ -119,13 +123,18 @@ def plan_visual(request: OrgRequest, plan_id: int) -> HttpResponse:
         "empty": not tree.milestones,
         "milestones_url": open_url(request.GET, set()),
         "objectives_url": open_url(request.GET, {f"m{m.pk}" for m in tree.milestones}),
-        "everything_url": open_url(request.GET, everything)
-        if sum(o.step_count for o in objectives) <= LAZY_STEPS_ABOVE
+        "everything_url": open_url(request.GET, keys)
+        if len(objectives) <= OPEN_OBJECTIVES_UP_TO
+        and sum(o.step_count for o in objectives) <= LAZY_STEPS_ABOVE
         else "",
         "pending_suggestions": plan.suggestions.filter(status="pending").count(),
     }
-    template = "planning/plan_visual.html#canvas" if request.htmx else "planning/plan_visual.html"
-    return render(request, template, context)
+    # The canvas alone for htmx's swaps; the whole page when htmx restores history it had not kept.
+    fragment = request.htmx and not request.htmx.history_restore_request
+    template = "planning/plan_visual.html#canvas" if fragment else "planning/plan_visual.html"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])  # one address, two bodies: caches must tell them apart
+    return response
 
 
 def _keys(card: Card) -> list[str]:

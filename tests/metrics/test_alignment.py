@@ -701,3 +701,42 @@ def test_progress_rolls_up_through_three_levels_of_plans(acme, running):
     part = next(p for p in win.parts if p.kind == "contribution")
     assert part.value == pytest.approx(2 / 3)
     assert win.value == pytest.approx((0 + 2 / 3) / 2)
+
+
+@pytest.mark.django_db
+def test_a_closed_team_plan_still_counts_in_the_plan_it_served(acme, running):
+    from django.utils import timezone
+
+    Plan.objects.filter(pk=running.team.pk).update(status="closed", closed_at=timezone.now())
+    win = _figures(running.company).objectives[running.win.pk]
+    assert [p.node_id for p in win.parts if p.kind == "contribution"] == [running.close.pk]
+
+
+@pytest.mark.django_db
+def test_the_picker_ignores_control_characters_in_the_query(acme, aligned):
+    url = reverse("metrics:objective_alignment", args=[acme.org.slug, aligned.spare.pk])
+    page = client_for(acme.manager).get(url, {"q": "clie\x00nts"})
+    assert page.status_code == 200
+    assert "Win 20 clients" in page.content.decode()
+    assert 'aria-current="page">Strategy map' not in page.content.decode()
+    assert "Edit map</a>" in page.content.decode()  # the plan's rights reach its head on this page
+
+
+@pytest.mark.django_db
+def test_plans_nest_at_most_ten_levels_deep(acme):
+    parent = _plan(acme, "Level 0")
+    for level in range(1, 11):
+        parent = _plan(acme, f"Level {level}", parent=parent)
+    with pytest.raises(ValidationError, match="at most 10 levels"):
+        _plan(acme, "Level 11", parent=parent)
+
+
+@pytest.mark.django_db
+def test_the_progress_api_names_a_serving_objective_and_its_plan(acme, running):
+    answer = api_client(acme.viewer).get(
+        reverse("metrics_api:api_plan_progress", args=[acme.org.slug, running.company.pk])
+    )
+    assert answer.status_code == 200
+    parts = [p for o in answer.json()["objectives"] for p in o["parts"]]
+    served = [p for p in parts if p["kind"] == "contribution"]
+    assert [(p["node_id"], p["plan_id"]) for p in served] == [(running.close.pk, running.team.pk)]

@@ -213,3 +213,31 @@ def test_the_filter_form_loads_when_its_box_opens_and_targets_the_page_it_was_op
     assert f'action="{map_url}"' in client.get(url, {"on": "<script>"}, headers=HX).content.decode()
     theirs = make_plan(other.org, other.manager, milestones=1, objectives=1, steps=1)
     assert client.get(reverse("planning:map_filters", args=[acme.org.slug, theirs.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_team_filter_on_a_big_plan_keeps_the_step_counts_and_opens_few(acme, django_assert_max_num_queries):
+    from planning.models import Objective
+
+    team = Team.objects.create(organization=acme.org, name="Big team")
+    big = make_plan(acme.org, acme.manager, milestones=3, objectives=20, steps=8, title="Big")  # 480 steps
+    Objective.objects.filter(plan=big).update(team=team)
+    client = client_for(acme.viewer)
+    outline = client.get(reverse("planning:plan_map", args=[acme.org.slug, big.pk]), {"team": team.pk})
+    assert "8 steps" in outline.content.decode() and "0 steps" not in outline.content.decode()
+    visual = client.get(reverse("planning:plan_visual", args=[acme.org.slug, big.pk]), {"team": team.pk})
+    html = visual.content.decode()
+    assert "+ 8 steps" in html
+    # A made-up "open" list is cut to this plan's cards: the page does not grow with it.
+    junk = ",".join(f"o{n}" for n in range(5000))
+    again = client.get(reverse("planning:plan_visual", args=[acme.org.slug, big.pk]), {"open": junk})
+    assert again.status_code == 200 and len(again.content) < 200_000
+
+
+@pytest.mark.django_db
+def test_htmx_restoring_history_gets_the_whole_page(acme, small):
+    client = client_for(acme.viewer)
+    url = reverse("planning:plan_visual", args=[acme.org.slug, small.pk])
+    restored = client.get(url, headers={**HX, "HX-History-Restore-Request": "true"})
+    assert "<html" in restored.content.decode()
+    assert "HX-Request" in restored["Vary"]
