@@ -12,7 +12,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.http import QueryDict
 from django.urls import reverse
@@ -26,7 +26,7 @@ from planning.services.plans import MAX_PLAN_DEPTH
 from planning.views.common import UrlFor
 
 from ..models import Contribution, KeyResult
-from ..services.alignment import TARGET_KINDS
+from ..services.alignment import TARGET_KINDS, target_label
 
 _TARGET_KIND_FIELDS = (
     ("milestone", "to_milestone"),
@@ -73,13 +73,10 @@ class _Graph:
 _current_graph: ContextVar[_Graph | None] = ContextVar("alignment_graph", default=None)
 
 
-def _graph(organization_ids: set[int]) -> _Graph:
-    """Every link of the organization, in one query: a few hundred rows for a company of 30 plans,
-    where asking for the links of a 5,000-node plan's nodes by id took three times as long."""
-    graph = _Graph()
+def _links(contributions: QuerySet[Contribution]) -> list[_Link]:
+    """The links of ``contributions`` as rows, with their targets' titles and plans (one query)."""
     rows = (
-        Contribution.objects.filter(organization_id__in=organization_ids)
-        .annotate(target_title=_coalesce("title"), target_plan_id=_coalesce("plan_id"))
+        contributions.annotate(target_title=_coalesce("title"), target_plan_id=_coalesce("plan_id"))
         .annotate(target_plan_title=_coalesce("plan__title"))
         .values_list(
             "objective_id",
@@ -96,20 +93,31 @@ def _graph(organization_ids: set[int]) -> _Graph:
             "counts",
         )
     )
+    links = []
     for source, plan_id, status, approved, milestone, objective, key_result, kr_objective, *rest in rows:
         kind = "milestone" if milestone else "objective" if objective else "key_result"
-        link = _Link(
-            source,
-            plan_id,
-            # Approved work counts, running or closed (a quarter's team plan still counts in the
-            # year's company plan after it closes); a draft never approved does not.
-            approved is not None or plan_runs(status, approved),
-            kind,
-            milestone or objective or key_result,
-            kr_objective,
-            *rest,
+        links.append(
+            _Link(
+                source,
+                plan_id,
+                # Approved work counts, running or closed (a quarter's team plan still counts in the
+                # year's company plan after it closes); a draft never approved does not.
+                approved is not None or plan_runs(status, approved),
+                kind,
+                milestone or objective or key_result,
+                kr_objective,
+                *rest,
+            )
         )
-        graph.by_source[source] = link
+    return links
+
+
+def _graph(organization_ids: set[int]) -> _Graph:
+    """Every link of the organization, in one query: a few hundred rows for a company of 30 plans,
+    where asking for the links of a 5,000-node plan's nodes by id took three times as long."""
+    graph = _Graph()
+    for link in _links(Contribution.objects.filter(organization_id__in=organization_ids)):
+        graph.by_source[link.source] = link
         graph.by_target[link.key].append(link)
     return graph
 
@@ -274,31 +282,16 @@ class Link:
     label: str = field(init=False)
 
     def __post_init__(self) -> None:
-        self.label = f"{TARGET_KINDS[self.kind].capitalize()} “{self.title}” of “{self.plan_title}”"
+        self.label = target_label(self.kind, self.title, self.plan_title)
 
 
 def objective_link(*, objective: Objective) -> Link | None:
     """What ``objective`` serves, in one query (None when nothing)."""
-    row = (
-        Contribution.objects.filter(objective=objective)
-        .annotate(target_title=_coalesce("title"), target_plan_id=_coalesce("plan_id"))
-        .annotate(target_plan_title=_coalesce("plan__title"))
-        .values_list(
-            "to_milestone_id",
-            "to_objective_id",
-            "to_key_result_id",
-            "target_title",
-            "target_plan_id",
-            "target_plan_title",
-            "counts",
-        )
-        .first()
-    )
-    if row is None:
+    found = _links(Contribution.objects.filter(objective=objective))
+    if not found:
         return None
-    milestone, objective_id, key_result, title, plan_id, plan_title, counts = row
-    kind = "milestone" if milestone else "objective" if objective_id else "key_result"
-    return Link(kind, milestone or objective_id or key_result, title, plan_id, plan_title, counts)
+    link = found[0]
+    return Link(link.kind, link.target, link.title, link.target_plan, link.target_plan_title, link.counts)
 
 
 # --- The organization's alignment view ---------------------------------------------------------------
