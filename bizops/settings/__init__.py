@@ -165,9 +165,6 @@ BIZOPS_COMPILED_QUERIES = env.bool(
 # bizops.templatetags.ui.fast_date: dates in the rows tag modules draw in Python, formatted without
 # Django's date filter (measured in bench/README.md). False uses Django's filter.
 BIZOPS_FAST_DATES = env.bool("BIZOPS_FAST_DATES", default=True)
-# The biggest reads (the tree API, the strategy and visual maps) pause the cyclic garbage collector
-# while they run (bizops/gcpause.py).
-BIZOPS_PAUSE_GC = env.bool("BIZOPS_PAUSE_GC", default=env.int("GUNICORN_THREADS", default=1) <= 1)
 
 # --- Cache ------------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")

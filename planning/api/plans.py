@@ -9,8 +9,6 @@ from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from bizops.gcpause import pauses_gc
-
 from .. import serializers as s
 from .. import services
 from ..access import plan_for
@@ -88,7 +86,6 @@ class PlanTreeApi(PlanningApi):
         tags=["plans"],
         responses={200: s.PlanTreeSerializer, **READ_ERRORS},
     )
-    @pauses_gc  # ~600,000 short-lived objects for a 22,000-node plan (bizops/gcpause.py)
     def get(self, request: Request, pk: int, **kwargs: Any) -> Response:
         plan = plan_for(self.membership, pk)
         return Response(s.tree_representation(plan, display_tree(plan=plan)))

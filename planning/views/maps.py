@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from bizops.access import org_view
-from bizops.gcpause import pauses_gc
 from bizops.requests import OrgRequest
 
 from .. import selectors
@@ -61,7 +60,6 @@ def map_filters(request: OrgRequest, plan_id: int) -> HttpResponse:
 
 
 @org_view("plan_view")
-@pauses_gc  # a big plan's map builds its whole tree (bizops/gcpause.py)
 def plan_map(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     today = timezone.localdate()
@@ -83,7 +81,6 @@ OPEN_OBJECTIVES_UP_TO = 40
 
 
 @org_view("plan_view")
-@pauses_gc
 def plan_visual(request: OrgRequest, plan_id: int) -> HttpResponse:
     plan = load_plan(request, plan_id)
     today = timezone.localdate()
