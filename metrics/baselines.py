@@ -15,7 +15,8 @@ from planning.selectors import PlanTree
 
 from .models import KPI, Contribution, KeyResult, KPITarget
 from .rules import period_start, plain_number
-from .services.alignment import TARGET_KINDS, target_label
+from .selectors.alignment import link_rows
+from .services.alignment import target_label
 from .services.common import KPI_FIELDS as SERVICE_KPI_FIELDS
 
 KEY_RESULT_FIELDS = ("title", "kind", "start", "target", "direction", "weight", "owner", "kpi")
@@ -158,26 +159,11 @@ def alignment_nodes(tree: PlanTree) -> list[dict]:
     links = Contribution.objects.filter(objective__plan=tree.plan)
     if tree.partial:
         links = links.filter(objective_id__in=list(tree.objectives))
-    rows = links.order_by("objective_id").values_list(
-        "objective_id",
-        "objective__title",
-        "to_milestone__title",
-        "to_milestone__plan__title",
-        "to_objective__title",
-        "to_objective__plan__title",
-        "to_key_result__title",
-        "to_key_result__plan__title",
-        "counts",
-    )
     nodes = []
-    for objective_id, title, *targets, counts in rows:
-        serves = next(
-            target_label(kind, title, plan)
-            for kind, title, plan in zip(TARGET_KINDS, targets[0::2], targets[1::2], strict=True)
-            if title is not None
-        )
-        fields = {"title": title, "serves": serves, "counts": counts}
-        nodes.append(node_dict("alignment", objective_id, objective_id, 0, fields))
+    for row in link_rows(links.order_by("objective_id")):
+        serves = target_label(row.kind, row.title, row.target_plan_title)
+        fields = {"title": row.source_title, "serves": serves, "counts": row.counts}
+        nodes.append(node_dict("alignment", row.source, row.source, 0, fields))
     return nodes
 
 

@@ -26,6 +26,7 @@ from planning.models import ActionStep, Plan, StepStatus
 from planning.selectors import editing_tree
 
 from .models import KPI, Contribution, KeyResult
+from .selectors.alignment import link_rows
 from .services import key_result_create
 from .services.alignment import TARGET_KINDS, objective_align
 
@@ -146,22 +147,10 @@ def plan_export(*, plan: Plan) -> dict:
 
 def _links(plan: Plan) -> dict[int, dict]:
     """Each objective's link to the parent plan's node, as the file carries it (one query)."""
-    links: dict[int, dict] = {}
-    rows = Contribution.objects.filter(objective__plan=plan).values_list(
-        "objective_id",
-        "to_milestone_id",
-        "to_milestone__title",
-        "to_objective_id",
-        "to_objective__title",
-        "to_key_result_id",
-        "to_key_result__title",
-        "counts",
-    )
-    for objective_id, *targets, counts in rows:
-        for kind, pk, title in zip(TARGET_KINDS, targets[0::2], targets[1::2], strict=True):
-            if pk is not None:
-                links[objective_id] = {"kind": kind, "id": pk, "title": title, "counts": counts}
-    return links
+    return {
+        row.source: {"kind": row.kind, "id": row.target, "title": row.title, "counts": row.counts}
+        for row in link_rows(Contribution.objects.filter(objective__plan=plan))
+    }
 
 
 # --- Import -------------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ class Part:
     plan_id: int | None = None
     node_kind: str = ""
     if TYPE_CHECKING:
-        # A key result's link, set on the map (planning.views.tree._decorate): not a dataclass field.
+        # A key result's link, set on the map (planning.views.tree.decorate_map): not a dataclass field.
         url: str = field(init=False)
 
     @property

@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from bizops.templatetags.ui import badge, esc, progress
 from planning.services.plans import MAX_PLAN_DEPTH
 
-from ..selectors.alignment import AlignedObjective
+from ..selectors.alignment_view import AlignedObjective
 
 register = template.Library()
 

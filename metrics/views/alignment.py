@@ -20,7 +20,8 @@ from planning.models import Objective
 from planning.progress import HEALTH
 from planning.services.running import organization_date
 
-from ..selectors.alignment import AlignmentFilters, alignment_map, alignment_options, objective_link
+from ..selectors.alignment import alignment_options, objective_link
+from ..selectors.alignment_view import AlignmentFilters, alignment_map
 from ..services.alignment import objective_align, objective_unalign
 
 OBJECTIVES = OrgObjects(lambda: Objective.objects.select_related("plan__parent", "milestone"))

@@ -26,7 +26,7 @@ from ..rules import period_label, period_start
 CHART_PERIODS = {"weekly": 26, "monthly": 12, "quarterly": 8}
 
 
-def _decorate(rows) -> None:
+def decorate_map(rows) -> None:
     for row in rows:
         row.spark = sparkline(
             [v for _, v, _ in row.series], label=f"{row.kpi.name}, last {len(row.series)} periods"
@@ -38,7 +38,7 @@ def _decorate(rows) -> None:
 def kpi_list(request: OrgRequest) -> HttpResponse:
     kpis = list(selectors.kpi_list(organization=request.org))
     rows = selectors.kpi_rows(kpis=kpis)
-    _decorate(rows)
+    decorate_map(rows)
     for row in rows:
         row.may_record = services.can_record(request.membership, row.kpi)
     today = timezone.localdate()
@@ -154,7 +154,7 @@ def measurement_create(request: OrgRequest, kpi_id: int) -> HttpResponse:
             )
             if request.htmx and request.POST.get("from") == "list":
                 row = selectors.kpi_rows(kpis=[kpi])[0]
-                _decorate([row])
+                decorate_map([row])
                 row.may_record = True
                 row.just_saved = f"Saved {label}{corrected}."
                 return render(request, "metrics/kpi_list.html#kpi-row", {"row": row})
@@ -162,7 +162,7 @@ def measurement_create(request: OrgRequest, kpi_id: int) -> HttpResponse:
             return redirect("metrics:kpi_detail", org_slug=request.org.slug, kpi_id=kpi.pk)
     if request.htmx and request.POST.get("from") == "list":
         row = selectors.kpi_rows(kpis=[kpi])[0]
-        _decorate([row])
+        decorate_map([row])
         row.may_record = True
         # An ErrorList gives its messages (str), not the ValidationErrors the stubs type its items as.
         row.error = " ".join(cast(str, e) for errors in form.errors.values() for e in errors)

@@ -247,11 +247,11 @@ class Milestone(Node):
 
     # Set on loaded instances, never stored (annotations only: Django ignores them).
     children: list[Objective]  # planning.selectors.trees
-    figure: Figure  # the map: planning.views.tree._decorate
-    url: str  # planning.views.tree._decorate
-    why_url: str  # planning.views.tree._decorate
+    figure: Figure  # the map: planning.views.tree.decorate_map
+    url: str  # planning.views.tree.decorate_map
+    why_url: str  # planning.views.tree.decorate_map
     child_count: int  # the editor: planning.views.tree
-    served_by: list[Part]  # team objectives serving it (alignment): planning.views.tree._decorate
+    served_by: list[Part]  # team objectives serving it (alignment): planning.views.tree.decorate_map
 
     class Meta:
         ordering = ["position", "pk"]
@@ -280,19 +280,19 @@ class Objective(Node):
     # Steps as ``StepRow``s when the tree was read (``display_tree``, ``map_tree``): planning.selectors.trees
     children: list[ActionStep | StepRow]
     step_count: int  # planning.selectors.trees.map_tree, planning.views.tree
-    figure: Figure  # the map: planning.views.tree._decorate
-    health: tuple[str, str, str]  # a ``planning.progress.HEALTH`` entry: planning.views.tree._decorate
+    figure: Figure  # the map: planning.views.tree.decorate_map
+    health: tuple[str, str, str]  # a ``planning.progress.HEALTH`` entry: planning.views.tree.decorate_map
     health_key: str  # on the dashboard: metrics.selectors.dashboards
     confidence: str | None  # the last check-in's, on the dashboard: metrics.selectors.dashboards
     forecast: object  # a ``metrics.forecast.Forecast``, on the dashboard: metrics.selectors.dashboards
-    url: str  # planning.views.tree._decorate
-    why_url: str  # planning.views.tree._decorate
-    steps_url: str  # planning.views.tree._decorate
-    measures_url: str  # planning.views.tree._decorate
-    kr_parts: list[Part]  # planning.views.tree._decorate
+    url: str  # planning.views.tree.decorate_map
+    why_url: str  # planning.views.tree.decorate_map
+    steps_url: str  # planning.views.tree.decorate_map
+    measures_url: str  # planning.views.tree.decorate_map
+    kr_parts: list[Part]  # planning.views.tree.decorate_map
     child_count: int  # the editor: planning.views.tree
-    served_by: list[Part]  # team objectives serving it (alignment): planning.views.tree._decorate
-    serves: Part | None  # the parent plan's node it serves: planning.views.tree._decorate
+    served_by: list[Part]  # team objectives serving it (alignment): planning.views.tree.decorate_map
+    serves: Part | None  # the parent plan's node it serves: planning.views.tree.decorate_map
 
     class Meta:
         ordering = ["position", "pk"]

@@ -80,7 +80,7 @@ class StepRow:
     completed_at: datetime | None
     position: int
     version: int
-    # Then the others (``_trees`` and the map's ``planning.views.tree._decorate``):
+    # Then the others (``_trees`` and the map's ``planning.views.tree.decorate_map``):
     assignee_name: str
     plan: Plan
     done_this_period: bool

@@ -4,7 +4,7 @@ A 5,000-node plan's map has 520 objective rows and a 180-node plan's 150 step ro
 markup each cost ~150 µs (twenty-odd variable and ``if`` nodes), as these tags ~10-20 µs, which is
 most of the difference between a 300 ms and a 160 ms map. The markup is the template's, moved here
 whole, written as f-strings with ``esc()`` on every value (``format_html`` takes three times as
-long); ``planning/views/tree.py:_decorate`` attaches what they read (url, figure, health, part...).
+long); ``planning/views/tree.py:decorate_map`` attaches what they read (url, figure, health, part...).
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from ..progress import HEALTH, health
 from ..visual import STEP_TONES, Card, open_url, toggle_url
 from ..visual import render as render_svg
 from .common import load_plan
-from .tree import LAZY_STEPS_ABOVE, _decorate
+from .tree import LAZY_STEPS_ABOVE, decorate_map
 
 
 def filtered_tree(
@@ -38,7 +38,7 @@ def filtered_tree(
         tree = selectors.display_tree(plan=plan, today=today)
     else:
         tree = selectors.map_tree(plan=plan, today=today, steps_up_to=LAZY_STEPS_ABOVE)
-    _decorate(tree, today, request.org.slug)
+    decorate_map(tree, today, request.org.slug)
     if filters.active:
         filters.apply(tree.milestones, steps_loaded=not tree.step_tallies)
     return tree, form, filters
@@ -101,7 +101,7 @@ def plan_visual(request: OrgRequest, plan_id: int) -> HttpResponse:
     lazy = [o.pk for o in objectives if f"o{o.pk}" in opened and o.pk in tree.step_tallies]
     if lazy:  # a big plan's steps are counted; an opened objective's are read (its branch only)
         branch = selectors.display_tree(plan=plan, today=today, objective_ids=lazy)
-        _decorate(branch, today, request.org.slug)
+        decorate_map(branch, today, request.org.slug)
         for pk in lazy:
             steps = branch.objectives[pk].children
             tree.objectives[pk].children = [

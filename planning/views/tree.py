@@ -30,7 +30,7 @@ LAZY_STEPS_ABOVE = 400
 CHILD_KIND = {"plan": "milestone", "milestone": "objective", "objective": "step"}
 
 
-def _decorate(tree: selectors.ModelTree, today, slug: str) -> None:
+def decorate_map(tree: selectors.ModelTree, today, slug: str) -> None:
     """Attach progress, health and links to each node, for the map's templates.
 
     Links are built here from one ``reverse()`` per kind (``UrlFor``), not by ``{% url %}`` per node.
@@ -98,7 +98,7 @@ def objective_steps(request: OrgRequest, plan_id: int, objective_id: int) -> Htt
     objective = selectors.node_get(plan=plan, kind="objective", node_id=objective_id)
     today = timezone.localdate()
     tree = _branch(plan, "objective", objective, today)
-    _decorate(tree, today, request.org.slug)
+    decorate_map(tree, today, request.org.slug)
     objective = tree.objectives[objective.pk]
     return render(request, "planning/plan_map.html#step-list", {"plan": plan, "objective": objective})
 
@@ -310,7 +310,7 @@ def node_detail(request: OrgRequest, plan_id: int, kind: str, node_id: int) -> H
         status = 400
     today = timezone.localdate()
     tree = _branch(plan, kind, node, today)
-    _decorate(tree, today, request.org.slug)
+    decorate_map(tree, today, request.org.slug)
     figure, children = _figure_for(tree, kind, node)
     context = {
         "plan": plan,
