@@ -105,7 +105,10 @@ ASGI_APPLICATION = "bizops.asgi.application"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's, less a reference cycle per page (bizops/template_backend.py). NAME keeps the alias
+        # "django", which template_partials looks for to add its loader.
+        "BACKEND": "bizops.template_backend.DjangoTemplates",
+        "NAME": "django",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
