@@ -51,11 +51,11 @@ control_socket_disable = True
 
 
 def post_worker_init(worker) -> None:
-    """Once the worker has loaded Django, before its first request: move every object loaded so far
-    (modules, models, settings: ~140,000) out of the cyclic garbage collector's sight (``gc.freeze``,
-    Python's own tool for long-lived processes). A page that builds a big plan's tree allocates enough
-    to start full collections, and each one walked all of them: a third of the review page of the
-    5,520-node plan (bench/README.md, "Garbage collection")."""
-    import gc
+    """Once the worker has loaded Django, before its first request: set up the cyclic garbage
+    collector for a long-lived worker (``bizops.collector``: ``gc.freeze`` and rarer full collections).
+    A page that builds a big plan's tree allocates enough to start full collections, and each one
+    walked every object loaded at startup and the tree built so far (bench/README.md, "Garbage
+    collection")."""
+    from bizops.collector import prepare_worker
 
-    gc.freeze()
+    prepare_worker()

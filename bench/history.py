@@ -18,12 +18,12 @@ Everything runs inside a transaction that is rolled back, so the bench data stay
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
 import time
 from datetime import timedelta
 
 from bench.common import BENCH_SLUG, find_targets, load_average, setup
+from bizops.collector import prepare_worker
 
 
 class _Rollback(Exception):
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             client = Client()
             client.force_login(admin.user)
-            gc.freeze()
+            prepare_worker()  # as a gunicorn worker does (gunicorn.conf.py)
             for label, url in (
                 ("progress page of the 5,520-node plan", f"/o/{targets.slug}/plans/{big.pk}/progress/"),
                 ("organization dashboard, with history", f"/o/{targets.slug}/dashboard/"),

@@ -14,11 +14,11 @@ the bench data stays as generated.
 from __future__ import annotations
 
 import argparse
-import gc
 import statistics
 import time
 
 from bench.common import BENCH_SLUG, find_targets, load_average, setup
+from bizops.collector import prepare_worker
 
 
 class _Rollback(Exception):
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
             page = response.content.decode()
             for needed in ("Changed since your request", "Changed since it was submitted", 'name="seen"'):
                 assert needed in page, f"the page does not show {needed!r}"
-            gc.freeze()
+            prepare_worker()  # as a gunicorn worker does (gunicorn.conf.py)
             times = []
             for _ in range(args.n):
                 started = time.perf_counter()
