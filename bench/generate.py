@@ -59,16 +59,19 @@ LARGE = Scale(
     check_ins=100_000,
     heavy_every=10,
 )
-# One plan four times the big one (40 x 50 x 10: 22,040 nodes), alone in its organization so the
-# large organization's pages (search, dashboard, alignment) read what they always did.
+# The large organization four times over where the growth benchmarks look: a company plan four
+# times the big one (40 x 50 x 10: 22,040 nodes) and four times as many team plans serving it (116 of
+# 5 x 5 x 6), so the 22,040-node plan's reads carry four times the alignment the 5,520-node plan's do
+# (like for like). Its own organization: the large organization's pages (search, dashboard, alignment)
+# read what they always did.
 XL = Scale(
     XL_SLUG,
     "Bench XL",
-    members=60,
-    teams=6,
-    plans=1,
+    members=240,
+    teams=24,
+    plans=1 + 4 * (LARGE.plans - 1),
     big=(40, 50, 10),
-    other=(1, 1, 1),
+    other=LARGE.other,
     key_results=3,
     kpis=4,
     weeks=3,
