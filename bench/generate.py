@@ -60,8 +60,8 @@ LARGE = Scale(
     heavy_every=10,
 )
 # The large organization four times over where the growth benchmarks look: a company plan four
-# times the big one (40 x 50 x 10: 22,040 nodes) and four times as many team plans serving it (116 of
-# 5 x 5 x 6), so the 22,040-node plan's reads carry four times the alignment the 5,520-node plan's do
+# times the big one (40 x 50 x 10: 22,040 nodes) and four times as many team plans (116 of 5 x 5 x 6,
+# the 103 not closed serving it), so the 22,040-node plan's reads carry four times the alignment the 5,520-node plan's do
 # (like for like). Its own organization: the large organization's pages (search, dashboard, alignment)
 # read what they always did.
 XL = Scale(
