@@ -7,7 +7,8 @@ it (``django.template.context.make_context``) without popping it after: the push
 next full pass, and made that pass longer. This backend pushes the same layer in a ``with`` block,
 which pops it once the template is rendered: the page's objects are freed with the response
 (``tests/bizops/test_reference_cycles.py``). Loaders, builtins, context processors, autoescaping
-and debug pages are Django's; only ``render`` with a request and a context differs.
+and debug pages are Django's; only ``render`` with a request and a context differs, and a template
+error's traceback no longer lists the view's variables in the context it shows (popped by then).
 """
 
 from __future__ import annotations
